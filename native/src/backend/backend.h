@@ -1,0 +1,62 @@
+// The op interface every backend implements: ref (the naive oracle), cpu (threads + SIMD) and cuda.
+// Buffers are float32 arrays in the backend's own memory (host for ref/cpu, device for cuda);
+// the transformer is written once against this interface.
+#pragma once
+#include "../model/llama_model.h"
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace clasp {
+
+enum class attn_mask {
+    causal,    // new token t sees the prefix and new tokens 0..t (prefill, decode, verify, draft)
+    diagonal,  // new token t sees the prefix and itself only (the CLaSp DP's candidate batch)
+};
+
+struct backend {
+    virtual ~backend() = default;
+    virtual std::string name() const = 0;
+    virtual std::string device_info() const { return name(); }
+
+    // Memory. Buffers hold float32; the contents of a new buffer are unspecified.
+    virtual float* alloc(size_t n_floats) = 0;
+    virtual void free(float* p) = 0;
+    virtual void upload(float* dst, const float* host, size_t n) = 0;
+    virtual void download(float* host, const float* src, size_t n) = 0;
+    virtual void copy(float* dst, const float* src, size_t n) = 0;
+    // Makes a model's weights usable (a no-op on the host; an upload on a GPU).
+    virtual void prepare(const llama_model& m) { (void)m; }
+
+    // out[t, :] = E[ids[t], :]                             out: (T, n_embd)
+    virtual void embed(const weight& E, const int32_t* ids, int T, float* out) = 0;
+    // y[t, o] = sum_i W[o, i] * x[t, i]                    x: (T, n_in), y: (T, n_out)
+    virtual void matmul(const weight& W, const float* x, int T, float* y) = 0;
+    // out[t, :] = x[t, :] / rms(x[t, :]) * w               x, out: (T, n); w: (n), a buffer
+    virtual void rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out) = 0;
+    // Rotates each head of x in place.                     x: (T, n_head, head_dim); pos: host (T)
+    // inv_freq is a buffer (head_dim/2). interleaved: pairs (2i, 2i+1), else (i, i + head_dim/2).
+    virtual void rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
+                      bool interleaved) = 0;
+    // Attention of T new queries over a cached prefix plus the T new keys/values.
+    //   q: (T, n_head, hd)   k_new, v_new: (T, n_head_kv, hd)
+    //   k_cache, v_cache: (n_ctx, n_head_kv, hd) of one layer, of which [0, n_prefix) is read
+    //   out: (T, n_head, hd)
+    virtual void attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
+                           const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
+                           float* out) = 0;
+    // g[i] = silu(g[i]) * u[i]
+    virtual void silu_mul(float* g, const float* u, size_t n) = 0;
+    // x[i] += y[i]
+    virtual void add(float* x, const float* y, size_t n) = 0;
+    // Waits for queued work (GPU backends run asynchronously).
+    virtual void sync() {}
+};
+
+// backend_create("ref" | "cpu" | "cuda", threads). Throws engine_error with the reason if unavailable.
+std::unique_ptr<backend> backend_create(const std::string& kind, int n_threads);
+// Whether a CUDA device is usable; when not, reason says why (no build support, no device, driver).
+bool cuda_available(std::string& reason);
+
+}  // namespace clasp

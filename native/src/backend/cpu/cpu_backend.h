@@ -1,0 +1,34 @@
+// The CPU backend: the thread pool plus the SIMD kernels picked for this processor.
+#pragma once
+#include "../host_memory.h"
+#include "kernels.h"
+#include "thread_pool.h"
+#include <memory>
+#include <vector>
+
+namespace clasp {
+
+struct cpu_backend : host_backend {
+    cpu_backend(int n_threads, const cpu_kernels& k);
+    std::string name() const override { return "cpu"; }
+    std::string device_info() const override;
+    int threads() const { return pool_.size(); }
+
+    void embed(const weight& E, const int32_t* ids, int T, float* out) override;
+    void matmul(const weight& W, const float* x, int T, float* y) override;
+    void rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out) override;
+    void rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
+              bool interleaved) override;
+    void attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
+                   const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
+                   float* out) override;
+    void silu_mul(float* g, const float* u, size_t n) override;
+    void add(float* x, const float* y, size_t n) override;
+
+private:
+    const cpu_kernels& k_;
+    thread_pool pool_;
+    std::vector<std::vector<float>> scratch_;  // per thread: attention scores
+};
+
+}  // namespace clasp

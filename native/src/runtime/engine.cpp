@@ -1,0 +1,132 @@
+#include "engine.h"
+#include "../core/error.h"
+#include "../spec/speculative.h"
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace clasp {
+
+double now_ms() {
+    using namespace std::chrono;
+    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+static int default_threads() {
+    // Hyper-threads share the FMA units, so count physical cores: assume 2-way SMT above 4 threads.
+    unsigned hc = std::thread::hardware_concurrency();
+    if (hc == 0) return 1;
+    return hc > 4 ? (int)hc / 2 : (int)hc;
+}
+
+engine::engine(const engine_options& o) {
+    model = llama_load(o.model_path);
+    std::string kind = o.backend;
+    int threads = o.threads > 0 ? o.threads : default_threads();
+    if (kind == "auto") {
+        std::string why;
+        if (cuda_available(why)) {
+            kind = "cuda";
+        } else {
+            kind = "cpu";
+            backend_reason = why;
+        }
+    } else if (kind != "cpu" && kind != "cuda" && kind != "ref") {
+        fail("unknown backend '" + kind + "' (expected auto, cpu, cuda or ref)");
+    }
+    be = backend_create(kind, threads);
+    int n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(model->cfg.n_ctx_train > 0 ? model->cfg.n_ctx_train : 4096, 8192);
+    if (n_ctx < 8 || n_ctx > 1 << 20) fail("context size " + std::to_string(n_ctx) + " is out of range");
+    tf = std::make_unique<transformer>(model, *be, n_ctx);
+}
+
+bool engine::is_eos(int id) const {
+    const auto& e = model->cfg.eos_ids;
+    return std::find(e.begin(), e.end(), id) != e.end();
+}
+
+void engine::truncate(int n) {
+    n = std::max(0, std::min(n, (int)cached.size()));
+    cached.resize(n);
+    tf->cache.truncate(n);
+}
+
+void engine::prefill(const std::vector<int>& prompt, std::vector<float>& last_logits, std::vector<float>* last_hidden,
+                     gen_stats& st) {
+    const int n = (int)prompt.size();
+    if (n == 0) fail("the prompt is empty");
+    if (n > n_ctx())
+        fail("the prompt has " + std::to_string(n) + " tokens, more than the context of " + std::to_string(n_ctx()));
+    int V = model->cfg.n_vocab;
+    for (int id : prompt)
+        if (id < 0 || id >= V)
+            fail("token id " + std::to_string(id) + " is outside the vocabulary (0 to " + std::to_string(V - 1) + ")");
+    // Reuse the cached prefix, but always run at least the last prompt token to get its logits.
+    int common = 0;
+    while (common < (int)cached.size() && common < n - 1 && cached[common] == prompt[common]) common++;
+    truncate(common);
+    st.n_reused = common;
+    double t0 = now_ms();
+    forward_out out;
+    int T = n - common;
+    std::vector<int32_t> ids(prompt.begin() + common, prompt.end());
+    std::vector<int> hid;
+    if (last_hidden) hid.push_back(T - 1);
+    // Long prompts go through in chunks so the scratch buffers stay small.
+    const int chunk = 256;
+    for (int b = 0; b < T; b += chunk) {
+        int e = std::min(T, b + chunk);
+        std::vector<int> lr, hr;
+        if (e == T) { lr.push_back(e - b - 1); if (last_hidden) hr.push_back(e - b - 1); }
+        tf->forward(ids.data() + b, e - b, common + b, nullptr, true, lr, hr, out);
+        tf->cache.n = common + e;
+    }
+    cached = prompt;
+    last_logits = std::move(out.logits);
+    if (last_hidden) *last_hidden = std::move(out.hidden);
+    st.prefill_ms = now_ms() - t0;
+}
+
+gen_result engine::generate(const std::vector<int>& prompt, const gen_params& p, const gen_callbacks& cb) {
+    std::lock_guard<std::mutex> lk(busy);
+    if (p.max_tokens < 0) fail("max_tokens must be >= 0");
+    if (p.mode == "clasp" || p.mode == "static") return speculative_generate(*this, prompt, p, cb);
+    if (p.mode != "ar") fail("unknown mode '" + p.mode + "' (expected ar, clasp or static)");
+
+    gen_result res;
+    gen_stats& st = res.stats;
+    st.mode = "ar";
+    st.backend = be->name();
+    st.backend_reason = backend_reason;
+    st.n_prompt = (int)prompt.size();
+    double t_start = now_ms();
+    std::vector<float> logits, scratch;
+    prefill(prompt, logits, nullptr, st);
+    rng r(p.sampling.seed);
+    const int V = model->cfg.n_vocab;
+    double t_dec = now_ms();
+    res.finish_reason = "length";
+    forward_out out;
+    while ((int)res.ids.size() < p.max_tokens) {
+        if (cb.cancel && cb.cancel->load()) { res.finish_reason = "cancelled"; break; }
+        int id = sample_token(logits.data(), V, p.sampling, r, scratch);
+        res.ids.push_back(id);
+        if (res.ids.size() == 1) st.ttft_ms = now_ms() - t_start;
+        if (cb.on_token) cb.on_token(id);
+        if (!p.ignore_eos && is_eos(id)) { res.finish_reason = "stop"; break; }
+        if ((int)res.ids.size() >= p.max_tokens) break;
+        int n_past = (int)cached.size();
+        if (n_past >= n_ctx()) { res.finish_reason = "length"; break; }
+        int32_t t = id;
+        tf->forward(&t, 1, n_past, nullptr, true, {0}, {}, out);
+        tf->cache.n = n_past + 1;
+        cached.push_back(id);
+        logits.swap(out.logits);
+    }
+    st.n_generated = (int)res.ids.size();
+    st.decode_ms = now_ms() - t_dec;
+    st.tokens_per_s = st.decode_ms > 0 ? st.n_generated / (st.decode_ms / 1000.0) : 0;
+    return res;
+}
+
+}  // namespace clasp

@@ -1,0 +1,23 @@
+#include "kv_cache.h"
+#include "../core/error.h"
+
+namespace clasp {
+
+kv_cache::kv_cache(backend& b, int nl, int nc, int kd) : be(b), n_layer(nl), n_ctx(nc), kv_dim(kd) {
+    for (int il = 0; il < n_layer; il++) {
+        k.push_back(be.alloc((size_t)n_ctx * kv_dim));
+        v.push_back(be.alloc((size_t)n_ctx * kv_dim));
+    }
+}
+
+kv_cache::~kv_cache() {
+    for (auto* p : k) be.free(p);
+    for (auto* p : v) be.free(p);
+}
+
+void kv_cache::truncate(int n_keep) {
+    if (n_keep < 0 || n_keep > n) fail("kv_cache::truncate(" + std::to_string(n_keep) + ") outside [0, " + std::to_string(n) + "]");
+    n = n_keep;
+}
+
+}  // namespace clasp

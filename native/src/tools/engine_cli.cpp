@@ -1,0 +1,83 @@
+// A small CLI for the engine without Node: debugging, and benchmarks on GPU servers that lack Node.
+//   clasp-engine-cli generate MODEL --ids 1,2,3 [--max-tokens N] [--mode ar|clasp|static] [--backend B]
+//                                   [--threads N] [--skip M] [--ignore-eos]
+//   clasp-engine-cli bench MODEL [--backend B] [--threads N] [--prompt-len 64] [--gen 64]
+#include "core/error.h"
+#include "runtime/engine.h"
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace clasp;
+
+static std::vector<int> parse_ids(const std::string& s) {
+    std::vector<int> v;
+    std::stringstream ss(s);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) v.push_back(std::stoi(tok));
+    return v;
+}
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: clasp-engine-cli generate|bench MODEL [options]\n");
+        return 2;
+    }
+    std::string cmd = argv[1];
+    engine_options eo;
+    eo.model_path = argv[2];
+    gen_params gp;
+    std::vector<int> ids = {1};
+    int prompt_len = 64, gen = 64;
+    for (int i = 3; i < argc; i++) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) { std::fprintf(stderr, "%s needs a value\n", a.c_str()); std::exit(2); }
+            return argv[++i];
+        };
+        if (a == "--ids") ids = parse_ids(next());
+        else if (a == "--max-tokens") gp.max_tokens = std::stoi(next());
+        else if (a == "--mode") gp.mode = next();
+        else if (a == "--backend") eo.backend = next();
+        else if (a == "--threads") eo.threads = std::stoi(next());
+        else if (a == "--skip") gp.skip = std::stoi(next());
+        else if (a == "--ignore-eos") gp.ignore_eos = true;
+        else if (a == "--prompt-len") prompt_len = std::stoi(next());
+        else if (a == "--gen") gen = std::stoi(next());
+        else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
+    }
+    try {
+        engine e(eo);
+        if (cmd == "generate") {
+            auto r = e.generate(ids, gp, {});
+            for (size_t k = 0; k < r.ids.size(); k++) std::printf("%s%d", k ? "," : "", r.ids[k]);
+            std::printf("\n");
+            std::fprintf(stderr, "%s: %d tokens, %.1f tok/s, prefill %.1f ms, %s\n", r.stats.mode.c_str(),
+                         r.stats.n_generated, r.stats.tokens_per_s, r.stats.prefill_ms, e.be->device_info().c_str());
+        } else if (cmd == "bench") {
+            std::vector<int> prompt(prompt_len);
+            for (int k = 0; k < prompt_len; k++) prompt[k] = (k * 37 + 11) % e.model->cfg.n_vocab;
+            gp.max_tokens = gen;
+            gp.ignore_eos = true;
+            e.generate(prompt, gp, {});  // warm-up
+            double best_pp = 0, best_tg = 0;
+            for (int rep = 0; rep < 3; rep++) {
+                e.truncate(0);
+                auto r = e.generate(prompt, gp, {});
+                best_pp = std::max(best_pp, prompt_len / (r.stats.prefill_ms / 1000));
+                best_tg = std::max(best_tg, r.stats.tokens_per_s);
+            }
+            std::printf("{\"backend\":\"%s\",\"prefill_tok_s\":%.1f,\"decode_tok_s\":%.1f,\"resident_mb\":%.1f}\n",
+                        e.be->device_info().c_str(), best_pp, best_tg, e.model->resident_bytes() / 1e6);
+        } else {
+            std::fprintf(stderr, "unknown command %s\n", cmd.c_str());
+            return 2;
+        }
+    } catch (const engine_error& err) {
+        std::fprintf(stderr, "error: %s\n", err.what());
+        return 1;
+    }
+    return 0;
+}
