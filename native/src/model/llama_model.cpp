@@ -100,10 +100,14 @@ void load_gguf(llama_model& m, std::shared_ptr<mapped_file> f) {
         int id = (int)num(k, false, -1);
         if (id >= 0 && std::find(c.eos_ids.begin(), c.eos_ids.end(), id) == c.eos_ids.end()) c.eos_ids.push_back(id);
     }
+    std::string tmpl;
+    if (auto* t = g.find("tokenizer.chat_template"); t && t->kind == gguf_value::STRING) tmpl = t->s;
     if (auto* toks = g.find("tokenizer.ggml.tokens"); toks && toks->kind == gguf_value::ARRAY) {
         for (size_t i = 0; i < toks->strs.size(); i++) {
             const std::string& s = toks->strs[i];
-            if ((s == "<|eot_id|>" || s == "<|end_of_text|>" || s == "<|eom_id|>") &&
+            // <|eom_id|> ends a turn only in templates that use it (Llama 3.1 tool calls).
+            bool eom = s == "<|eom_id|>" && tmpl.find("<|eom_id|>") != std::string::npos;
+            if ((s == "<|eot_id|>" || s == "<|end_of_text|>" || eom) &&
                 std::find(c.eos_ids.begin(), c.eos_ids.end(), (int)i) == c.eos_ids.end())
                 c.eos_ids.push_back((int)i);
         }

@@ -45,6 +45,11 @@ bool engine::is_eos(int id) const {
     return std::find(e.begin(), e.end(), id) != e.end();
 }
 
+step_costs& engine::costs() {
+    if (!costs_.measured) costs_.calibrate(*tf, (int)cached.size(), 17);
+    return costs_;
+}
+
 void engine::truncate(int n) {
     n = std::max(0, std::min(n, (int)cached.size()));
     cached.resize(n);

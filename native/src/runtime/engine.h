@@ -2,6 +2,7 @@
 // Everything above it (tokenizer, templates, UI) lives in TypeScript; it sees token ids only.
 #pragma once
 #include "../backend/backend.h"
+#include "../spec/adaptive_policy.h"
 #include "sampler.h"
 #include "transformer.h"
 #include <atomic>
@@ -67,6 +68,7 @@ struct gen_stats {
     double prefill_ms = 0, decode_ms = 0, ttft_ms = 0, tokens_per_s = 0;
     // speculative only
     int rounds = 0, drafted = 0, accepted = 0, dp_runs = 0;
+    double calibration_ms = 0;
     double dp_ms = 0, mean_accepted_length = 0, acceptance_rate = 0, cost_model_speedup = 0;
     bool fallback = false;
     int final_M = 0;
@@ -91,6 +93,10 @@ struct engine {
     std::string backend_reason;
     std::vector<int> cached;  // the tokens whose K/V are in the cache, in order
     std::mutex busy;
+    clasp::policy_memory learned;  // what --skip auto learned about this model
+
+    // Full-pass costs on this backend, measured on first use (scratch positions after the cache).
+    step_costs& costs();
 
     explicit engine(const engine_options& o);
 
@@ -102,6 +108,9 @@ struct engine {
     gen_result generate(const std::vector<int>& prompt, const gen_params& p, const gen_callbacks& cb);
     // Drops cached tokens from n on (keeps the first n).
     void truncate(int n);
+
+private:
+    step_costs costs_;
 };
 
 double now_ms();

@@ -54,8 +54,14 @@ int main(int argc, char** argv) {
             auto r = e.generate(ids, gp, {});
             for (size_t k = 0; k < r.ids.size(); k++) std::printf("%s%d", k ? "," : "", r.ids[k]);
             std::printf("\n");
-            std::fprintf(stderr, "%s: %d tokens, %.1f tok/s, prefill %.1f ms, %s\n", r.stats.mode.c_str(),
-                         r.stats.n_generated, r.stats.tokens_per_s, r.stats.prefill_ms, e.be->device_info().c_str());
+            const auto& s = r.stats;
+            std::fprintf(stderr, "%s: %d tokens, %.1f tok/s, prefill %.1f ms, %s\n", s.mode.c_str(), s.n_generated,
+                         s.tokens_per_s, s.prefill_ms, e.be->device_info().c_str());
+            if (s.mode != "ar")
+                std::fprintf(stderr, "  rounds %d, drafted %d, accepted %d, mean accepted length %.2f, dp %d runs %.1f ms, "
+                             "calibration %.1f ms, cost-model speed-up %.2f, final M %d%s\n", s.rounds, s.drafted, s.accepted,
+                             s.mean_accepted_length, s.dp_runs, s.dp_ms, s.calibration_ms, s.cost_model_speedup, s.final_M,
+                             s.fallback ? ", fell back to plain decoding" : "");
         } else if (cmd == "bench") {
             std::vector<int> prompt(prompt_len);
             for (int k = 0; k < prompt_len; k++) prompt[k] = (k * 37 + 11) % e.model->cfg.n_vocab;

@@ -1,9 +1,17 @@
-// A fork-join pool for the CPU backend. A forward pass issues hundreds of small parallel ops per
-// token, so workers spin briefly between ops (sleeping on a condition variable when idle for long).
+// A fork-join pool for the CPU backend. A forward pass issues a hundred or more small parallel ops
+// per token, so workers spin briefly between ops (sleeping on a condition variable when idle for long).
+//
+// A parallel op is a list of chunks. Each thread starts on its own share of the chunks and, when done,
+// takes what is left of the others' shares, so a late or descheduled worker (the machine may be busy
+// with other work) does not hold the op up: the caller does its chunks instead. Which thread runs a
+// chunk must not change the result; the CPU kernels compute each output element the same way wherever.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -14,16 +22,41 @@ struct thread_pool {
     explicit thread_pool(int n_threads);
     ~thread_pool();
     int size() const { return n_; }
-    // Runs f(ith) for ith = 0..size()-1, the caller taking ith = 0; returns when all are done.
+
+    // Runs f(chunk, ith) once for every chunk in [0, n_chunks), on any of the threads; ith is the
+    // running thread (0 = the caller), for per-thread scratch. Returns when every chunk is done.
+    template <class F>
+    void parallel_for(int n_chunks, F&& f) {
+        if (n_chunks <= 0) return;
+        if (n_ == 1 || n_chunks == 1) {
+            for (int c = 0; c < n_chunks; c++) f(c, 0);
+            return;
+        }
+        using FT = typename std::remove_reference<F>::type;
+        dispatch(n_chunks, [](void* ctx, int c, int ith) { (*(FT*)ctx)(c, ith); }, (void*)&f);
+    }
+
+    // Runs f(ith) for ith = 0..size()-1, each on its own thread (the caller taking ith = 0).
     void run(const std::function<void(int)>& f);
 
 private:
+    using chunk_fn = void (*)(void* ctx, int chunk, int ith);
+    struct alignas(64) slot {
+        std::atomic<uint64_t> next{0};  // (generation << 32) | next chunk of this thread's share
+        std::atomic<int> end{0};        // end of this thread's share
+    };
+    void dispatch(int n_chunks, chunk_fn fn, void* ctx);
+    int work(uint32_t gen, int ith);  // runs chunks of generation gen; returns how many
     void worker(int ith);
+
     int n_;
     std::vector<std::thread> threads_;
-    std::atomic<uint64_t> gen_{0};
-    std::atomic<int> pending_{0};
-    const std::function<void(int)>* job_ = nullptr;
+    std::unique_ptr<slot[]> slots_;
+    alignas(64) std::atomic<uint32_t> gen_{0};
+    alignas(64) std::atomic<int> done_{0};
+    alignas(64) std::atomic<int> sleepers_{0};
+    std::atomic<chunk_fn> fn_{nullptr};
+    std::atomic<void*> ctx_{nullptr};
     std::atomic<bool> stop_{false};
     std::mutex m_;
     std::condition_variable cv_;

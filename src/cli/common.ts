@@ -1,0 +1,72 @@
+// Flags shared by generate, bench and serve, and their translation into engine settings.
+import type { GenerateSettings } from '../shared/engineTypes';
+import { UsageError, type FlagSpec, type ParsedArgs } from './args';
+
+export const MODEL_FLAGS: Record<string, FlagSpec> = {
+  model: { type: 'string', help: 'a GGUF file or a Hugging Face folder', default: 'the bundled demo model' },
+  backend: { type: 'string', help: 'auto, cpu or cuda', default: 'auto' },
+  threads: { type: 'int', help: 'CPU threads', default: 'the physical cores' },
+  ctx: { type: 'int', help: 'context size in tokens', default: "the model's, at most 8192" },
+};
+
+export const SAMPLING_FLAGS: Record<string, FlagSpec> = {
+  'max-tokens': { type: 'int', help: 'tokens to generate', default: '128' },
+  temperature: { type: 'float', help: '0 is greedy', default: '0' },
+  'top-p': { type: 'float', help: 'nucleus sampling mass', default: '1' },
+  'top-k': { type: 'int', help: '0 is off', default: '0' },
+  seed: { type: 'int', help: 'sampling seed', default: '0' },
+  mode: { type: 'string', help: 'ar (plain), clasp (dynamic layer skipping) or static', default: 'ar' },
+  skip: { type: 'string', help: 'layers skipped while drafting: auto or a count M', default: 'auto' },
+  'skip-ratio': { type: 'float', help: 'M = round(R * layers)' },
+  det: { type: 'float', help: "draft-exit threshold on the draft's top-1 probability", default: '0.7' },
+  'max-draft': { type: 'int', help: 'K, the most drafts per round', default: '12' },
+  loi: { type: 'int', help: 'verify rounds between DP runs', default: '4' },
+  'ignore-eos': { type: 'bool', help: 'keep generating past end tokens' },
+};
+
+export function backendFlag(f: ParsedArgs['flags']): 'auto' | 'cpu' | 'cuda' {
+  const b = (f.backend as string | undefined) ?? 'auto';
+  if (b !== 'auto' && b !== 'cpu' && b !== 'cuda') throw new UsageError(`--backend must be auto, cpu or cuda (got "${b}")`);
+  return b;
+}
+
+export function threadsFlag(f: ParsedArgs['flags']): number | undefined {
+  const t = f.threads as number | undefined;
+  if (t !== undefined && (t < 1 || t > 256)) throw new UsageError(`--threads must be between 1 and 256 (got ${t})`);
+  return t;
+}
+
+export function ctxFlag(f: ParsedArgs['flags']): number | undefined {
+  const c = f.ctx as number | undefined;
+  if (c !== undefined && (c < 16 || c > 1 << 20)) throw new UsageError(`--ctx must be between 16 and 1048576 (got ${c})`);
+  return c;
+}
+
+export function settingsFromFlags(f: ParsedArgs['flags'], defaultMode: 'ar' | 'clasp' = 'ar'): Partial<GenerateSettings> {
+  const skipRaw = f.skip as string | undefined;
+  let skip: number | 'auto' = 'auto';
+  if (skipRaw !== undefined && skipRaw !== 'auto') {
+    if (!/^\d+$/.test(skipRaw)) throw new UsageError(`--skip must be auto or a non-negative integer (got "${skipRaw}")`);
+    skip = Number(skipRaw);
+  }
+  if (f.skip !== undefined && f['skip-ratio'] !== undefined) throw new UsageError('give --skip or --skip-ratio, not both');
+  const mode = (f.mode as string | undefined) ?? defaultMode;
+  if (!['ar', 'clasp', 'static'].includes(mode)) throw new UsageError(`--mode must be ar, clasp or static (got "${mode}")`);
+  const s: Partial<GenerateSettings> = {
+    maxTokens: f['max-tokens'] as number | undefined,
+    temperature: f.temperature as number | undefined,
+    topP: f['top-p'] as number | undefined,
+    topK: f['top-k'] as number | undefined,
+    seed: f.seed as number | undefined,
+    mode: mode as GenerateSettings['mode'],
+    skip,
+    skipRatio: f['skip-ratio'] as number | undefined,
+    det: f.det as number | undefined,
+    maxDraft: f['max-draft'] as number | undefined,
+    loi: f.loi as number | undefined,
+    ignoreEos: (f['ignore-eos'] as boolean | undefined) ?? false,
+  };
+  if (s.maxTokens === undefined) s.maxTokens = 128;
+  if (s.temperature === undefined) s.temperature = 0;
+  return s;
+}

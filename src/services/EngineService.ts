@@ -1,0 +1,205 @@
+// One loaded model: the native engine plus its tokenizer and chat template. Generations run one at
+// a time in arrival order; each can stream tokens and round events and be cancelled. Nothing here
+// blocks the event loop: the engine computes on native threads.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import { loadAddon, type NativeEngine } from './native';
+import { resolveModelPath } from './modelPaths';
+import { toNativeParams, validateSettings } from './settings';
+import { renderChat, type ChatMessage } from './text/chatTemplate';
+import { Tokenizer } from './text/tokenizer';
+
+export interface LoadOptions {
+  modelPath?: string;
+  backend?: 'auto' | 'cpu' | 'cuda' | 'ref';
+  threads?: number;
+  nCtx?: number;
+  onProgress?: (p: { phase: 'reading' | 'tokenizer' | 'ready'; fraction: number; message: string }) => void;
+}
+
+export type PromptInput =
+  | { prompt: string }
+  | { chat: string; system?: string }
+  | { messages: ChatMessage[] }
+  | { promptIds: number[] };
+
+export interface GenerateCallbacks {
+  /** Each generated token, with the text it completes (may be "" mid-character). */
+  onToken?: (id: number, text: string) => void;
+  onRound?: (round: RoundEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface GenerationResult {
+  promptIds: number[];
+  ids: number[];
+  text: string;
+  finishReason: FinishReason;
+  stats: GenerationStats;
+  rounds: RoundEvent[];
+}
+
+/** Sampling defaults from the model's generation_config.json (the app and server start from these). */
+export interface ModelDefaults {
+  temperature: number;
+  topP: number;
+  topK: number;
+}
+
+export class EngineService {
+  private queue: Promise<unknown> = Promise.resolve();
+  private active: { signal?: AbortSignal } | null = null;
+  private disposed = false;
+
+  private constructor(
+    private readonly engine: NativeEngine,
+    readonly tokenizer: Tokenizer,
+    readonly info: ModelInfo,
+    readonly defaults: ModelDefaults,
+  ) {}
+
+  static async load(opts: LoadOptions = {}): Promise<EngineService> {
+    const modelPath = resolveModelPath(opts.modelPath);
+    const progress = opts.onProgress ?? (() => {});
+    progress({ phase: 'reading', fraction: 0, message: `loading ${path.basename(modelPath)}` });
+    const addon = loadAddon();
+    const engine = await addon.load({ path: modelPath, backend: opts.backend ?? 'auto', threads: opts.threads ?? 0, nCtx: opts.nCtx ?? 0 });
+    try {
+      progress({ phase: 'tokenizer', fraction: 0.8, message: 'reading the tokenizer' });
+      const info = engine.info();
+      const meta = engine.metadata();
+      let tokenizer: Tokenizer;
+      if (info.format === 'gguf') {
+        if (!meta) throw new Error(`${modelPath}: GGUF metadata is missing`);
+        tokenizer = Tokenizer.fromGgufMetadata(meta);
+      } else {
+        tokenizer = Tokenizer.fromHfDir(info.hfDir ?? modelPath);
+      }
+      if (tokenizer.vocabSize > info.nVocab) {
+        throw new Error(`${modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${info.nVocab}`);
+      }
+      const defaults = readDefaults(info.hfDir);
+      progress({ phase: 'ready', fraction: 1, message: `${info.name} on ${info.deviceInfo}` });
+      return new EngineService(engine, tokenizer, info, defaults);
+    } catch (e) {
+      engine.dispose();
+      throw e;
+    }
+  }
+
+  /** Turns any prompt form into token ids, checking them against the vocabulary and the context. */
+  encode(input: PromptInput): number[] {
+    let ids: number[];
+    if ('promptIds' in input) {
+      ids = input.promptIds;
+      for (const id of ids) {
+        if (!Number.isInteger(id) || id < 0 || id >= this.info.nVocab) {
+          throw new Error(`prompt id ${id} is not a token of this model (0 to ${this.info.nVocab - 1})`);
+        }
+      }
+    } else if ('prompt' in input) {
+      ids = this.tokenizer.encode(input.prompt);
+    } else {
+      const messages: ChatMessage[] =
+        'messages' in input
+          ? input.messages
+          : [...(input.system ? [{ role: 'system' as const, content: input.system }] : []), { role: 'user' as const, content: input.chat }];
+      ids = this.tokenizer.encode(this.renderChat(messages));
+    }
+    if (ids.length === 0) throw new Error('the prompt is empty');
+    if (ids.length > this.info.nCtx) {
+      throw new Error(`the prompt has ${ids.length} tokens, more than the model's context of ${this.info.nCtx}`);
+    }
+    return ids;
+  }
+
+  renderChat(messages: ChatMessage[]): string {
+    return renderChat(this.tokenizer.chatTemplate, messages, {
+      addGenerationPrompt: true,
+      bosToken: this.tokenizer.bosToken,
+      eosToken: this.tokenizer.eosToken,
+    });
+  }
+
+  /** Queues a generation; resolves when it finishes, is cancelled (finishReason 'cancelled') or fails. */
+  generate(promptIds: number[], settings: Partial<GenerateSettings>, cb: GenerateCallbacks = {}): Promise<GenerationResult> {
+    if (this.disposed) return Promise.reject(new Error('the model was unloaded'));
+    const s = validateSettings(settings, this.info.nLayer);
+    const run = async (): Promise<GenerationResult> => {
+      if (this.disposed) throw new Error('the model was unloaded');
+      if (cb.signal?.aborted) return this.cancelledResult(promptIds, s);
+      const decoder = this.tokenizer.createStreamDecoder();
+      const rounds: RoundEvent[] = [];
+      let text = '';
+      const onAbort = () => this.engine.cancel();
+      cb.signal?.addEventListener('abort', onAbort, { once: true });
+      this.active = { signal: cb.signal };
+      try {
+        const r = await this.engine.generate(promptIds, toNativeParams(s), (ev) => {
+          if (ev.type === 'token') {
+            const piece = decoder.push(ev.id);
+            text += piece;
+            cb.onToken?.(ev.id, piece);
+          } else {
+            rounds.push(ev.round);
+            cb.onRound?.(ev.round);
+          }
+        });
+        text += decoder.flush();
+        return { promptIds, ids: r.ids, text, finishReason: r.finishReason, stats: r.stats, rounds };
+      } finally {
+        cb.signal?.removeEventListener('abort', onAbort);
+        this.active = null;
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Runs the engine's forward pass directly (tests and tools). */
+  forward(ids: number[], nPast: number, opts?: Parameters<NativeEngine['forward']>[2]) {
+    return this.engine.forward(ids, nPast, opts);
+  }
+
+  get busy(): boolean {
+    return this.active !== null;
+  }
+
+  refreshInfo(): ModelInfo {
+    return this.engine.info();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.engine.dispose();
+  }
+
+  private cancelledResult(promptIds: number[], s: GenerateSettings): GenerationResult {
+    const stats = {
+      mode: s.mode, backend: this.info.backend, n_prompt: promptIds.length, n_reused: 0, n_generated: 0,
+      prefill_ms: 0, decode_ms: 0, tokens_per_s: 0, ttft_ms: 0, rounds: null, drafted: null, accepted: null,
+      mean_accepted_length: null, acceptance_rate: null, dp_runs: null, dp_ms: null, cost_model_speedup: null,
+      backend_reason: this.info.backendReason, policy: null, fallback: false, final_M: null,
+    } satisfies GenerationStats;
+    return { promptIds, ids: [], text: '', finishReason: 'cancelled', stats, rounds: [] };
+  }
+}
+
+function readDefaults(hfDir: string | null): ModelDefaults {
+  // Llama 3's published generation defaults, used when a GGUF carries none.
+  const d: ModelDefaults = { temperature: 0.6, topP: 0.9, topK: 0 };
+  if (!hfDir) return d;
+  try {
+    const g = JSON.parse(fs.readFileSync(path.join(hfDir, 'generation_config.json'), 'utf8')) as Record<string, unknown>;
+    if (g.do_sample === false) d.temperature = 0;
+    else if (typeof g.temperature === 'number') d.temperature = g.temperature;
+    if (typeof g.top_p === 'number') d.topP = g.top_p;
+    if (typeof g.top_k === 'number') d.topK = g.top_k;
+  } catch {
+    /* no generation_config.json: keep the defaults */
+  }
+  return d;
+}

@@ -1,0 +1,77 @@
+// Loads the native addon and types its surface. A missing or broken build gives one clear error
+// that says how to build it, rather than a raw dlopen failure.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FinishReason, GenerationStats, ModelInfo, RoundEvent } from '../shared/engineTypes';
+
+export interface NativeGenerateParams {
+  maxTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  ignoreEos?: boolean;
+  mode?: string;
+  skip?: number;
+  skipRatio?: number;
+  det?: number;
+  maxDraft?: number;
+  loi?: number;
+  dpTable?: boolean;
+}
+
+export type NativeEvent = { type: 'token'; id: number } | { type: 'round'; round: RoundEvent };
+
+export interface NativeResult {
+  ids: number[];
+  finishReason: FinishReason;
+  stats: GenerationStats;
+}
+
+export interface NativeEngine {
+  info(): ModelInfo;
+  metadata(): Record<string, unknown> | null;
+  generate(promptIds: number[] | Int32Array, params: NativeGenerateParams, onEvent?: (ev: NativeEvent) => void): Promise<NativeResult>;
+  forward(
+    ids: number[] | Int32Array,
+    nPast: number,
+    opts?: { writeCache?: boolean; skip?: number[]; logitRows?: number[]; hiddenRows?: number[] },
+  ): Promise<{ logits: Float32Array; hidden: Float32Array }>;
+  layerCandidates(layer: number, states: Float32Array, pos: number): Float32Array;
+  cancel(): void;
+  truncate(n: number): void;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  load(opts: { path: string; backend?: string; threads?: number; nCtx?: number }): Promise<NativeEngine>;
+  cudaStatus(): { available: boolean; reason: string | null };
+}
+
+let cached: NativeAddon | null = null;
+
+export function repoRoot(): string {
+  // dist/services/native.js or src/services/native.ts: the repository is two levels up.
+  return path.resolve(__dirname, '..', '..');
+}
+
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  const candidates = [
+    process.env.CLASP_ADDON,
+    path.join(repoRoot(), 'native', 'build', 'Release', 'clasp_engine.node'),
+  ].filter((p): p is string => !!p);
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new Error(
+      `the native engine is not built (looked for ${candidates.join(', ')}); run \`npm run build:native\``,
+    );
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(found) as NativeAddon;
+  } catch (e) {
+    throw new Error(`the native engine at ${found} failed to load: ${(e as Error).message}; rebuild it with \`npm run build:native\``);
+  }
+  return cached;
+}
