@@ -163,6 +163,11 @@ export class EngineService {
     return this.engine.forward(ids, nPast, opts);
   }
 
+  /** Forgets the cached prompt prefix (benchmarks measure prefill from scratch). */
+  resetCache(): void {
+    this.engine.truncate(0);
+  }
+
   get busy(): boolean {
     return this.active !== null;
   }

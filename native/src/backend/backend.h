@@ -52,6 +52,25 @@ struct backend {
     virtual void add(float* x, const float* y, size_t n) = 0;
     // Waits for queued work (GPU backends run asynchronously).
     virtual void sync() {}
+
+    // ---- Optional fused ops. The defaults are the plain ops above; a backend overrides them to save
+    // passes over memory or synchronizations. Overrides give the same results as the defaults.
+    // y[i] = W[i] x for i < n: several products of one input (e.g. Q, K and V).
+    virtual void matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) {
+        for (int i = 0; i < n; i++) matmul(*W[i], x, T, y[i]);
+    }
+    // y += W x (e.g. an output projection into the residual stream). tmp: scratch (T, W.n_out).
+    virtual void matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) {
+        matmul(W, x, T, tmp);
+        add(y, tmp, (size_t)T * W.n_out);
+    }
+    // g = silu(w_gate x) * (w_up x), the SwiGLU input of the down projection. u: scratch (T, n_ff).
+    //   x: (T, n_embd)   g, u: (T, n_ff)
+    virtual void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) {
+        matmul(w_gate, x, T, g);
+        matmul(w_up, x, T, u);
+        silu_mul(g, u, (size_t)T * w_gate.n_out);
+    }
 };
 
 // backend_create("ref" | "cpu" | "cuda", threads). Throws engine_error with the reason if unavailable.

@@ -1,19 +1,29 @@
 // SIMD kernels of the CPU backend, one set per instruction level, picked once at run time.
-// Each kernel's per-(row, token) arithmetic is independent of how many tokens are batched, so a
-// token's logits are bit-identical whether it is decoded alone or verified in a batch: greedy
-// speculative decoding is then exactly lossless, not merely up to rounding.
+// Each kernel's per-(row, token) arithmetic is independent of how many tokens are batched and of which
+// rows or elements a call covers, so a token's logits are bit-identical whether it is decoded alone or
+// verified in a batch, whatever the thread split: greedy speculative decoding is then exactly
+// lossless, not merely up to rounding.
 #pragma once
 #include "../../model/llama_model.h"
+#include <cstddef>
 
 namespace clasp {
 
 struct cpu_kernels {
     const char* level;
-    // y[t, r] = W[r, :] . x[t, :] for rows r in [r0, r1)
-    void (*matmul_rows)(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1);
+    // y[t, r] = W[r, :] . x[t, :] for rows r in [r0, r1); y is (T, W.n_out). With accumulate,
+    // y[t, r] += the product instead (the same float addition as a separate add op).
+    void (*matmul_rows)(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accumulate);
     float (*dot)(const float* a, const float* b, int n);
     // y += a * x
     void (*axpy)(float a, const float* x, float* y, int n);
+    // g[i] = silu(g[i]) * u[i], each element computed the same way wherever it lies
+    void (*silu_mul)(float* g, const float* u, size_t n);
+    // One query against n0 keys/values at k0/v0 followed by n1 at k1/v1 (rows `stride` floats apart):
+    // out (hd) = softmax(scale * q.k) . v. The result depends only on the keys' values in order, not on
+    // where the split between the two lists falls. scores: scratch of n0 + n1 + 16 floats.
+    void (*attend)(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
+                   size_t stride, int hd, float scale, float* scores, float* out);
 };
 
 const cpu_kernels& cpu_kernels_generic();

@@ -1,5 +1,7 @@
 // AVX2 + FMA + F16C kernels (compiled with -mavx2 -mfma -mf16c; only called after a run-time check).
 #include "kernels.h"
+#include <algorithm>
+#include <cmath>
 #include <immintrin.h>
 
 namespace clasp {
@@ -33,7 +35,7 @@ inline float scalar_w(const uint8_t* row, int64_t i) {
 }
 
 template <dtype D, int NR, int NT>
-inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0) {
+inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0, bool accum) {
     const int64_t n = W.n_in;
     __m256 acc[NR][NT];
     for (int a = 0; a < NR; a++)
@@ -70,29 +72,33 @@ inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0) {
                 for (int b = 0; b < NT; b++) tail[a][b] += scalar_w<D>(rows[a], i) * xs[b][i];
     }
     for (int a = 0; a < NR; a++)
-        for (int b = 0; b < NT; b++) y[(size_t)(t0 + b) * W.n_out + r + a] = hsum(acc[a][b]) + tail[a][b];
+        for (int b = 0; b < NT; b++) {
+            float s = hsum(acc[a][b]) + tail[a][b];
+            float& yo = y[(size_t)(t0 + b) * W.n_out + r + a];
+            yo = accum ? yo + s : s;
+        }
 }
 
 template <dtype D, int NR>
-inline void tokens(const weight& W, const float* x, int T, float* y, int64_t r) {
+inline void tokens(const weight& W, const float* x, int T, float* y, int64_t r, bool accum) {
     int t = 0;
-    for (; t + TB <= T; t += TB) tile<D, NR, TB>(W, x, y, r, t);
-    if (t < T) tile<D, NR, 1>(W, x, y, r, t);
+    for (; t + TB <= T; t += TB) tile<D, NR, TB>(W, x, y, r, t, accum);
+    if (t < T) tile<D, NR, 1>(W, x, y, r, t, accum);
 }
 
 template <dtype D>
-void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1) {
+void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
     int64_t r = r0;
-    for (; r + R <= r1; r += R) tokens<D, R>(W, x, T, y, r);
-    for (; r < r1; r++) tokens<D, 1>(W, x, T, y, r);
+    for (; r + R <= r1; r += R) tokens<D, R>(W, x, T, y, r, accum);
+    for (; r < r1; r++) tokens<D, 1>(W, x, T, y, r, accum);
 }
 
-void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1) {
+void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
     switch (W.type) {
-        case dtype::F32: return rows_of<dtype::F32>(W, x, T, y, r0, r1);
-        case dtype::F16: return rows_of<dtype::F16>(W, x, T, y, r0, r1);
-        case dtype::BF16: return rows_of<dtype::BF16>(W, x, T, y, r0, r1);
-        case dtype::Q8_0: return rows_of<dtype::Q8_0>(W, x, T, y, r0, r1);
+        case dtype::F32: return rows_of<dtype::F32>(W, x, T, y, r0, r1, accum);
+        case dtype::F16: return rows_of<dtype::F16>(W, x, T, y, r0, r1, accum);
+        case dtype::BF16: return rows_of<dtype::BF16>(W, x, T, y, r0, r1, accum);
+        case dtype::Q8_0: return rows_of<dtype::Q8_0>(W, x, T, y, r0, r1, accum);
     }
 }
 
@@ -112,10 +118,69 @@ void axpy(float a, const float* x, float* y, int n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+// exp(x): 2^n * exp(r), |r| <= ln2 / 2, exp(r) by the Cephes polynomial (about 1 ulp). Results
+// below 2^-126 come out as 2^-126 and above 2^127 as infinity, harmless where it is used.
+inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+inline __m256 silu_mul8(__m256 g, __m256 u) {
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.f), e)), u);
+}
+
+void silu_mul(float* g, const float* u, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(g + i, silu_mul8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+    if (i < n) {  // the same vector arithmetic for the last few elements
+        float gb[8] = {}, ub[8] = {};
+        for (size_t k = i; k < n; k++) gb[k - i] = g[k], ub[k - i] = u[k];
+        _mm256_storeu_ps(gb, silu_mul8(_mm256_loadu_ps(gb), _mm256_loadu_ps(ub)));
+        for (size_t k = i; k < n; k++) g[k] = gb[k - i];
+    }
+}
+
+void attend(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
+            size_t stride, int hd, float scale, float* s, float* out) {
+    const int n = n0 + n1;
+    auto key = [&](int j) { return j < n0 ? k0 + (size_t)j * stride : k1 + (size_t)(j - n0) * stride; };
+    auto val = [&](int j) { return j < n0 ? v0 + (size_t)j * stride : v1 + (size_t)(j - n0) * stride; };
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        s[j] = dot(q, key(j), hd) * scale;
+        mx = std::max(mx, s[j]);
+    }
+    for (int j = n; j < n + 8; j++) s[j] = -INFINITY;
+    __m256 vsum = _mm256_setzero_ps(), vmx = _mm256_set1_ps(mx);
+    for (int j = 0; j < n; j += 8) {  // s has room for the padding
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+        e = _mm256_and_ps(e, _mm256_cmp_ps(_mm256_loadu_ps(s + j), _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ));
+        _mm256_storeu_ps(s + j, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    const float inv = 1.0f / hsum(vsum);
+    for (int i = 0; i < hd; i++) out[i] = 0.f;
+    for (int j = 0; j < n; j++) axpy(s[j], val(j), out, hd);
+    for (int i = 0; i < hd; i++) out[i] *= inv;
+}
+
 }  // namespace
 
 const cpu_kernels& cpu_kernels_avx2() {
-    static const cpu_kernels k{"avx2", matmul_rows, dot, axpy};
+    static const cpu_kernels k{"avx2", matmul_rows, dot, axpy, silu_mul, attend};
     return k;
 }
 

@@ -1,17 +1,75 @@
 // AVX-512 kernels (compiled with -mavx512f -mavx512bw -mavx512vl -mfma -mf16c; only called after a
 // run-time check). Weights are widened to float32 in registers and never copied to memory.
+//
+// Every dot product of n elements accumulates in one 16-lane vector, lane j taking elements j, j + 16,
+// ... in order (a masked load supplies the last, partial chunk), and then sums its lanes in one fixed
+// tree: lanes j and j + 8, then j + 4, j + 2, j + 1. Tiles of several rows and tokens reduce their
+// accumulators together with shuffles that follow the same tree (float addition is commutative), so a
+// result does not depend on the tile it was computed in. Full chunks use plain loads: masked loads
+// that miss the cache are several times slower on some processors (Zen 4).
 #include "kernels.h"
+#include <algorithm>
+#include <cmath>
 #include <immintrin.h>
 
 namespace clasp {
 namespace {
 
-constexpr int R = 4;   // weight rows per inner kernel
-constexpr int TB = 4;  // tokens per inner kernel
+inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
-// Loads 16 weights starting at element i of a row, as float32.
+// One level of the lane tree for two vectors at once.
+// l1: lanes 0-7 hold a[j] + a[j+8], lanes 8-15 hold b[j] + b[j+8].
+inline __m512 l1(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+}
+// l2: 128-bit chunks [a0 + a1, a2 + a3, b0 + b1, b2 + b3]
+inline __m512 l2(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
+}
+// l3: in each 128-bit chunk [a0 + a2, a1 + a3, b0 + b2, b1 + b3]
+inline __m512 l3(__m512 a, __m512 b) { return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE)); }
+// l4: in each 128-bit chunk [a0 + a1, a2 + a3, b0 + b1, b2 + b3]
+inline __m512 l4(__m512 a, __m512 b) { return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD)); }
+
+inline float hsum(__m512 v) {
+    v = l1(v, v);
+    v = l2(v, v);
+    v = l3(v, v);
+    v = l4(v, v);
+    return _mm512_cvtss_f32(v);
+}
+
+// Sums the lanes of 16 vectors: lane 4c + e of the result is the sum of v[4e + c].
+inline __m512 reduce16(const __m512* v) {
+    __m512 w0 = l1(v[0], v[1]), w1 = l1(v[2], v[3]), w2 = l1(v[4], v[5]), w3 = l1(v[6], v[7]);
+    __m512 w4 = l1(v[8], v[9]), w5 = l1(v[10], v[11]), w6 = l1(v[12], v[13]), w7 = l1(v[14], v[15]);
+    __m512 x0 = l2(w0, w1), x1 = l2(w2, w3), x2 = l2(w4, w5), x3 = l2(w6, w7);
+    return l4(l3(x0, x1), l3(x2, x3));
+}
+
+// Sums the lanes of 8 vectors: the result's lanes 0-7 are the sums of v[0..7].
+inline __m256 reduce8(const __m512* v) {
+    __m512 w0 = l1(v[0], v[1]), w1 = l1(v[2], v[3]), w2 = l1(v[4], v[5]), w3 = l1(v[6], v[7]);
+    __m512 y = l3(l2(w0, w1), l2(w2, w3));  // chunk c: [v[c] x2, v[4 + c] x2]
+    __m512 z = l4(y, y);                    // chunk c: [v[c], v[4 + c], v[c], v[4 + c]]
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, z));
+}
+
+// ---- weights: 16 elements starting at element i of a row, as float32
+
 template <dtype D>
-inline __m512 load16(const uint8_t* row, int64_t i, __mmask16 m) {
+inline __m512 wload(const uint8_t* row, int64_t i) {
+    if constexpr (D == dtype::F32) return _mm512_loadu_ps((const float*)row + i);
+    if constexpr (D == dtype::F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)((const uint16_t*)row + i)));
+    if constexpr (D == dtype::BF16)
+        return _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)((const uint16_t*)row + i))), 16));
+    return _mm512_setzero_ps();
+}
+
+template <dtype D>
+inline __m512 wload_tail(const uint8_t* row, int64_t i, __mmask16 m) {
     if constexpr (D == dtype::F32) return _mm512_maskz_loadu_ps(m, (const float*)row + i);
     if constexpr (D == dtype::F16) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t*)row + i));
     if constexpr (D == dtype::BF16)
@@ -20,97 +78,269 @@ inline __m512 load16(const uint8_t* row, int64_t i, __mmask16 m) {
     return _mm512_setzero_ps();
 }
 
+inline __m512 q8_half(const block_q8_0* bq, int h) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(bq->qs + 16 * h))));
+}
+
+// acc[a * NT + b] = lane partial sums of row a . token b over the whole row.
+// Q8_0: each block's integer weights are dotted with x first, then scaled by the block's d.
 template <dtype D, int NR, int NT>
-inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0) {
-    const int64_t n = W.n_in;
-    __m512 acc[NR][NT];
-    for (int a = 0; a < NR; a++)
-        for (int b = 0; b < NT; b++) acc[a][b] = _mm512_setzero_ps();
-    const uint8_t* rows[NR];
-    for (int a = 0; a < NR; a++) rows[a] = W.row(r + a);
-    const float* xs[NT];
-    for (int b = 0; b < NT; b++) xs[b] = x + (size_t)(t0 + b) * n;
+inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64_t n, __m512* acc) {
+    for (int k = 0; k < NR * NT; k++) acc[k] = _mm512_setzero_ps();
     if constexpr (D == dtype::Q8_0) {
         for (int64_t blk = 0; blk < n / QK8_0; blk++) {
-            __m512 xv0[NT], xv1[NT];
+            __m512 x0[NT], x1[NT];
             for (int b = 0; b < NT; b++) {
-                xv0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
-                xv1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
+                x0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
+                x1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
             }
             for (int a = 0; a < NR; a++) {
                 const block_q8_0* bq = (const block_q8_0*)rows[a] + blk;
                 __m512 d = _mm512_set1_ps(_cvtsh_ss(bq->d));
-                __m512 w0 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)bq->qs))));
-                __m512 w1 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(bq->qs + 16)))));
-                for (int b = 0; b < NT; b++) {
-                    acc[a][b] = _mm512_fmadd_ps(w0, xv0[b], acc[a][b]);
-                    acc[a][b] = _mm512_fmadd_ps(w1, xv1[b], acc[a][b]);
-                }
+                __m512 q0 = q8_half(bq, 0), q1 = q8_half(bq, 1);
+                for (int b = 0; b < NT; b++)
+                    acc[a * NT + b] = _mm512_fmadd_ps(d, _mm512_fmadd_ps(q1, x1[b], _mm512_mul_ps(q0, x0[b])), acc[a * NT + b]);
             }
         }
     } else {
-        for (int64_t i = 0; i < n; i += 16) {
-            __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m512 xv[NT];
+            for (int b = 0; b < NT; b++) xv[b] = _mm512_loadu_ps(xs[b] + i);
+            for (int a = 0; a < NR; a++) {
+                __m512 w = wload<D>(rows[a], i);
+                for (int b = 0; b < NT; b++) acc[a * NT + b] = _mm512_fmadd_ps(w, xv[b], acc[a * NT + b]);
+            }
+        }
+        if (i < n) {
+            __mmask16 m = tail_mask(n - i);
             __m512 xv[NT];
             for (int b = 0; b < NT; b++) xv[b] = _mm512_maskz_loadu_ps(m, xs[b] + i);
             for (int a = 0; a < NR; a++) {
-                __m512 w = load16<D>(rows[a], i, m);
-                for (int b = 0; b < NT; b++) acc[a][b] = _mm512_fmadd_ps(w, xv[b], acc[a][b]);
+                __m512 w = wload_tail<D>(rows[a], i, m);
+                for (int b = 0; b < NT; b++) acc[a * NT + b] = _mm512_fmadd_ps(w, xv[b], acc[a * NT + b]);
             }
         }
     }
-    for (int a = 0; a < NR; a++)
-        for (int b = 0; b < NT; b++) y[(size_t)(t0 + b) * W.n_out + r + a] = _mm512_reduce_add_ps(acc[a][b]);
 }
 
-template <dtype D, int NR>
-inline void tokens(const weight& W, const float* x, int T, float* y, int64_t r) {
-    int t = 0;
-    for (; t + TB <= T; t += TB) tile<D, NR, TB>(W, x, y, r, t);
-    switch (T - t) {
-        case 1: tile<D, NR, 1>(W, x, y, r, t); break;
-        case 2: tile<D, NR, 2>(W, x, y, r, t); break;
-        case 3: tile<D, NR, 3>(W, x, y, r, t); break;
+struct mm_args {
+    const weight& W;
+    const float* x;
+    float* y;
+    bool accum;
+};
+
+// Rows r..r+3 against tokens t..t+NT-1 (NT <= 4).
+template <dtype D, int NT>
+inline void tile4(const mm_args& A, int64_t r, int t) {
+    const int64_t n = A.W.n_in, ld = A.W.n_out;
+    const uint8_t* rows[4];
+    for (int a = 0; a < 4; a++) rows[a] = A.W.row(r + a);
+    const float* xs[NT];
+    for (int b = 0; b < NT; b++) xs[b] = A.x + (size_t)(t + b) * n;
+    __m512 acc[4 * NT], v[16];
+    accumulate<D, 4, NT>(rows, xs, n, acc);
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) v[a * 4 + b] = acc[a * NT + (b < NT ? b : 0)];
+    __m512 s = reduce16(v);  // 128-bit chunk b: rows r..r+3 of token t + b
+    for (int b = 0; b < NT; b++) {
+        float* yp = A.y + (size_t)(t + b) * ld + r;
+        __m128 o = _mm512_extractf32x4_ps(s, b);
+        if (A.accum) o = _mm_add_ps(_mm_loadu_ps(yp), o);
+        _mm_storeu_ps(yp, o);
     }
 }
 
+// Rows r..r+7 against token t.
 template <dtype D>
-void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1) {
-    int64_t r = r0;
-    for (; r + R <= r1; r += R) tokens<D, R>(W, x, T, y, r);
-    for (; r < r1; r++) tokens<D, 1>(W, x, T, y, r);
+inline void tile8(const mm_args& A, int64_t r, int t) {
+    const int64_t n = A.W.n_in;
+    const uint8_t* rows[8];
+    for (int a = 0; a < 8; a++) rows[a] = A.W.row(r + a);
+    const float* xs[1] = {A.x + (size_t)t * n};
+    __m512 acc[8];
+    accumulate<D, 8, 1>(rows, xs, n, acc);
+    __m256 s = reduce8(acc);
+    float* yp = A.y + (size_t)t * A.W.n_out + r;
+    if (A.accum) s = _mm256_add_ps(_mm256_loadu_ps(yp), s);
+    _mm256_storeu_ps(yp, s);
 }
 
-void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1) {
+// Row r against token t.
+template <dtype D>
+inline void tile1(const mm_args& A, int64_t r, int t) {
+    const int64_t n = A.W.n_in;
+    const uint8_t* rows[1] = {A.W.row(r)};
+    const float* xs[1] = {A.x + (size_t)t * n};
+    __m512 acc[1];
+    accumulate<D, 1, 1>(rows, xs, n, acc);
+    float s = hsum(acc[0]);
+    float& yo = A.y[(size_t)t * A.W.n_out + r];
+    yo = A.accum ? yo + s : s;
+}
+
+template <dtype D>
+void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
+    const mm_args A{W, x, y, accum};
+    if (T == 1) {
+        int64_t r = r0;
+        for (; r + 8 <= r1; r += 8) tile8<D>(A, r, 0);
+        for (; r + 4 <= r1; r += 4) tile4<D, 1>(A, r, 0);
+        for (; r < r1; r++) tile1<D>(A, r, 0);
+        return;
+    }
+    // Blocks of tokens whose activations stay in the L2 cache while the rows go past.
+    int tb = (int)(((int64_t)128 * 1024 / (W.n_in * 4)) & ~(int64_t)3);
+    if (tb < 4) tb = 4;
+    for (int t0 = 0; t0 < T; t0 += tb) {
+        const int t1 = std::min(T, t0 + tb);
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) tile4<D, 4>(A, r, t);
+            switch (t1 - t) {
+                case 1: tile4<D, 1>(A, r, t); break;
+                case 2: tile4<D, 2>(A, r, t); break;
+                case 3: tile4<D, 3>(A, r, t); break;
+            }
+        }
+        for (; r < r1; r++)
+            for (int t = t0; t < t1; t++) tile1<D>(A, r, t);
+    }
+}
+
+void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
     switch (W.type) {
-        case dtype::F32: return rows_of<dtype::F32>(W, x, T, y, r0, r1);
-        case dtype::F16: return rows_of<dtype::F16>(W, x, T, y, r0, r1);
-        case dtype::BF16: return rows_of<dtype::BF16>(W, x, T, y, r0, r1);
-        case dtype::Q8_0: return rows_of<dtype::Q8_0>(W, x, T, y, r0, r1);
+        case dtype::F32: return rows_of<dtype::F32>(W, x, T, y, r0, r1, accum);
+        case dtype::F16: return rows_of<dtype::F16>(W, x, T, y, r0, r1, accum);
+        case dtype::BF16: return rows_of<dtype::BF16>(W, x, T, y, r0, r1, accum);
+        case dtype::Q8_0: return rows_of<dtype::Q8_0>(W, x, T, y, r0, r1, accum);
     }
 }
 
 float dot(const float* a, const float* b, int n) {
     __m512 acc = _mm512_setzero_ps();
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
         acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
     }
-    return _mm512_reduce_add_ps(acc);
+    return hsum(acc);
 }
 
 void axpy(float a, const float* x, float* y, int n) {
     __m512 av = _mm512_set1_ps(a);
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
         _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+// exp(x) with about 1 ulp of error: 2^n * exp(r), |r| <= ln2 / 2, exp(r) by the Cephes polynomial.
+inline __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.8f)), _mm512_set1_ps(-104.f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+inline __m512 silu_mul16(__m512 g, __m512 u) {
+    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    return _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.f), e)), u);
+}
+
+void silu_mul(float* g, const float* u, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(g + i, silu_mul16(_mm512_loadu_ps(g + i), _mm512_loadu_ps(u + i)));
+    if (i < n) {
+        __mmask16 m = tail_mask((int64_t)(n - i));
+        _mm512_mask_storeu_ps(g + i, m, silu_mul16(_mm512_maskz_loadu_ps(m, g + i), _mm512_maskz_loadu_ps(m, u + i)));
+    }
+}
+
+void attend(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
+            size_t stride, int hd, float scale, float* s, float* out) {
+    const int n = n0 + n1;
+    auto key = [&](int j) { return j < n0 ? k0 + (size_t)j * stride : k1 + (size_t)(j - n0) * stride; };
+    auto val = [&](int j) { return j < n0 ? v0 + (size_t)j * stride : v1 + (size_t)(j - n0) * stride; };
+    // scores, 16 keys at a time (the last group padded with repeats of its first key)
+    const __m512 vscale = _mm512_set1_ps(scale);
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        const float* kp[16];
+        for (int j = 0; j < 16; j++) kp[j] = key(j0 + j < n ? j0 + j : j0);
+        __m512 acc[16];
+        for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= hd; i += 16) {
+            __m512 qv = _mm512_loadu_ps(q + i);
+            for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kp[j] + i), acc[j]);
+        }
+        if (i < hd) {
+            __mmask16 m = tail_mask(hd - i);
+            __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+            for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, kp[j] + i), acc[j]);
+        }
+        // reduce16 gives lane 4c + e = key 4e + c; put key j in lane j
+        const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        __m512 sc = _mm512_mul_ps(_mm512_permutexvar_ps(idx, reduce16(acc)), vscale);
+        __mmask16 m = tail_mask(n - j0);
+        _mm512_mask_storeu_ps(s + j0, m, sc);
+        vmax = _mm512_mask_max_ps(vmax, m, vmax, sc);
+    }
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512 vsum = _mm512_setzero_ps();
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        __mmask16 m = tail_mask(n - j0);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + j0), mx));
+        e = _mm512_maskz_mov_ps(m, e);
+        _mm512_mask_storeu_ps(s + j0, m, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    const float inv = 1.0f / hsum(vsum);
+    // out = sum_j p_j v_j in key order
+    int i = 0;
+    for (; i + 64 <= hd; i += 64) {
+        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int j = 0; j < n; j++) {
+            const float* vp = val(j) + i;
+            __m512 p = _mm512_set1_ps(s[j]);
+            o0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp), o0);
+            o1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16), o1);
+            o2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 32), o2);
+            o3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 48), o3);
+        }
+        const __m512 vi = _mm512_set1_ps(inv);
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(o0, vi));
+        _mm512_storeu_ps(out + i + 16, _mm512_mul_ps(o1, vi));
+        _mm512_storeu_ps(out + i + 32, _mm512_mul_ps(o2, vi));
+        _mm512_storeu_ps(out + i + 48, _mm512_mul_ps(o3, vi));
+    }
+    for (; i < hd; i += 16) {
+        __mmask16 m = tail_mask(hd - i);
+        __m512 o = _mm512_setzero_ps();
+        for (int j = 0; j < n; j++) o = _mm512_fmadd_ps(_mm512_set1_ps(s[j]), _mm512_maskz_loadu_ps(m, val(j) + i), o);
+        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(o, _mm512_set1_ps(inv)));
     }
 }
 
 }  // namespace
 
 const cpu_kernels& cpu_kernels_avx512() {
-    static const cpu_kernels k{"avx512", matmul_rows, dot, axpy};
+    static const cpu_kernels k{"avx512", matmul_rows, dot, axpy, silu_mul, attend};
     return k;
 }
 

@@ -1,11 +1,13 @@
 // Portable kernels: plain C++ for processors without AVX2.
 #include "kernels.h"
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace clasp {
 namespace {
 
-void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1) {
+void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
     std::vector<float> row(W.n_in);
     for (int64_t r = r0; r < r1; r++) {
         dequantize_row(W.type, W.row(r), row.data(), W.n_in);
@@ -13,7 +15,8 @@ void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, i
             const float* xt = x + (size_t)t * W.n_in;
             float acc = 0;
             for (int64_t i = 0; i < W.n_in; i++) acc += row[i] * xt[i];
-            y[(size_t)t * W.n_out + r] = acc;
+            float& yo = y[(size_t)t * W.n_out + r];
+            yo = accum ? yo + acc : acc;
         }
     }
 }
@@ -28,10 +31,32 @@ void axpy(float a, const float* x, float* y, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+void silu_mul(float* g, const float* u, size_t n) {
+    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void attend(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
+            size_t stride, int hd, float scale, float* s, float* out) {
+    const int n = n0 + n1;
+    auto key = [&](int j) { return j < n0 ? k0 + (size_t)j * stride : k1 + (size_t)(j - n0) * stride; };
+    auto val = [&](int j) { return j < n0 ? v0 + (size_t)j * stride : v1 + (size_t)(j - n0) * stride; };
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        s[j] = dot(q, key(j), hd) * scale;
+        mx = std::max(mx, s[j]);
+    }
+    float sum = 0;
+    for (int j = 0; j < n; j++) sum += s[j] = std::exp(s[j] - mx);
+    for (int i = 0; i < hd; i++) out[i] = 0.f;
+    for (int j = 0; j < n; j++) axpy(s[j], val(j), out, hd);
+    float inv = 1.0f / sum;
+    for (int i = 0; i < hd; i++) out[i] *= inv;
+}
+
 }  // namespace
 
 const cpu_kernels& cpu_kernels_generic() {
-    static const cpu_kernels k{"generic", matmul_rows, dot, axpy};
+    static const cpu_kernels k{"generic", matmul_rows, dot, axpy, silu_mul, attend};
     return k;
 }
 

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -35,9 +34,6 @@ struct thread_pool {
         using FT = typename std::remove_reference<F>::type;
         dispatch(n_chunks, [](void* ctx, int c, int ith) { (*(FT*)ctx)(c, ith); }, (void*)&f);
     }
-
-    // Runs f(ith) for ith = 0..size()-1, each on its own thread (the caller taking ith = 0).
-    void run(const std::function<void(int)>& f);
 
 private:
     using chunk_fn = void (*)(void* ctx, int chunk, int ith);

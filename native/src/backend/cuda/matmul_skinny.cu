@@ -1,0 +1,209 @@
+// Matrix products for few tokens (decode, verify, the DP's candidate batches): memory-bound, so each
+// weight row is read once for all tokens of the call.
+//
+// Batch invariance (what makes greedy speculation exactly lossless): the (row, token) dot product is
+// reduced in an order that depends only on n_in and the weight type, never on T:
+//   - the tensor-core kernel puts weight rows on the mma M side and tokens on the N side (8 per tile);
+//     every token tile runs the same mma sequence over the same K chunks, the K chunks are split
+//     over the block's 8 warps by chunk index, and the warps' partial sums are added in warp order.
+//     A token's column does not interact with the other columns of its tile.
+//   - the fallback kernel gives each row to one warp; lanes stride over K and reduce by a fixed
+//     butterfly; tokens are independent accumulators.
+// Which kernel runs depends on (type, n_in, x alignment) only. The prefill GEMM (gemm_prefill.cu,
+// T > 32) is not batch-invariant with this one; prefill logits are never compared with decode.
+//
+// Precision: activations enter the tensor cores as hi + lo 16-bit parts (two mma per K step), so the
+// product keeps about 16 significant bits of x (weights are exact); accumulation is fp32.
+#include "cuda_common.cuh"
+
+namespace clasp {
+namespace cuda {
+namespace {
+
+constexpr int MMV_WARPS = 8;  // K split per block; fixed, so the reduction order never changes
+constexpr int MMV_ROWS = 16;  // rows per block: one mma M tile
+
+// Loads the A fragments of one 32-wide K chunk for rows ra and rb (= ra + 8): elements k..k+7 of
+// each row, which the two mma K steps consume as pairs (0,1)(2,3) and (4,5)(6,7). B uses the same
+// permutation of K, so the dot products are unchanged.
+template <bool Q8>
+__device__ __forceinline__ void load_a(const dev_weight& w, int64_t ra, int64_t rb, bool va, bool vb, int64_t k,
+                                       uint32_t (&a1)[4], uint32_t (&a2)[4]) {
+    if constexpr (Q8) {
+        const int8_t* q = (const int8_t*)w.data;
+        uint2 qa = va ? __ldg((const uint2*)(q + ra * w.n_in + k)) : make_uint2(0, 0);
+        uint2 qb = vb ? __ldg((const uint2*)(q + rb * w.n_in + k)) : make_uint2(0, 0);
+        auto byte = [](uint32_t v, int i) { return (int8_t)((v >> (8 * i)) & 0xff); };
+        a1[0] = pack_q8_pair(byte(qa.x, 0), byte(qa.x, 1));
+        a1[1] = pack_q8_pair(byte(qb.x, 0), byte(qb.x, 1));
+        a1[2] = pack_q8_pair(byte(qa.x, 2), byte(qa.x, 3));
+        a1[3] = pack_q8_pair(byte(qb.x, 2), byte(qb.x, 3));
+        a2[0] = pack_q8_pair(byte(qa.y, 0), byte(qa.y, 1));
+        a2[1] = pack_q8_pair(byte(qb.y, 0), byte(qb.y, 1));
+        a2[2] = pack_q8_pair(byte(qa.y, 2), byte(qa.y, 3));
+        a2[3] = pack_q8_pair(byte(qb.y, 2), byte(qb.y, 3));
+    } else {
+        const uint16_t* p = (const uint16_t*)w.data;
+        uint4 wa = va ? __ldg((const uint4*)(p + ra * w.n_in + k)) : make_uint4(0, 0, 0, 0);
+        uint4 wb = vb ? __ldg((const uint4*)(p + rb * w.n_in + k)) : make_uint4(0, 0, 0, 0);
+        a1[0] = wa.x; a1[1] = wb.x; a1[2] = wa.y; a1[3] = wb.y;
+        a2[0] = wa.z; a2[1] = wb.z; a2[2] = wa.w; a2[3] = wb.w;
+    }
+}
+
+// Y (T, n_out) = X (T, n_in) . W^T with W on the tensor cores' A side. Grid: (row tiles, token tiles
+// of NTILE * 8). Needs n_in % 32 == 0 and a 16-byte aligned x.
+template <typename TC, bool Q8, int NTILE>
+__global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(dev_weight w, const float* __restrict__ x, int T,
+                                                         float* __restrict__ y) {
+    __shared__ float red[MMV_WARPS][MMV_ROWS][NTILE * 8];  // (warp, row, token) partial sums
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tig = lane & 3;
+    const int64_t n_in = w.n_in, n_out = w.n_out;
+    const int64_t row0 = (int64_t)blockIdx.x * MMV_ROWS;
+    const int tok0 = blockIdx.y * NTILE * 8;
+    const int n_chunks = (int)(n_in / 32);
+    const int64_t ra = row0 + g, rb = ra + 8;
+    const bool va = ra < n_out, vb = rb < n_out;
+
+    float acc[NTILE][4];
+#pragma unroll
+    for (int j = 0; j < NTILE; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
+
+    // One chunk of prefetch keeps two weight loads per lane in flight.
+    uint32_t a1[4], a2[4], n1[4], n2[4];
+    int c = warp;
+    if (c < n_chunks) load_a<Q8>(w, ra, rb, va, vb, (int64_t)c * 32 + tig * 8, a1, a2);
+    for (; c < n_chunks; c += MMV_WARPS) {
+        const int cn = c + MMV_WARPS;
+        if (cn < n_chunks) load_a<Q8>(w, ra, rb, va, vb, (int64_t)cn * 32 + tig * 8, n1, n2);
+        float da = 0.f, db = 0.f;
+        if constexpr (Q8) {
+            const int64_t nb = n_in / 32;
+            da = va ? __half2float(w.scales[ra * nb + c]) : 0.f;
+            db = vb ? __half2float(w.scales[rb * nb + c]) : 0.f;
+        }
+        const int64_t k = (int64_t)c * 32 + tig * 8;
+#pragma unroll
+        for (int j = 0; j < NTILE; j++) {
+            const int t = tok0 + j * 8 + g;
+            float4 x0 = make_float4(0.f, 0.f, 0.f, 0.f), x1 = x0;
+            if (t < T) {
+                const float4* xp = (const float4*)(x + (int64_t)t * n_in + k);
+                x0 = __ldg(xp);
+                x1 = __ldg(xp + 1);
+            }
+            uint32_t h0, l0, h1, l1, h2, l2, h3, l3;
+            split_pack<TC>(x0.x, x0.y, h0, l0);
+            split_pack<TC>(x0.z, x0.w, h1, l1);
+            split_pack<TC>(x1.x, x1.y, h2, l2);
+            split_pack<TC>(x1.z, x1.w, h3, l3);
+            if constexpr (Q8) {
+                // One chunk is one Q8_0 block: integer-valued products first, then the row's scale.
+                float tmp[4] = {0.f, 0.f, 0.f, 0.f};
+                mma_16816<TC>(tmp, a1, h0, h1);
+                mma_16816<TC>(tmp, a1, l0, l1);
+                mma_16816<TC>(tmp, a2, h2, h3);
+                mma_16816<TC>(tmp, a2, l2, l3);
+                acc[j][0] = fmaf(da, tmp[0], acc[j][0]);
+                acc[j][1] = fmaf(da, tmp[1], acc[j][1]);
+                acc[j][2] = fmaf(db, tmp[2], acc[j][2]);
+                acc[j][3] = fmaf(db, tmp[3], acc[j][3]);
+            } else {
+                mma_16816<TC>(acc[j], a1, h0, h1);
+                mma_16816<TC>(acc[j], a1, l0, l1);
+                mma_16816<TC>(acc[j], a2, h2, h3);
+                mma_16816<TC>(acc[j], a2, l2, l3);
+            }
+        }
+        if (cn < n_chunks) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) { a1[i] = n1[i]; a2[i] = n2[i]; }
+        }
+    }
+
+#pragma unroll
+    for (int j = 0; j < NTILE; j++) {
+        red[warp][g][j * 8 + 2 * tig] = acc[j][0];
+        red[warp][g][j * 8 + 2 * tig + 1] = acc[j][1];
+        red[warp][g + 8][j * 8 + 2 * tig] = acc[j][2];
+        red[warp][g + 8][j * 8 + 2 * tig + 1] = acc[j][3];
+    }
+    __syncthreads();
+    for (int o = threadIdx.x; o < MMV_ROWS * NTILE * 8; o += blockDim.x) {
+        const int r = o % MMV_ROWS, tl = o / MMV_ROWS;  // consecutive threads, consecutive rows
+        float s = 0.f;
+#pragma unroll
+        for (int wi = 0; wi < MMV_WARPS; wi++) s += red[wi][r][tl];
+        const int64_t row = row0 + r;
+        const int t = tok0 + tl;
+        if (row < n_out && t < T) y[(int64_t)t * n_out + row] = s;
+    }
+}
+
+// The CUDA-core fallback: F32 weights, rows that are not a multiple of 32, unaligned x. One warp per
+// row; any T.
+constexpr int GEN_TOKENS = 8;
+template <dtype DT>
+__global__ void __launch_bounds__(256) mmv_generic(dev_weight w, const float* __restrict__ x, int T,
+                                                   float* __restrict__ y) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t row = (int64_t)blockIdx.x * (blockDim.x / 32) + warp;
+    if (row >= w.n_out) return;  // whole warps only: the shuffles below stay convergent
+    const int64_t n_in = w.n_in;
+    for (int t0 = 0; t0 < T; t0 += GEN_TOKENS) {
+        float acc[GEN_TOKENS];
+#pragma unroll
+        for (int j = 0; j < GEN_TOKENS; j++) acc[j] = 0.f;
+        for (int64_t i = lane; i < n_in; i += 32) {
+            float wv;
+            if constexpr (DT == dtype::F32) wv = ((const float*)w.data)[row * n_in + i];
+            else if constexpr (DT == dtype::F16) wv = __half2float(((const __half*)w.data)[row * n_in + i]);
+            else if constexpr (DT == dtype::BF16) wv = __bfloat162float(((const __nv_bfloat16*)w.data)[row * n_in + i]);
+            else wv = __half2float(w.scales[row * (n_in / QK8_0) + i / QK8_0]) * (float)((const int8_t*)w.data)[row * n_in + i];
+#pragma unroll
+            for (int j = 0; j < GEN_TOKENS; j++)
+                if (t0 + j < T) acc[j] = fmaf(wv, x[(int64_t)(t0 + j) * n_in + i], acc[j]);
+        }
+#pragma unroll
+        for (int j = 0; j < GEN_TOKENS; j++) {
+            float s = warp_sum(acc[j]);
+            if (lane == 0 && t0 + j < T) y[(int64_t)(t0 + j) * w.n_out + row] = s;
+        }
+    }
+}
+
+template <typename TC, bool Q8>
+void launch_tc(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s) {
+    const int ntile = T <= 8 ? 1 : T <= 16 ? 2 : 4;
+    dim3 grid((unsigned)((w.n_out + MMV_ROWS - 1) / MMV_ROWS), (unsigned)((T + ntile * 8 - 1) / (ntile * 8)));
+    dim3 block(MMV_WARPS * 32);
+    if (ntile == 1) mmv_tc<TC, Q8, 1><<<grid, block, 0, s>>>(w, x, T, y);
+    else if (ntile == 2) mmv_tc<TC, Q8, 2><<<grid, block, 0, s>>>(w, x, T, y);
+    else mmv_tc<TC, Q8, 4><<<grid, block, 0, s>>>(w, x, T, y);
+    CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void matmul_skinny(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s) {
+    if (T <= 0 || w.n_out <= 0) return;
+    const bool tc = (w.type == dtype::F16 || w.type == dtype::BF16 || w.type == dtype::Q8_0) && w.n_in % 32 == 0 &&
+                    ((uintptr_t)x % 16) == 0;
+    if (tc) {
+        if (w.type == dtype::BF16) launch_tc<tc_bf16, false>(w, x, T, y, s);
+        else if (w.type == dtype::F16) launch_tc<tc_f16, false>(w, x, T, y, s);
+        else launch_tc<tc_f16, true>(w, x, T, y, s);
+        return;
+    }
+    dim3 grid((unsigned)((w.n_out + 7) / 8)), block(256);
+    switch (w.type) {
+        case dtype::F32: mmv_generic<dtype::F32><<<grid, block, 0, s>>>(w, x, T, y); break;
+        case dtype::F16: mmv_generic<dtype::F16><<<grid, block, 0, s>>>(w, x, T, y); break;
+        case dtype::BF16: mmv_generic<dtype::BF16><<<grid, block, 0, s>>>(w, x, T, y); break;
+        case dtype::Q8_0: mmv_generic<dtype::Q8_0><<<grid, block, 0, s>>>(w, x, T, y); break;
+    }
+    CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cuda
+}  // namespace clasp

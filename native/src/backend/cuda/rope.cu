@@ -1,0 +1,42 @@
+// RoPE in place, both layouts: interleaved pairs (2i, 2i+1) as in GGUF, or rotate-half (i, i + hd/2)
+// as in the Hugging Face layout. One thread per (token, head, pair); the angle is the float32 product
+// pos * inv_freq as transformers computes it, then full-range sincosf.
+#include "cuda_common.cuh"
+
+namespace clasp {
+namespace cuda {
+namespace {
+
+__global__ void rope_kernel(float* __restrict__ x, int T, int n_head, int hd, const int32_t* __restrict__ pos_dev,
+                            int pos0, int pos_step, const float* __restrict__ inv_freq, bool interleaved) {
+    const int half = hd / 2;
+    const int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (int64_t)T * n_head * half) return;
+    const int i = (int)(idx % half);
+    const int64_t th = idx / half;
+    const int t = (int)(th / n_head);
+    const int p = pos_dev ? pos_dev[t] : pos0 + t * pos_step;
+    const float ang = (float)p * inv_freq[i];
+    float sn, cs;
+    sincosf(ang, &sn, &cs);
+    float* v = x + th * hd;
+    const int a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + half;
+    const float x0 = v[a], x1 = v[b];
+    v[a] = x0 * cs - x1 * sn;
+    v[b] = x0 * sn + x1 * cs;
+}
+
+}  // namespace
+
+void rope(float* x, int T, int n_head, int hd, const int32_t* pos_dev, int pos0, int pos_step, const float* inv_freq,
+          bool interleaved, cudaStream_t s) {
+    const int64_t n = (int64_t)T * n_head * (hd / 2);
+    if (n <= 0) return;
+    const int threads = 256;
+    rope_kernel<<<(unsigned)((n + threads - 1) / threads), threads, 0, s>>>(x, T, n_head, hd, pos_dev, pos0, pos_step,
+                                                                           inv_freq, interleaved);
+    CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cuda
+}  // namespace clasp

@@ -1,0 +1,104 @@
+// The model a front door is using, and switching between models. Loading a new model cancels the
+// running generation, waits for the engine to go idle, then frees the old model. Models load only
+// from the allowed folder when one is set (`--models-dir`), plus the bundled demo model.
+import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
+import type { BackendKind } from '../shared/engineTypes';
+import { EngineService } from './EngineService';
+import { bundledModelPath, isInside, listModels, resolveModelPath } from './modelPaths';
+
+export interface ModelManagerOptions {
+  modelsDir?: string;
+  defaultModel?: string;
+  backend?: BackendKind;
+  threads?: number;
+  nCtx?: number;
+}
+
+export interface LoadProgress { path: string; phase: string; fraction: number; message: string }
+
+export class ModelManager extends EventEmitter {
+  private svc: EngineService | null = null;
+  private loading: Promise<EngineService> | null = null;
+  private readonly aborts = new Set<AbortController>();
+
+  constructor(readonly opts: ModelManagerOptions = {}) {
+    super();
+  }
+
+  get current(): EngineService | null {
+    return this.svc;
+  }
+
+  /** The models a user may pick: the bundled one, and those in the models folder. */
+  list(): { name: string; path: string; kind: 'gguf' | 'hf'; bytes: number; loaded: boolean }[] {
+    const items = this.opts.modelsDir ? listModels(this.opts.modelsDir) : [];
+    const bundled = bundledModelPath();
+    if (!items.some((m) => path.resolve(m.path) === bundled)) {
+      items.unshift({ name: 'clasp-demo-29M (bundled)', path: bundled, kind: 'gguf', bytes: 0 });
+    }
+    const cur = this.svc?.info.path;
+    return items.map((m) => ({ ...m, loaded: cur !== undefined && path.resolve(m.path) === path.resolve(cur) }));
+  }
+
+  /** Checks that a requested model may be loaded; returns its resolved path. */
+  allowed(p: string): string {
+    const full = resolveModelPath(p);
+    if (full === bundledModelPath()) return full;
+    if (this.opts.modelsDir && !isInside(this.opts.modelsDir, full)) {
+      throw new Error(`${p}: models can only be loaded from ${this.opts.modelsDir}`);
+    }
+    return full;
+  }
+
+  /** An AbortController that model switches abort: generations register theirs here. */
+  track(ac: AbortController): () => void {
+    this.aborts.add(ac);
+    return () => this.aborts.delete(ac);
+  }
+
+  async ensure(): Promise<EngineService> {
+    if (this.svc) return this.svc;
+    if (this.loading) return this.loading;
+    return this.load(this.opts.defaultModel ?? bundledModelPath());
+  }
+
+  async load(p: string): Promise<EngineService> {
+    const full = this.allowed(p);
+    if (this.svc && path.resolve(this.svc.info.path) === full) return this.svc;
+    if (this.loading) await this.loading.catch(() => undefined);
+    const task = (async () => {
+      for (const ac of this.aborts) ac.abort();
+      const old = this.svc;
+      this.svc = null;
+      this.emit('unloaded', old?.info.path);
+      if (old) {
+        // Let the cancelled generation return before its engine is freed.
+        await old.generate([old.info.bosId >= 0 ? old.info.bosId : 0], { maxTokens: 0, mode: 'ar' }).catch(() => undefined);
+        old.dispose();
+      }
+      const svc = await EngineService.load({
+        modelPath: full,
+        backend: this.opts.backend,
+        threads: this.opts.threads,
+        nCtx: this.opts.nCtx,
+        onProgress: (pr) => this.emit('progress', { path: full, ...pr } satisfies LoadProgress),
+      });
+      this.svc = svc;
+      this.emit('loaded', svc.info);
+      return svc;
+    })();
+    this.loading = task;
+    try {
+      return await task;
+    } finally {
+      if (this.loading === task) this.loading = null;
+    }
+  }
+
+  dispose(): void {
+    for (const ac of this.aborts) ac.abort();
+    this.svc?.dispose();
+    this.svc = null;
+  }
+}
