@@ -22,6 +22,7 @@ async function lazy(name: string): Promise<Command | undefined> {
       return (await import('./bench')).benchCommand;
     case 'bench-engine':
       return (await import('./benchEngine')).benchEngineCommand;
+    case 'serve': return (await import('./serve')).serveCommand;
     case 'trace':
       return (await import('./trace')).traceCommand;
     default:

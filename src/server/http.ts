@@ -12,6 +12,14 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+
+  /** Close the connection after the reply (the request body was left unread). */
+  closeConnection = false;
+}
+
+function closing(e: HttpError): HttpError {
+  e.closeConnection = true;
+  return e;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -26,7 +34,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, e: unknown): void {
   const err = e instanceof HttpError ? e : new HttpError(500, e instanceof Error ? e.message : String(e));
-  sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.code } });
+  const headers: Record<string, string> = err.closeConnection ? { connection: 'close' } : {};
+  sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.code } }, headers);
 }
 
 /** Reads a request body up to `limit` bytes; a slow or oversized body is refused. */
@@ -41,15 +50,17 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 30_000
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
-      reject(new HttpError(408, `request body not received within ${timeoutMs / 1000} s`, 'invalid_request_error', 'timeout'));
-      req.destroy();
+      // The 408 reply goes out with `connection: close` (sendError), which then closes the socket.
+      req.pause();
+      reject(closing(new HttpError(408, `request body not received within ${timeoutMs / 1000} s`, 'invalid_request_error', 'timeout')));
     }, timeoutMs);
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
         clearTimeout(timer);
-        reject(new HttpError(413, `request body is larger than the limit of ${limit} bytes`, 'invalid_request_error', 'body_too_large'));
-        req.destroy();
+        req.pause();
+        req.removeAllListeners('data');
+        reject(closing(new HttpError(413, `request body is larger than the limit of ${limit} bytes`, 'invalid_request_error', 'body_too_large')));
         return;
       }
       chunks.push(c);
@@ -65,8 +76,8 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 30_000
   });
 }
 
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const buf = await readBody(req, limit);
+export async function readJson(req: IncomingMessage, limit: number, timeoutMs?: number): Promise<unknown> {
+  const buf = await readBody(req, limit, timeoutMs);
   if (buf.length === 0) throw new HttpError(400, 'the request body is empty; expected JSON');
   try {
     return JSON.parse(buf.toString('utf8'));

@@ -28,9 +28,11 @@ export interface ServerLimits {
   maxBodyBytes: number;
   maxTokens: number;
   queueLength: number;
+  /** How long a request body may take to arrive (ms); a slower client gets 408. */
+  bodyTimeoutMs?: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1 << 20, maxTokens: 4096, queueLength: 32 };
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1 << 20, maxTokens: 4096, queueLength: 32, bodyTimeoutMs: 30_000 };
 
 export interface RequestContext {
   req: http.IncomingMessage;

@@ -125,7 +125,12 @@ export class EngineService {
   /** Queues a generation; resolves when it finishes, is cancelled (finishReason 'cancelled') or fails. */
   generate(promptIds: number[], settings: Partial<GenerateSettings>, cb: GenerateCallbacks = {}): Promise<GenerationResult> {
     if (this.disposed) return Promise.reject(new Error('the model was unloaded'));
-    const s = validateSettings(settings, this.info.nLayer);
+    let s: GenerateSettings;
+    try {
+      s = validateSettings(settings, this.info.nLayer);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const run = async (): Promise<GenerationResult> => {
       if (this.disposed) throw new Error('the model was unloaded');
       if (cb.signal?.aborted) return this.cancelledResult(promptIds, s);

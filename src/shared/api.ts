@@ -3,6 +3,7 @@
 // schemas in the main process / server before use.
 import { z } from 'zod';
 import type { GenerationStats, ModelInfo, RoundEvent, FinishReason } from './engineTypes';
+import type { Trace } from './trace';
 
 export const settingsSchema = z.object({
   mode: z.enum(['ar', 'clasp', 'static']),
@@ -16,6 +17,11 @@ export const settingsSchema = z.object({
   topK: z.number().int().min(0).max(1_000_000),
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   maxTokens: z.number().int().min(1).max(100_000),
+  /**
+   * (added by the backend) true: every reply uses `seed`. false or absent: each reply draws a fresh
+   * seed, so regenerating gives a new sample; the seed used is recorded in the reply's settings.
+   */
+  fixedSeed: z.boolean().optional(),
 });
 export type ChatSettings = z.infer<typeof settingsSchema>;
 
@@ -45,6 +51,12 @@ export interface Message {
   fates?: TokenFate[];
   traceId?: string;
   error?: string;
+  /** (added) something the user should know about this reply, e.g. that the oldest turns were left out. */
+  note?: string;
+  /** (added) how many of the oldest turns were left out of this reply's prompt to fit the context. */
+  droppedTurns?: number;
+  /** (added) the model that wrote this reply, and where it ran. */
+  model?: { name: string; path: string; device: string };
 }
 
 export type TokenFate = 'accepted' | 'correction' | 'bonus' | 'plain';
@@ -54,13 +66,31 @@ export type ReplyEvent =
   | { type: 'start'; conversationId: string; messageId: string; promptTokens: number; droppedTurns: number }
   | { type: 'tokens'; messageId: string; text: string; ids: number[]; fates: TokenFate[] }
   | { type: 'rounds'; messageId: string; rounds: RoundEvent[] }
-  | { type: 'done'; messageId: string; finishReason: FinishReason; stats: GenerationStats; traceId: string | null }
+  | {
+      type: 'done';
+      messageId: string;
+      finishReason: FinishReason;
+      stats: GenerationStats;
+      traceId: string | null;
+      /** (added) every token id and its exact fate; replaces what the 'tokens' events said */
+      ids?: number[];
+      fates?: TokenFate[];
+    }
   | { type: 'error'; messageId: string; message: string };
 
 export type ModelEvent =
   | { type: 'progress'; path: string; fraction: number; message: string }
   | { type: 'loaded'; info: ModelInfo }
   | { type: 'error'; message: string };
+
+/**
+ * (added) App-level events: what the Electron menu did (so the renderer can follow), and changes to
+ * the conversation list made elsewhere (another tab, the menu).
+ */
+export type AppEvent =
+  | { type: 'conversation-created'; conversation: Conversation }
+  | { type: 'conversation-deleted'; conversationId: string }
+  | { type: 'trace-imported'; traceId: string; name: string };
 
 export const idSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
@@ -82,16 +112,95 @@ export const requests = {
   'trace:import': z.object({ text: z.string().max(200 * 1024 * 1024) }),
   'export:chat': z.object({ conversationId: idSchema, format: z.enum(['markdown', 'json']) }),
   'export:trace': z.object({ traceId: idSchema, format: z.enum(['json', 'specbench', 'csv']) }),
+  // (added) the stored traces (generated and imported), newest first; deleting an imported one.
+  'traces:list': z.object({}),
+  'trace:delete': z.object({ traceId: idSchema }),
 } as const;
 
 export type Channel = keyof typeof requests;
+
+/**
+ * (added) Electron IPC channel names: one invoke channel carries every request as (channel, payload)
+ * and answers {ok: true, result} or {ok: false, error: ApiErrorInfo}; events go the other way.
+ */
+export const IPC = {
+  call: 'clasp:call',
+  replyEvent: 'clasp:reply-event',
+  modelEvent: 'clasp:model-event',
+  appEvent: 'clasp:app-event',
+} as const;
+
+export type IpcResult = { ok: true; result: unknown } | { ok: false; error: ApiErrorInfo };
 export type RequestOf<C extends Channel> = z.infer<(typeof requests)[C]>;
+
+/**
+ * (added) What export:chat and export:trace return. In the browser: the file's `content`, for the
+ * renderer to download. In Electron the main process shows a save dialog itself and returns
+ * `savedTo` (the path written) or `cancelled: true`, without `content`.
+ */
+export interface ExportedFile {
+  filename: string;
+  mimeType: string;
+  content?: string;
+  savedTo?: string;
+  cancelled?: boolean;
+}
+
+export interface ModelListItem {
+  name: string;
+  path: string;
+  kind: 'gguf' | 'hf';
+  bytes: number;
+  loaded: boolean;
+}
+
+export interface TraceListItem {
+  id: string;
+  name: string;
+  source: 'generated' | 'imported';
+  conversationId: string | null;
+  messageId: string | null;
+  createdAt: number;
+}
+
+/** (added) What each channel resolves to; `ClaspApi.call` stays `Promise<unknown>`, cast with ResponseOf<C>. */
+export interface Responses {
+  'conversations:list': Conversation[];
+  'conversations:create': Conversation;
+  'conversations:update': Conversation;
+  'conversations:delete': { deleted: boolean };
+  'messages:list': Message[];
+  /** Resolves once the reply has started (rows stored, 'start' emitted); the reply streams as ReplyEvents. */
+  'chat:send': { userMessage: Message; assistantMessage: Message; promptTokens: number; droppedTurns: number };
+  'chat:regenerate': { assistantMessage: Message; promptTokens: number; droppedTurns: number };
+  /** Resolves after the reply has stopped and been stored as 'cancelled' (stopped: false when none ran). */
+  'chat:stop': { stopped: boolean; messageId: string | null };
+  'models:list': ModelListItem[];
+  'models:load': ModelInfo;
+  'models:current': { info: ModelInfo; defaults: { temperature: number; topP: number; topK: number } } | null;
+  'trace:get': Trace;
+  'trace:import': { traceId: string; trace: Trace };
+  'export:chat': ExportedFile;
+  'export:trace': ExportedFile;
+  'traces:list': TraceListItem[];
+  'trace:delete': { deleted: boolean };
+}
+export type ResponseOf<C extends Channel> = Responses[C];
+
+/** Errors thrown by `call`: `code` says what kind (bad_request, not_found, busy, unknown_channel, ...). */
+export interface ApiErrorInfo {
+  message: string;
+  code: string;
+  status: number;
+}
 
 /** What the renderer can call: the preload and the browser client both implement this. */
 export interface ClaspApi {
   call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<unknown>;
   onReplyEvent(cb: (e: ReplyEvent) => void): () => void;
   onModelEvent(cb: (e: ModelEvent) => void): () => void;
+  /** (added) Menu actions and list changes; optional so simple mocks need not implement it. */
+  onAppEvent?(cb: (e: AppEvent) => void): () => void;
   /** Where the app runs: 'electron' (save dialogs) or 'browser' (downloads). */
   readonly shell: 'electron' | 'browser';
 }

@@ -356,7 +356,7 @@ TEST(models_layer_candidates) {
     c.n_layer = 3;
     fx::write_gguf(tmp / "m.gguf", c, fx::random_weights(c, 41), dtype::Q8_0);
     const int p = 6, n = 4;
-    const size_t d = c.n_embd, L1 = c.n_layer + 1;
+    const size_t d = c.n_embd;
     auto prefix = tokens(p, c.n_vocab, 42);
     auto cands = tokens(n, c.n_vocab, 43);
     for (const char* kind : {"cpu", "ref"}) {
@@ -393,7 +393,6 @@ TEST(models_layer_candidates) {
         CHECK_THROWS(a.tf->layer_candidates(0, h[0].data(), 1, p + 1, h[0].data()), "beyond the cache");
         CHECK_THROWS(a.tf->layer_candidates(c.n_layer, h[0].data(), 1, p, h[0].data()), "layer out of range");
     }
-    (void)L1;
 }
 
 // Draft, reject, truncate, recompute: the result is exactly what never drafting would have given.

@@ -125,8 +125,9 @@ gguf_file gguf_open(std::shared_ptr<mapped_file> file) {
         } else {
             double d = r.scalar(t, v.kind, key);
             v.f = d;
-            v.i = (int64_t)d;
-            v.u = d < 0 ? 0 : (uint64_t)d;
+            // Clamped: casting a double outside the integer's range (a huge float value) is undefined.
+            v.i = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : d == d ? (int64_t)d : 0;
+            v.u = !(d > 0) ? 0 : d >= 1.8e19 ? UINT64_MAX : (uint64_t)d;
             v.b = d != 0;
             if (t == GT_UINT64 || t == GT_INT64) {  // keep 64-bit integers exact
                 std::memcpy(&v.u, f.data + r.pos - 8, 8);

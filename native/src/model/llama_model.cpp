@@ -81,7 +81,10 @@ void load_gguf(llama_model& m, std::shared_ptr<mapped_file> f) {
         }
         if (v->kind == gguf_value::STRING || v->kind == gguf_value::ARRAY)
             fail(f->path + ": metadata key " + key + " is not a number");
-        return v->kind == gguf_value::FLOAT ? v->f : (double)v->i;
+        double d = v->kind == gguf_value::FLOAT ? v->f : (double)v->i;
+        // Most callers cast to int; outside int's range that cast would be undefined.
+        if (!(std::fabs(d) <= 2147483647.0)) fail(f->path + ": metadata key " + key + " is out of range");
+        return d;
     };
     if (auto* n = g.find("general.name"); n && n->kind == gguf_value::STRING) m.name = n->s;
     llama_config& c = m.cfg;
@@ -196,6 +199,8 @@ void load_hf(llama_model& m, const std::string& dir) {
             return def;
         }
         if (!v->is_num()) fail(cpath + ": \"" + key + "\" is not a number");
+        // Most callers cast to int; outside int's range that cast would be undefined.
+        if (!(std::fabs(v->num) <= 2147483647.0)) fail(cpath + ": \"" + key + "\" is out of range");
         return v->num;
     };
     const json* mt = cfg.get("model_type");

@@ -47,7 +47,7 @@ void safetensors_add(st_set& set, std::shared_ptr<mapped_file> file) {
         else fail(f.path + ": tensor " + name + " has dtype " + dt->str + ", which this build does not support (supported: F32, F16, BF16)");
         uint64_t count = 1;
         for (const auto& d : shape->arr) {
-            if (!d.is_num() || d.num < 0 || d.num != (double)(uint64_t)d.num || d.num > 1e12)
+            if (!d.is_num() || d.num < 0 || d.num > 1e12 || d.num != (double)(uint64_t)d.num)
                 fail(f.path + ": tensor " + name + " has an invalid shape");
             uint64_t e = (uint64_t)d.num;
             if (e != 0 && count > (1ull << 42) / e) fail(f.path + ": tensor " + name + " has an impossible shape");
@@ -55,7 +55,8 @@ void safetensors_add(st_set& set, std::shared_ptr<mapped_file> file) {
             t.shape.push_back(e);
         }
         for (const auto& o : offs->arr)
-            if (!o.is_num() || o.num < 0 || o.num != (double)(uint64_t)o.num)
+            // (checking the range first: casting a double of 2^64 or more to uint64_t is undefined)
+            if (!o.is_num() || o.num < 0 || o.num >= 18446744073709551616.0 || o.num != (double)(uint64_t)o.num)
                 fail(f.path + ": tensor " + name + " has invalid data_offsets");
         uint64_t b = (uint64_t)offs->arr[0].num, e = (uint64_t)offs->arr[1].num;
         if (e < b || e - b != count * esize)
@@ -64,6 +65,11 @@ void safetensors_add(st_set& set, std::shared_ptr<mapped_file> file) {
         if (e > avail)
             fail(f.path + ": truncated or corrupt file: tensor " + name + " ends at byte " + std::to_string(base + e) +
                  " but the file has " + std::to_string(f.size));
+        // Weights are read in place as uint16/float, so each must sit at a multiple of its element size
+        // (the safetensors writer pads the header and orders tensors to guarantee this).
+        if ((base + b) % esize != 0)
+            fail(f.path + ": tensor " + name + " data at byte " + std::to_string(base + b) + " is not aligned to its " +
+                 std::to_string(esize) + "-byte elements (corrupt file, or written by a very old safetensors)");
         t.data = f.data + base + b;
         t.nbytes = e - b;
         if (set.tensors.count(name)) fail(f.path + ": tensor " + name + " appears in more than one shard");

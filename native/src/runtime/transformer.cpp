@@ -60,9 +60,9 @@ void transformer::run_layer(int il, float* x, int T, int n_past, const int32_t* 
     const size_t kvd = (size_t)c.n_head_kv * c.head_dim;
     // attention
     be.rmsnorm(x, attn_norm_[il], T, c.n_embd, c.rms_eps, xn_);
-    be.matmul(L.wq, xn_, T, q_);
-    be.matmul(L.wk, xn_, T, k_);
-    be.matmul(L.wv, xn_, T, v_);
+    const weight* qkv_w[3] = {&L.wq, &L.wk, &L.wv};
+    float* const qkv_y[3] = {q_, k_, v_};
+    be.matmul_n(3, qkv_w, xn_, T, qkv_y);
     be.rope(q_, T, c.n_head, c.head_dim, pos, inv_freq_, c.rope_interleaved);
     be.rope(k_, T, c.n_head_kv, c.head_dim, pos, inv_freq_, c.rope_interleaved);
     be.attention(q_, k_, v_, T, cache.k[il], cache.v[il], n_past, c.n_head, c.n_head_kv, c.head_dim, mask, att_);
@@ -70,15 +70,11 @@ void transformer::run_layer(int il, float* x, int T, int n_past, const int32_t* 
         be.copy(cache.k[il] + (size_t)n_past * kvd, k_, (size_t)T * kvd);
         be.copy(cache.v[il] + (size_t)n_past * kvd, v_, (size_t)T * kvd);
     }
-    be.matmul(L.wo, att_, T, xn_);
-    be.add(x, xn_, (size_t)T * c.n_embd);
+    be.matmul_add(L.wo, att_, T, xn_, x);  // x += wo att
     // MLP (SwiGLU)
     be.rmsnorm(x, ffn_norm_[il], T, c.n_embd, c.rms_eps, xn_);
-    be.matmul(L.w_gate, xn_, T, g_);
-    be.matmul(L.w_up, xn_, T, u_);
-    be.silu_mul(g_, u_, (size_t)T * c.n_ff);
-    be.matmul(L.w_down, g_, T, xn_);
-    be.add(x, xn_, (size_t)T * c.n_embd);
+    be.matmul_swiglu(L.w_gate, L.w_up, xn_, T, g_, u_);  // g = silu(w_gate xn) * (w_up xn)
+    be.matmul_add(L.w_down, g_, T, xn_, x);               // x += w_down g
 }
 
 void transformer::forward(const int32_t* tokens, int T, int n_past, const uint8_t* skip, bool write_cache,

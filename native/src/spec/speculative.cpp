@@ -4,6 +4,7 @@
 // re-runs the DP every LOI rounds on the last verified position's hidden states.
 #include "speculative.h"
 #include "../core/error.h"
+#include "accept.h"
 #include "adaptive_policy.h"
 #include "dp_solver.h"
 #include <algorithm>
@@ -229,18 +230,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
                 warp_probs(out.logits.data() + (size_t)i * V, V, p.sampling, p_probs);
                 ev.verify_p.push_back(p_probs[ev.draft_ids[i]]);
                 if (next >= 0) continue;  // already rejected: only record p
-                const float* q = q_probs.data() + (size_t)i * V;
-                int dtok = ev.draft_ids[i];
-                double ratio = q[dtok] > 0 ? (double)p_probs[dtok] / q[dtok] : 0;
-                if (r.uniform() < std::min(1.0, ratio)) { a++; continue; }
-                double mass = 0;
-                for (int v = 0; v < V; v++) { p_probs[v] = std::max(0.f, p_probs[v] - q[v]); mass += p_probs[v]; }
-                if (mass <= 0) {  // p == q up to rounding: any draw from p is exact
-                    warp_probs(out.logits.data() + (size_t)i * V, V, p.sampling, p_probs);
-                } else {
-                    for (auto& v : p_probs) v = (float)(v / mass);
-                }
-                next = sample_probs(p_probs, r);
+                if (accept_or_resample(p_probs.data(), q_probs.data() + (size_t)i * V, V, ev.draft_ids[i], r, next, scratch))
+                    a++;
             }
             if (next < 0) {
                 warp_probs(out.logits.data() + (size_t)k_drafted * V, V, p.sampling, p_probs);

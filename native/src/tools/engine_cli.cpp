@@ -2,8 +2,13 @@
 //   clasp-engine-cli generate MODEL --ids 1,2,3 [--max-tokens N] [--mode ar|clasp|static] [--backend B]
 //                                   [--threads N] [--skip M] [--ignore-eos]
 //   clasp-engine-cli bench MODEL [--backend B] [--threads N] [--prompt-len 64] [--gen 64]
+//   clasp-engine-cli verify-cost MODEL [--backend B] [--threads N] [--prompt-len 64] [--reps 30]
+//       the time of one full pass over k = 1, 2, 4, 8, 16 new tokens (CLaSp's verify, logits for
+//       every row) after the prompt, relative to k = 1 (a decode step); best and median of the reps
 #include "core/error.h"
 #include "runtime/engine.h"
+#include "runtime/transformer.h"
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -22,7 +27,7 @@ static std::vector<int> parse_ids(const std::string& s) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: clasp-engine-cli generate|bench MODEL [options]\n");
+        std::fprintf(stderr, "usage: clasp-engine-cli generate|bench|verify-cost MODEL [options]\n");
         return 2;
     }
     std::string cmd = argv[1];
@@ -30,7 +35,7 @@ int main(int argc, char** argv) {
     eo.model_path = argv[2];
     gen_params gp;
     std::vector<int> ids = {1};
-    int prompt_len = 64, gen = 64;
+    int prompt_len = 64, gen = 64, reps = 30;
     for (int i = 3; i < argc; i++) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -46,6 +51,7 @@ int main(int argc, char** argv) {
         else if (a == "--ignore-eos") gp.ignore_eos = true;
         else if (a == "--prompt-len") prompt_len = std::stoi(next());
         else if (a == "--gen") gen = std::stoi(next());
+        else if (a == "--reps") reps = std::stoi(next());
         else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
     }
     try {
@@ -77,6 +83,33 @@ int main(int argc, char** argv) {
             }
             std::printf("{\"backend\":\"%s\",\"prefill_tok_s\":%.1f,\"decode_tok_s\":%.1f,\"resident_mb\":%.1f}\n",
                         e.be->device_info().c_str(), best_pp, best_tg, e.model->resident_bytes() / 1e6);
+        } else if (cmd == "verify-cost") {
+            std::vector<int> prompt(prompt_len);
+            for (int k = 0; k < prompt_len; k++) prompt[k] = (k * 37 + 11) % e.model->cfg.n_vocab;
+            gen_stats st;
+            std::vector<float> logits;
+            e.prefill(prompt, logits, nullptr, st);
+            const std::vector<int> ks = {1, 2, 4, 8, 16};
+            std::vector<std::vector<double>> ms(ks.size());
+            forward_out out;
+            for (int rep = 0; rep < reps + 1; rep++)
+                for (size_t i = 0; i < ks.size(); i++) {
+                    int k = ks[i];
+                    std::vector<int32_t> toks(k);
+                    std::vector<int> rows(k);
+                    for (int j = 0; j < k; j++) toks[j] = (j * 101 + 7) % e.model->cfg.n_vocab, rows[j] = j;
+                    double t0 = now_ms();
+                    e.tf->forward(toks.data(), k, prompt_len, nullptr, true, rows, {}, out);  // scratch positions
+                    if (rep > 0) ms[i].push_back(now_ms() - t0);  // rep 0 warms up
+                }
+            auto best = [](std::vector<double> v) { return *std::min_element(v.begin(), v.end()); };
+            auto median = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+            double b1 = best(ms[0]), m1 = median(ms[0]);
+            for (size_t i = 0; i < ks.size(); i++)
+                std::printf("{\"backend\":\"%s\",\"k\":%d,\"best_ms\":%.3f,\"median_ms\":%.3f,\"vs_decode_best\":%.2f,"
+                            "\"vs_decode_median\":%.2f,\"tok_s_best\":%.1f}\n",
+                            e.be->device_info().c_str(), ks[i], best(ms[i]), median(ms[i]), best(ms[i]) / b1,
+                            median(ms[i]) / m1, ks[i] / (best(ms[i]) / 1000));
         } else {
             std::fprintf(stderr, "unknown command %s\n", cmd.c_str());
             return 2;

@@ -14,14 +14,68 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
     for (int t = 0; t < T; t++) dequantize_row(E.type, E.row(ids[t]), out + (size_t)t * E.n_in, E.n_in);
 }
 
+// Splits the rows of each product into chunks for the pool (a few per thread, so that a thread that
+// starts late or runs slow gets help), and runs them all in one region. With silu_u, parts[0] is the
+// gate and parts[1] the up projection: a chunk computes both for its rows, then silu(g) * u there.
+void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, const float* silu_u) {
+    const int nth = pool_.size();
+    const int64_t align = T == 1 ? 8 : 4;  // the kernels' row tiles
+    struct chunk { int part; int64_t r0, r1; };
+    chunk chunks[256];
+    int n_chunks = 0;
+    uint64_t macs = 0;
+    for (int p = 0; p < n_parts; p++) macs += (uint64_t)parts[p].W->n_out * parts[p].W->n_in * T;
+    const int n_split = silu_u ? 1 : n_parts;  // swiglu: chunks of the gate's rows cover both
+    const int64_t n_all = [&] { int64_t s = 0; for (int p = 0; p < n_split; p++) s += parts[p].W->n_out; return s; }();
+    // about 4 chunks per thread, none under ~16k multiply-adds unless the whole op is small
+    int64_t want = std::max<int64_t>(1, std::min<int64_t>(4 * nth, (int64_t)(macs / 16384)));
+    if (nth == 1) want = 1;
+    for (int p = 0; p < n_split; p++) {
+        int64_t rows = parts[p].W->n_out;
+        int64_t per = (rows * want + n_all - 1) / n_all;  // this part's share of the chunks
+        per = std::max<int64_t>(1, std::min<int64_t>(per, 256 / n_split));
+        int64_t step = ((rows + per - 1) / per + align - 1) / align * align;
+        for (int64_t r = 0; r < rows; r += step) chunks[n_chunks++] = {p, r, std::min(rows, r + step)};
+    }
+    auto one = [&](int c, int) {
+        const chunk& ch = chunks[c];
+        const mm_part& P = parts[ch.part];
+        k_.matmul_rows(*P.W, x, T, P.y, ch.r0, ch.r1, P.accum);
+        if (silu_u) {
+            const mm_part& U = parts[1];
+            k_.matmul_rows(*U.W, x, T, U.y, ch.r0, ch.r1, false);
+            const int64_t n = P.W->n_out;
+            for (int t = 0; t < T; t++)
+                k_.silu_mul(P.y + (size_t)t * n + ch.r0, U.y + (size_t)t * n + ch.r0, (size_t)(ch.r1 - ch.r0));
+        }
+    };
+    pool_.parallel_for(n_chunks, one);
+}
+
 void cpu_backend::matmul(const weight& W, const float* x, int T, float* y) {
-    // Small products are not worth waking the workers for.
-    if ((uint64_t)W.n_out * W.n_in * T < 16384) { k_.matmul_rows(W, x, T, y, 0, W.n_out); return; }
-    pool_.run([&](int ith) {
-        int64_t b, e;
-        split_range(W.n_out, ith, pool_.size(), 4, b, e);
-        if (b < e) k_.matmul_rows(W, x, T, y, b, e);
-    });
+    mm_part p{&W, y, false};
+    run_matmuls(&p, 1, x, T);
+}
+
+void cpu_backend::matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) {
+    std::vector<mm_part> parts(n);
+    for (int i = 0; i < n; i++) parts[i] = {W[i], y[i], false};
+    run_matmuls(parts.data(), n, x, T);
+}
+
+void cpu_backend::matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) {
+    (void)tmp;
+    mm_part p{&W, y, true};
+    run_matmuls(&p, 1, x, T);
+}
+
+void cpu_backend::matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) {
+    if (w_gate.n_out != w_up.n_out || w_gate.n_in != w_up.n_in) {
+        backend::matmul_swiglu(w_gate, w_up, x, T, g, u);
+        return;
+    }
+    mm_part p[2] = {{&w_gate, g, false}, {&w_up, u, false}};
+    run_matmuls(p, 2, x, T, u);
 }
 
 void cpu_backend::rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out) {
@@ -36,21 +90,37 @@ void cpu_backend::rmsnorm(const float* x, const float* w, int T, int n, float ep
 
 void cpu_backend::rope(float* x, int T, int n_head, int hd, const int32_t* pos, const float* inv_freq,
                        bool interleaved) {
-    int half = hd / 2;
-    std::vector<float> cs(half), sn(half);
+    const int half = hd / 2;
+    if (rope_freq_.size() != (size_t)half || !std::equal(inv_freq, inv_freq + half, rope_freq_.begin()) ||
+        rope_pos_.size() != (size_t)T || !std::equal(pos, pos + T, rope_pos_.begin())) {
+        rope_freq_.assign(inv_freq, inv_freq + half);
+        rope_pos_.assign(pos, pos + T);
+        rope_cs_.resize((size_t)T * half);
+        rope_sn_.resize((size_t)T * half);
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < half; i++) {
+                float ang = (float)pos[t] * inv_freq[i];
+                rope_cs_[(size_t)t * half + i] = std::cos(ang);
+                rope_sn_[(size_t)t * half + i] = std::sin(ang);
+            }
+    }
     for (int t = 0; t < T; t++) {
-        for (int i = 0; i < half; i++) {
-            float ang = (float)pos[t] * inv_freq[i];
-            cs[i] = std::cos(ang);
-            sn[i] = std::sin(ang);
-        }
+        const float* cs = rope_cs_.data() + (size_t)t * half;
+        const float* sn = rope_sn_.data() + (size_t)t * half;
         for (int h = 0; h < n_head; h++) {
             float* v = x + ((size_t)t * n_head + h) * hd;
-            for (int i = 0; i < half; i++) {
-                int a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + half;
-                float x0 = v[a], x1 = v[b];
-                v[a] = x0 * cs[i] - x1 * sn[i];
-                v[b] = x0 * sn[i] + x1 * cs[i];
+            if (interleaved) {
+                for (int i = 0; i < half; i++) {
+                    float x0 = v[2 * i], x1 = v[2 * i + 1];
+                    v[2 * i] = x0 * cs[i] - x1 * sn[i];
+                    v[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+                }
+            } else {
+                for (int i = 0; i < half; i++) {
+                    float x0 = v[i], x1 = v[i + half];
+                    v[i] = x0 * cs[i] - x1 * sn[i];
+                    v[i + half] = x0 * sn[i] + x1 * cs[i];
+                }
             }
         }
     }
@@ -63,44 +133,30 @@ void cpu_backend::attention(const float* q, const float* k_new, const float* v_n
     const float scale = 1.0f / std::sqrt((float)hd);
     const size_t kvs = (size_t)n_head_kv * hd;
     const int n_tasks = T * n_head;
-    auto one = [&](int task, std::vector<float>& s) {
+    for (auto& s : scratch_)
+        if (s.size() < (size_t)n_prefix + T + 16) s.resize((size_t)n_prefix + T + 16);
+    auto one = [&](int task, int ith) {
         int t = task / n_head, h = task % n_head, hk = h / group;
-        const float* qv = q + ((size_t)t * n_head + h) * hd;
         int n_new = mask == attn_mask::causal ? t + 1 : 1;
         int first_new = mask == attn_mask::causal ? 0 : t;
-        s.resize((size_t)n_prefix + n_new);
-        float mx = -INFINITY;
-        for (int j = 0; j < n_prefix; j++) {
-            s[j] = k_.dot(qv, k_cache + j * kvs + hk * hd, hd) * scale;
-            mx = std::max(mx, s[j]);
-        }
-        for (int j = 0; j < n_new; j++) {
-            float v = k_.dot(qv, k_new + (first_new + j) * kvs + hk * hd, hd) * scale;
-            s[n_prefix + j] = v;
-            mx = std::max(mx, v);
-        }
-        float sum = 0;
-        for (auto& e : s) { e = std::exp(e - mx); sum += e; }
-        float* o = out + ((size_t)t * n_head + h) * hd;
-        std::fill(o, o + hd, 0.f);
-        float inv = 1.0f / sum;
-        for (int j = 0; j < n_prefix; j++) k_.axpy(s[j] * inv, v_cache + j * kvs + hk * hd, o, hd);
-        for (int j = 0; j < n_new; j++) k_.axpy(s[n_prefix + j] * inv, v_new + (first_new + j) * kvs + hk * hd, o, hd);
+        k_.attend(q + ((size_t)t * n_head + h) * hd, k_cache + hk * hd, v_cache + hk * hd, n_prefix,
+                  k_new + first_new * kvs + hk * hd, v_new + first_new * kvs + hk * hd, n_new, kvs, hd, scale,
+                  scratch_[ith].data(), out + ((size_t)t * n_head + h) * hd);
     };
-    if ((int64_t)n_tasks * (n_prefix + T) * hd < 32768) {
-        for (int task = 0; task < n_tasks; task++) one(task, scratch_[0]);
+    const int64_t work = (int64_t)n_tasks * (n_prefix + T) * hd;
+    const int nth = pool_.size();
+    if (work < 32768 || nth == 1) {
+        for (int task = 0; task < n_tasks; task++) one(task, 0);
         return;
     }
-    pool_.run([&](int ith) {
-        int64_t b, e;
-        split_range(n_tasks, ith, pool_.size(), 1, b, e);
-        for (int64_t task = b; task < e; task++) one((int)task, scratch_[ith]);
+    const int n_chunks = std::min(n_tasks, 4 * nth);
+    pool_.parallel_for(n_chunks, [&](int c, int ith) {
+        int b = (int)((int64_t)n_tasks * c / n_chunks), e = (int)((int64_t)n_tasks * (c + 1) / n_chunks);
+        for (int task = b; task < e; task++) one(task, ith);
     });
 }
 
-void cpu_backend::silu_mul(float* g, const float* u, size_t n) {
-    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-}
+void cpu_backend::silu_mul(float* g, const float* u, size_t n) { k_.silu_mul(g, u, n); }
 
 void cpu_backend::add(float* x, const float* y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];

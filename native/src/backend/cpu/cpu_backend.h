@@ -25,10 +25,26 @@ struct cpu_backend : host_backend {
     void silu_mul(float* g, const float* u, size_t n) override;
     void add(float* x, const float* y, size_t n) override;
 
+    // Fused ops: one parallel region each.
+    void matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) override;
+    void matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) override;
+    void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) override;
+
 private:
+    // Row chunks of one or more products over the same tokens, run in one parallel region.
+    struct mm_part {
+        const weight* W;
+        float* y;
+        bool accum;
+    };
+    void run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, const float* silu_u = nullptr);
+
     const cpu_kernels& k_;
     thread_pool pool_;
     std::vector<std::vector<float>> scratch_;  // per thread: attention scores
+    // rope's cos/sin for the positions of the last call (the same for Q and K of every layer)
+    std::vector<int32_t> rope_pos_;
+    std::vector<float> rope_freq_, rope_cs_, rope_sn_;
 };
 
 }  // namespace clasp

@@ -7,6 +7,9 @@
 namespace clasp {
 namespace {
 
+// Fully unrolls a loop over tile rows/tokens so that accumulators live in registers (-O2 does not).
+#define UNROLL _Pragma("GCC unroll 16")
+
 constexpr int R = 4;
 constexpr int TB = 2;
 
@@ -38,20 +41,27 @@ template <dtype D, int NR, int NT>
 inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0, bool accum) {
     const int64_t n = W.n_in;
     __m256 acc[NR][NT];
+    UNROLL
     for (int a = 0; a < NR; a++)
+        UNROLL
         for (int b = 0; b < NT; b++) acc[a][b] = _mm256_setzero_ps();
     const uint8_t* rows[NR];
+    UNROLL
     for (int a = 0; a < NR; a++) rows[a] = W.row(r + a);
     const float* xs[NT];
+    UNROLL
     for (int b = 0; b < NT; b++) xs[b] = x + (size_t)(t0 + b) * n;
     float tail[NR][NT] = {};
     if constexpr (D == dtype::Q8_0) {
         for (int64_t blk = 0; blk < n / QK8_0; blk++) {
+            UNROLL
             for (int a = 0; a < NR; a++) {
                 const block_q8_0* bq = (const block_q8_0*)rows[a] + blk;
                 __m256 d = _mm256_set1_ps(_cvtsh_ss(bq->d));
+                UNROLL
                 for (int k = 0; k < 4; k++) {
                     __m256 w = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(bq->qs + 8 * k)))));
+                    UNROLL
                     for (int b = 0; b < NT; b++)
                         acc[a][b] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xs[b] + blk * QK8_0 + 8 * k), acc[a][b]);
                 }
@@ -61,17 +71,24 @@ inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0, b
         int64_t i = 0;
         for (; i + 8 <= n; i += 8) {
             __m256 xv[NT];
+            UNROLL
             for (int b = 0; b < NT; b++) xv[b] = _mm256_loadu_ps(xs[b] + i);
+            UNROLL
             for (int a = 0; a < NR; a++) {
                 __m256 w = load8<D>(rows[a], i);
+                UNROLL
                 for (int b = 0; b < NT; b++) acc[a][b] = _mm256_fmadd_ps(w, xv[b], acc[a][b]);
             }
         }
         for (; i < n; i++)
+            UNROLL
             for (int a = 0; a < NR; a++)
+                UNROLL
                 for (int b = 0; b < NT; b++) tail[a][b] += scalar_w<D>(rows[a], i) * xs[b][i];
     }
+    UNROLL
     for (int a = 0; a < NR; a++)
+        UNROLL
         for (int b = 0; b < NT; b++) {
             float s = hsum(acc[a][b]) + tail[a][b];
             float& yo = y[(size_t)(t0 + b) * W.n_out + r + a];

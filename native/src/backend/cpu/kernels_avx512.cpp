@@ -7,6 +7,9 @@
 // accumulators together with shuffles that follow the same tree (float addition is commutative), so a
 // result does not depend on the tile it was computed in. Full chunks use plain loads: masked loads
 // that miss the cache are several times slower on some processors (Zen 4).
+// GCC 12 reports _mm512_undefined_ps() inside its own intrinsics as uninitialized; it is not.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels.h"
 #include <algorithm>
 #include <cmath>
@@ -14,6 +17,9 @@
 
 namespace clasp {
 namespace {
+
+// Fully unrolls a loop over tile rows/tokens so that accumulators live in registers (-O2 does not).
+#define UNROLL _Pragma("GCC unroll 16")
 
 inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
@@ -78,26 +84,43 @@ inline __m512 wload_tail(const uint8_t* row, int64_t i, __mmask16 m) {
     return _mm512_setzero_ps();
 }
 
+// 4 / bytes per element, for byte offsets of F32/F16/BF16 rows
+template <dtype D>
+constexpr int64_t elem_div() { return D == dtype::F32 ? 1 : 2; }
+
+// How far ahead to prefetch a matrix's rows: about 8 KB, in whole rows while rows are short (the
+// hardware prefetcher has little time to ramp up on a short row), else within the row.
+inline int64_t prefetch_distance(const weight& W) {
+    const int64_t rb = (int64_t)row_bytes(W.type, W.n_in);
+    return rb <= 2048 ? (8192 + rb - 1) / rb * rb : 1024;
+}
+
 inline __m512 q8_half(const block_q8_0* bq, int h) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(bq->qs + 16 * h))));
 }
 
 // acc[a * NT + b] = lane partial sums of row a . token b over the whole row.
 // Q8_0: each block's integer weights are dotted with x first, then scaled by the block's d.
+// pf: when not 0, also prefetches the bytes pf ahead of each row as it goes (the rows of a later tile).
 template <dtype D, int NR, int NT>
-inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64_t n, __m512* acc) {
+inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64_t n, __m512* acc, int64_t pf) {
+    UNROLL
     for (int k = 0; k < NR * NT; k++) acc[k] = _mm512_setzero_ps();
     if constexpr (D == dtype::Q8_0) {
         for (int64_t blk = 0; blk < n / QK8_0; blk++) {
             __m512 x0[NT], x1[NT];
+            UNROLL
             for (int b = 0; b < NT; b++) {
                 x0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
                 x1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
             }
+            UNROLL
             for (int a = 0; a < NR; a++) {
                 const block_q8_0* bq = (const block_q8_0*)rows[a] + blk;
+                if (pf) _mm_prefetch((const char*)bq + pf, _MM_HINT_T0);
                 __m512 d = _mm512_set1_ps(_cvtsh_ss(bq->d));
                 __m512 q0 = q8_half(bq, 0), q1 = q8_half(bq, 1);
+                UNROLL
                 for (int b = 0; b < NT; b++)
                     acc[a * NT + b] = _mm512_fmadd_ps(d, _mm512_fmadd_ps(q1, x1[b], _mm512_mul_ps(q0, x0[b])), acc[a * NT + b]);
             }
@@ -106,18 +129,26 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
         int64_t i = 0;
         for (; i + 16 <= n; i += 16) {
             __m512 xv[NT];
+            UNROLL
             for (int b = 0; b < NT; b++) xv[b] = _mm512_loadu_ps(xs[b] + i);
+            UNROLL
             for (int a = 0; a < NR; a++) {
+                if (pf && (i * (int64_t)sizeof(float) / elem_div<D>() & 63) == 0)
+                    _mm_prefetch((const char*)rows[a] + i * (int64_t)sizeof(float) / elem_div<D>() + pf, _MM_HINT_T0);
                 __m512 w = wload<D>(rows[a], i);
+                UNROLL
                 for (int b = 0; b < NT; b++) acc[a * NT + b] = _mm512_fmadd_ps(w, xv[b], acc[a * NT + b]);
             }
         }
         if (i < n) {
             __mmask16 m = tail_mask(n - i);
             __m512 xv[NT];
+            UNROLL
             for (int b = 0; b < NT; b++) xv[b] = _mm512_maskz_loadu_ps(m, xs[b] + i);
+            UNROLL
             for (int a = 0; a < NR; a++) {
                 __m512 w = wload_tail<D>(rows[a], i, m);
+                UNROLL
                 for (int b = 0; b < NT; b++) acc[a * NT + b] = _mm512_fmadd_ps(w, xv[b], acc[a * NT + b]);
             }
         }
@@ -129,24 +160,32 @@ struct mm_args {
     const float* x;
     float* y;
     bool accum;
+    int64_t pf;  // prefetch distance
 };
 
 // Rows r..r+3 against tokens t..t+NT-1 (NT <= 4).
 template <dtype D, int NT>
-inline void tile4(const mm_args& A, int64_t r, int t) {
+inline void tile4(const mm_args& A, int64_t r, int t, int64_t pf) {
     const int64_t n = A.W.n_in, ld = A.W.n_out;
     const uint8_t* rows[4];
+    UNROLL
     for (int a = 0; a < 4; a++) rows[a] = A.W.row(r + a);
     const float* xs[NT];
+    UNROLL
     for (int b = 0; b < NT; b++) xs[b] = A.x + (size_t)(t + b) * n;
     __m512 acc[4 * NT], v[16];
-    accumulate<D, 4, NT>(rows, xs, n, acc);
+    accumulate<D, 4, NT>(rows, xs, n, acc, pf);
+    UNROLL
     for (int a = 0; a < 4; a++)
+        UNROLL
         for (int b = 0; b < 4; b++) v[a * 4 + b] = acc[a * NT + (b < NT ? b : 0)];
     __m512 s = reduce16(v);  // 128-bit chunk b: rows r..r+3 of token t + b
+    UNROLL
     for (int b = 0; b < NT; b++) {
         float* yp = A.y + (size_t)(t + b) * ld + r;
-        __m128 o = _mm512_extractf32x4_ps(s, b);
+        // The lane index must be an immediate.
+        __m128 o = b == 0 ? _mm512_extractf32x4_ps(s, 0) : b == 1 ? _mm512_extractf32x4_ps(s, 1)
+                 : b == 2 ? _mm512_extractf32x4_ps(s, 2) : _mm512_extractf32x4_ps(s, 3);
         if (A.accum) o = _mm_add_ps(_mm_loadu_ps(yp), o);
         _mm_storeu_ps(yp, o);
     }
@@ -157,10 +196,11 @@ template <dtype D>
 inline void tile8(const mm_args& A, int64_t r, int t) {
     const int64_t n = A.W.n_in;
     const uint8_t* rows[8];
+    UNROLL
     for (int a = 0; a < 8; a++) rows[a] = A.W.row(r + a);
     const float* xs[1] = {A.x + (size_t)t * n};
     __m512 acc[8];
-    accumulate<D, 8, 1>(rows, xs, n, acc);
+    accumulate<D, 8, 1>(rows, xs, n, acc, A.pf);
     __m256 s = reduce8(acc);
     float* yp = A.y + (size_t)t * A.W.n_out + r;
     if (A.accum) s = _mm256_add_ps(_mm256_loadu_ps(yp), s);
@@ -174,7 +214,7 @@ inline void tile1(const mm_args& A, int64_t r, int t) {
     const uint8_t* rows[1] = {A.W.row(r)};
     const float* xs[1] = {A.x + (size_t)t * n};
     __m512 acc[1];
-    accumulate<D, 1, 1>(rows, xs, n, acc);
+    accumulate<D, 1, 1>(rows, xs, n, acc, 0);
     float s = hsum(acc[0]);
     float& yo = A.y[(size_t)t * A.W.n_out + r];
     yo = A.accum ? yo + s : s;
@@ -182,11 +222,11 @@ inline void tile1(const mm_args& A, int64_t r, int t) {
 
 template <dtype D>
 void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
-    const mm_args A{W, x, y, accum};
+    const mm_args A{W, x, y, accum, prefetch_distance(W)};
     if (T == 1) {
         int64_t r = r0;
         for (; r + 8 <= r1; r += 8) tile8<D>(A, r, 0);
-        for (; r + 4 <= r1; r += 4) tile4<D, 1>(A, r, 0);
+        for (; r + 4 <= r1; r += 4) tile4<D, 1>(A, r, 0, 0);
         for (; r < r1; r++) tile1<D>(A, r, 0);
         return;
     }
@@ -197,12 +237,13 @@ void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64
         const int t1 = std::min(T, t0 + tb);
         int64_t r = r0;
         for (; r + 4 <= r1; r += 4) {
+            // the first token tile of a block brings the rows into the cache, prefetching later ones
             int t = t0;
-            for (; t + 4 <= t1; t += 4) tile4<D, 4>(A, r, t);
+            for (; t + 4 <= t1; t += 4) tile4<D, 4>(A, r, t, t == t0 ? A.pf : 0);
             switch (t1 - t) {
-                case 1: tile4<D, 1>(A, r, t); break;
-                case 2: tile4<D, 2>(A, r, t); break;
-                case 3: tile4<D, 3>(A, r, t); break;
+                case 1: tile4<D, 1>(A, r, t, t == t0 ? A.pf : 0); break;
+                case 2: tile4<D, 2>(A, r, t, t == t0 ? A.pf : 0); break;
+                case 3: tile4<D, 3>(A, r, t, t == t0 ? A.pf : 0); break;
             }
         }
         for (; r < r1; r++)
@@ -281,17 +322,21 @@ void attend(const float* q, const float* k0, const float* v0, int n0, const floa
     __m512 vmax = _mm512_set1_ps(-INFINITY);
     for (int j0 = 0; j0 < n; j0 += 16) {
         const float* kp[16];
+        UNROLL
         for (int j = 0; j < 16; j++) kp[j] = key(j0 + j < n ? j0 + j : j0);
         __m512 acc[16];
+        UNROLL
         for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
         int i = 0;
         for (; i + 16 <= hd; i += 16) {
             __m512 qv = _mm512_loadu_ps(q + i);
+            UNROLL
             for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kp[j] + i), acc[j]);
         }
         if (i < hd) {
             __mmask16 m = tail_mask(hd - i);
             __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+            UNROLL
             for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, kp[j] + i), acc[j]);
         }
         // reduce16 gives lane 4c + e = key 4e + c; put key j in lane j

@@ -1,0 +1,133 @@
+// The message box with its toolbar: mode and skip (the settings most often changed), the settings
+// panel button, a context meter, and send / stop. Very long pastes are measured, not rendered into
+// anything expensive, and a message that cannot fit the model's context is stopped here with a
+// clear reason rather than sent to fail.
+import { useEffect, useRef, useState } from 'react';
+import { Icon } from '../components/Icon';
+import { estimateTokens, fmtInt } from '../lib/format';
+import { ModeSelect, SkipInput } from '../settings/fields';
+import { useApp } from '../store';
+
+export const MAX_CHARS = 200_000;
+
+export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; onPrefillUsed(): void }) {
+  const [text, setText] = useState('');
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const send = useApp((s) => s.send);
+  const stop = useApp((s) => s.stop);
+  const conv = useApp((s) => s.conversations.find((c) => c.id === s.activeId) ?? null);
+  const updateSettings = useApp((s) => s.updateSettings);
+  const toggleSettings = useApp((s) => s.toggleSettings);
+  const settingsOpen = useApp((s) => s.settingsOpen);
+  const nLayer = useApp((s) => s.current?.nLayer ?? null);
+  const nCtx = useApp((s) => s.current?.nCtx ?? null);
+  const modelLoading = useApp((s) => !!s.modelLoad);
+  const busy = useApp((s) => !!s.activeReply || !!s.sending);
+
+  useEffect(() => {
+    if (prefill !== null) {
+      setText(prefill);
+      onPrefillUsed();
+      ref.current?.focus();
+    }
+  }, [prefill, onPrefillUsed]);
+
+  // Grow with the text up to a cap; past it the box scrolls. Measuring is skipped for huge texts.
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    if (text.length > 20_000) {
+      el.style.height = '220px';
+      return;
+    }
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(220, Math.max(44, el.scrollHeight))}px`;
+  }, [text]);
+
+  const trimmed = text.trim();
+  const tokens = estimateTokens(text);
+  const tooLong = text.length > MAX_CHARS;
+  const overContext = nCtx !== null && tokens > nCtx * 1.25;
+  const nearContext = nCtx !== null && !overContext && tokens > nCtx * 0.8;
+  const canSend = trimmed.length > 0 && !busy && !tooLong && !overContext && !modelLoading;
+
+  const submit = async () => {
+    if (!canSend) return;
+    const content = text;
+    setText('');
+    const ok = await send(content);
+    if (!ok) setText((t) => (t === '' ? content : t));
+  };
+
+  let warning: string | null = null;
+  if (tooLong) {
+    warning = `This message is ${fmtInt(text.length)} characters; one message can hold at most ${fmtInt(MAX_CHARS)}.${nCtx ? ` It is also far longer than the model's context of ${fmtInt(nCtx)} tokens.` : ''}`;
+  } else if (overContext) {
+    warning = `About ${fmtInt(tokens)} tokens: more than this model's context of ${fmtInt(nCtx)} tokens, so it cannot be sent as one message. Shorten it or split it up.`;
+  } else if (nearContext) {
+    warning = `About ${fmtInt(tokens)} tokens, close to the model's context of ${fmtInt(nCtx)}: the reply may be cut short, and older turns will be left out.`;
+  }
+
+  return (
+    <div className="composer">
+      {warning && (
+        <div className={`context-warning ${tooLong || overContext ? 'bad' : ''}`} data-testid="context-warning" role="status">
+          <Icon name="alert" size={14} /> {warning}
+        </div>
+      )}
+      <div className="composer-box">
+        <textarea
+          ref={ref}
+          data-testid="chat-input"
+          aria-label="Message"
+          placeholder={modelLoading ? 'Loading the model…' : 'Message the model  (Enter to send, Shift+Enter for a new line)'}
+          value={text}
+          rows={1}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+              e.preventDefault();
+              void submit();
+            }
+          }}
+        />
+        <div className="composer-bar">
+          {conv && (
+            <>
+              <label className="bar-field" title="Decoding mode">
+                <span>Mode</span>
+                <ModeSelect value={conv.settings.mode} onChange={(mode) => void updateSettings(conv.id, { mode })} />
+              </label>
+              <label className={`bar-field ${conv.settings.mode === 'ar' ? 'disabled' : ''}`} title="Layers skipped while drafting: auto or a count">
+                <span>Skip</span>
+                <SkipInput
+                  value={conv.settings.skip}
+                  nLayer={nLayer}
+                  disabled={conv.settings.mode === 'ar'}
+                  onCommit={(skip) => void updateSettings(conv.id, { skip })}
+                />
+              </label>
+              <button className={`btn tiny ghost ${settingsOpen ? 'on' : ''}`} data-testid="settings-toggle" aria-expanded={settingsOpen} onClick={() => toggleSettings()}>
+                <Icon name="settings" size={14} /> Settings
+              </button>
+            </>
+          )}
+          <span className="spacer" />
+          {nCtx !== null && text.length > 0 && (
+            <span className={`ctx-meter ${overContext || tooLong ? 'bad' : nearContext ? 'warn' : ''}`} title="Estimated tokens in this message / the model's context">
+              ≈{fmtInt(tokens)} / {fmtInt(nCtx)}
+            </span>
+          )}
+          {busy && (
+            <button className="btn stop" data-testid="stop" onClick={() => void stop()} title="Stop generating">
+              <Icon name="stop" size={14} /> Stop
+            </button>
+          )}
+          <button className="btn primary send" data-testid="send" disabled={!canSend} onClick={() => void submit()} title={busy ? 'A reply is being generated' : 'Send (Enter)'}>
+            <Icon name="send" size={14} /> Send
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

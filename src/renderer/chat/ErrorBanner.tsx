@@ -1,0 +1,22 @@
+// Failures, shown where the user is looking: the newest on top, each dismissable.
+import { Icon } from '../components/Icon';
+import { useApp } from '../store';
+
+export function ErrorBanner() {
+  const errors = useApp((s) => s.errors);
+  const dismiss = useApp((s) => s.dismissError);
+  if (errors.length === 0) return null;
+  const last = errors[errors.length - 1];
+  return (
+    <div className="error-banner" data-testid="error-banner" role="alert">
+      <Icon name="alert" size={18} />
+      <div className="error-text">
+        <span data-testid="error-text">{last.text}</span>
+        {errors.length > 1 && <span className="error-more"> (+{errors.length - 1} earlier)</span>}
+      </div>
+      <button className="icon-btn" aria-label="Dismiss" data-testid="error-dismiss" onClick={() => dismiss()}>
+        <Icon name="close" size={14} />
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,174 @@
+// One message. User turns can be edited and resent; replies render as Markdown (or coloured by
+// token fate), stream with a caret, carry their stats, and open their trace in the inspector.
+import { memo, useState } from 'react';
+import type { Message } from '@shared/api';
+import { Icon } from '../components/Icon';
+import { fmtInt } from '../lib/format';
+import { useApp } from '../store';
+import { Markdown } from './Markdown';
+import { ReplyStats } from './ReplyStats';
+import { FateStrip, TokenText } from './TokenText';
+
+const LONG = 6000;
+
+function copy(text: string) {
+  void navigator.clipboard?.writeText(text).catch(() => undefined);
+}
+
+function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
+  const resend = useApp((s) => s.editAndResend);
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(m.content);
+  const [expanded, setExpanded] = useState(false);
+  const long = m.content.length > LONG;
+
+  if (editing) {
+    const submit = async () => {
+      const t = draft.trim();
+      if (!t) return;
+      setEditing(false);
+      await resend(m.id, t);
+    };
+    return (
+      <div className="msg user editing" data-testid="message-user">
+        <textarea
+          className="edit-input"
+          data-testid="edit-input"
+          value={draft}
+          autoFocus
+          rows={Math.min(12, Math.max(2, draft.split('\n').length))}
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey) {
+              e.preventDefault();
+              void submit();
+            }
+            if (e.key === 'Escape') setEditing(false);
+          }}
+        />
+        <div className="edit-actions">
+          <span className="dim">Resending replaces this turn and everything after it.</span>
+          <button className="btn tiny ghost" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
+          <button className="btn tiny primary" data-testid="edit-send" disabled={!draft.trim()} onClick={() => void submit()}>
+            Send
+          </button>
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <div className="msg user" data-testid="message-user" data-id={m.id}>
+      <div className="bubble">
+        {long && !expanded ? (
+          <>
+            <div className="plain">{m.content.slice(0, 1200)}…</div>
+            <button className="link" onClick={() => setExpanded(true)}>
+              Show all ({fmtInt(m.content.length)} characters)
+            </button>
+          </>
+        ) : (
+          <div className="plain">{m.content}</div>
+        )}
+      </div>
+      <div className="msg-actions">
+        <button className="icon-btn" title="Copy" aria-label="Copy" onClick={() => copy(m.content)}>
+          <Icon name="copy" size={14} />
+        </button>
+        {canEdit && (
+          <button
+            className="icon-btn"
+            data-testid="edit-message"
+            title="Edit and resend"
+            aria-label="Edit and resend"
+            onClick={() => {
+              setDraft(m.content);
+              setEditing(true);
+            }}
+          >
+            <Icon name="edit" size={14} />
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; busy: boolean }) {
+  const showFates = useApp((s) => s.showFates);
+  const pieces = useApp((s) => s.pieces[m.id]);
+  const liveNotice = useApp((s) => s.notices[m.id]);
+  const notice = m.note ?? liveNotice;
+  const modelName = useApp((s) => s.current?.name);
+  const inspected = useApp((s) => s.source?.kind === 'message' && s.source.messageId === m.id);
+  const inspect = useApp((s) => s.inspectMessage);
+  const openInspector = useApp((s) => s.toggleInspector);
+  const regenerate = useApp((s) => s.regenerate);
+  const streaming = m.status === 'streaming';
+  const n = m.fates?.length ?? 0;
+  const withPieces = showFates && !!pieces && pieces.length === n && n > 0;
+
+  return (
+    <div className={`msg assistant ${inspected ? 'inspected' : ''} status-${m.status}`} data-testid="message-assistant" data-id={m.id} data-status={m.status}>
+      {notice && (
+        <div className="msg-notice" data-testid="context-notice">
+          <Icon name="info" size={14} /> {notice}
+        </div>
+      )}
+      <div className="msg-body">
+        {m.content.length === 0 && streaming ? (
+          <div className="thinking" aria-label="waiting for the first token">
+            <span />
+            <span />
+            <span />
+          </div>
+        ) : withPieces ? (
+          <TokenText m={m} pieces={pieces} />
+        ) : (
+          <Markdown text={m.content} streaming={streaming} />
+        )}
+        {showFates && !withPieces && n > 0 && <FateStrip m={m} />}
+      </div>
+      {m.status === 'cancelled' && <div className="msg-status">Stopped.</div>}
+      {m.status === 'interrupted' && <div className="msg-status">Interrupted: the app closed or the model changed before this reply finished.</div>}
+      {m.status === 'error' && (
+        <div className="msg-status error" data-testid="message-error">
+          <Icon name="alert" size={14} /> {m.error ?? 'The reply failed.'}
+        </div>
+      )}
+      <div className="msg-foot">
+        <ReplyStats m={m} modelName={m.model?.name ?? modelName} />
+        <div className="msg-actions">
+          <button className="icon-btn" title="Copy" aria-label="Copy" onClick={() => copy(m.content)}>
+            <Icon name="copy" size={14} />
+          </button>
+          <button
+            className={`icon-btn ${inspected ? 'on' : ''}`}
+            data-testid="inspect-reply"
+            title="Show this reply in the inspector"
+            aria-label="Inspect"
+            onClick={() => {
+              openInspector(true);
+              void inspect(m);
+            }}
+          >
+            <Icon name="layers" size={14} />
+          </button>
+          {isLast && !busy && (
+            <button className="icon-btn" data-testid="regenerate" title="Regenerate" aria-label="Regenerate" onClick={() => void regenerate()}>
+              <Icon name="refresh" size={14} />
+            </button>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export const MessageItem = memo(function MessageItem({ m, isLast, busy }: { m: Message; isLast: boolean; busy: boolean }) {
+  if (m.role === 'user') return <UserMessage m={m} canEdit={!busy && !m.id.startsWith('pending-')} />;
+  if (m.role === 'assistant') return <AssistantMessage m={m} isLast={isLast} busy={busy} />;
+  return null;
+});

@@ -1,0 +1,74 @@
+// The numbers under a reply: speed, time to first token, and for speculative modes the mean
+// accepted length, acceptance rate and DP share, each with its definition on hover. Speed-ups
+// carry the demo-model note, and a fallback to plain decoding is said out loud.
+import type { Message } from '@shared/api';
+import { Hint } from '../components/Hint';
+import { Icon } from '../components/Icon';
+import { fmtInt, fmtMs, fmtNum, fmtPct } from '../lib/format';
+
+export const DEFS = {
+  tps: 'Generated tokens per second of decoding.',
+  ttft: 'Time to first token: from the request to the first generated token, prompt processing included.',
+  mal: 'Mean accepted length: tokens produced per verify round, counting the correction or bonus token (so at least 1).',
+  rate: 'Acceptance rate: accepted drafted tokens divided by drafted tokens.',
+  dp: 'DP share: time spent in the dynamic program that re-chooses the skipped layers, as a share of the whole generation time.',
+  speedup: "Predicted speed-up over plain decoding, from the engine's own counters and its measured step costs.",
+  demo: 'The bundled demo model (clasp-demo-29M) was trained with layer dropout, so it has the layer redundancy that large models like Llama-3-70B have naturally. Its speed-ups are a demonstration; real Llama 3 models need no such training.',
+};
+
+export function isDemoModel(name: string | undefined): boolean {
+  return !!name && /clasp-demo/i.test(name);
+}
+
+export function ReplyStats({ m, modelName }: { m: Message; modelName?: string }) {
+  const s = m.stats;
+  if (!s) return null;
+  // Speculative numbers only mean something once a verify round ran.
+  const spec = s.mode !== 'ar' && s.rounds !== null && s.rounds > 0;
+  const total = s.prefill_ms + s.decode_ms;
+  const dpShare = s.dp_ms !== null && total > 0 ? s.dp_ms / total : null;
+  return (
+    <div className="reply-stats" data-testid="reply-stats">
+      <span className={`mode-chip mode-${s.mode}`}>{s.mode === 'ar' ? 'plain' : s.mode}</span>
+      <Hint text={DEFS.tps}>
+        <b>{fmtNum(s.tokens_per_s, 1)}</b> tok/s
+      </Hint>
+      <Hint text={DEFS.ttft}>
+        TTFT <b>{fmtMs(s.ttft_ms)}</b>
+      </Hint>
+      <span>
+        <b>{fmtInt(s.n_generated)}</b> tokens
+      </span>
+      {spec && (
+        <>
+          <Hint text={DEFS.mal}>
+            mean accepted length <b>{fmtNum(s.mean_accepted_length, 2)}</b>
+          </Hint>
+          <Hint text={DEFS.rate}>
+            acceptance <b>{fmtPct(s.acceptance_rate)}</b>
+          </Hint>
+          <Hint text={DEFS.dp}>
+            DP <b>{fmtPct(dpShare, 1)}</b>
+          </Hint>
+          {s.cost_model_speedup !== null && s.cost_model_speedup > 0 && (
+            <Hint text={DEFS.speedup + (isDemoModel(modelName) ? ' ' + DEFS.demo : '')}>
+              predicted <b>{fmtNum(s.cost_model_speedup, 2)}×</b>
+              {isDemoModel(modelName) && <sup className="demo-mark">demo*</sup>}
+            </Hint>
+          )}
+          {s.final_M !== null && s.final_M !== undefined && <span className="dim">M={s.final_M}</span>}
+        </>
+      )}
+      {s.mode !== 'ar' && s.rounds === 0 && <span className="dim">no verify rounds</span>}
+      <span className="dim" title={m.model ? `${m.model.name} on ${m.model.device}` : undefined}>
+        {m.model ? `${m.model.name} · ` : ''}
+        {s.backend}
+      </span>
+      {s.fallback && (
+        <span className="fallback-chip" data-testid="fallback-warning" title="The policy found that speculation did not pay on this text and decoded plainly for part of the reply. The inspector's rounds show when and why.">
+          <Icon name="alert" size={12} /> speculation was switched off for part of this reply
+        </span>
+      )}
+    </div>
+  );
+}

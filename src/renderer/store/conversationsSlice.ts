@@ -1,0 +1,174 @@
+// Conversations: the sidebar list, the open one (remembered across reloads), create, rename,
+// delete, and per-conversation system prompt and settings. Edits show at once and are saved in
+// the background; a failed save restores the stored value and shows the error.
+import type { Conversation } from '@shared/api';
+import { client, errorText } from '../lib/client';
+import type { ConversationsSlice, Slice } from './types';
+
+const ACTIVE_KEY = 'clasp.activeConversation';
+
+function byRecent(a: Conversation, b: Conversation): number {
+  return b.updatedAt - a.updatedAt || b.createdAt - a.createdAt;
+}
+
+function rememberActive(id: string | null): void {
+  try {
+    if (id) localStorage.setItem(ACTIVE_KEY, id);
+    else localStorage.removeItem(ACTIVE_KEY);
+  } catch {
+    /* no storage: the first conversation opens after a reload */
+  }
+}
+
+function rememberedActive(): string | null {
+  try {
+    return localStorage.getItem(ACTIVE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+let loadingList: Promise<void> | null = null;
+
+export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) => {
+  const replace = (c: Conversation) =>
+    set({ conversations: get().conversations.map((x) => (x.id === c.id ? c : x)).sort(byRecent) });
+
+  const loadList = async (): Promise<void> => {
+    try {
+      const list = (await client.listConversations()).slice().sort(byRecent);
+      set({ conversations: list, conversationsLoaded: true });
+      const active = get().activeId;
+      if (active && list.some((c) => c.id === active)) return;
+      const remembered = rememberedActive();
+      const pick = list.find((c) => c.id === remembered) ?? list[0] ?? null;
+      // A first start opens a fresh chat, so the composer and its settings are there at once.
+      if (!pick) {
+        await get().newChat();
+        return;
+      }
+      await get().selectConversation(pick.id);
+    } catch (e) {
+      set({ conversationsLoaded: true });
+      get().pushError(`Could not load conversations: ${errorText(e)}`);
+    }
+  };
+
+  return {
+    conversations: [],
+    conversationsLoaded: false,
+    activeId: null,
+
+    loadConversations() {
+      // One load at a time (React's StrictMode runs start-up effects twice).
+      loadingList ??= loadList().finally(() => {
+        loadingList = null;
+      });
+      return loadingList;
+    },
+
+    async selectConversation(id) {
+      set({ activeId: id });
+      rememberActive(id);
+      if (!id) return;
+      if (!get().messages[id]) await get().loadMessages(id);
+      // The inspector follows the open conversation unless a reply is streaming elsewhere or a trace was imported.
+      const live = get().activeReply;
+      const src = get().source;
+      if (live && live.conversationId !== id) return;
+      if (src?.kind === 'import') return;
+      const msgs = get().messages[id] ?? [];
+      const last = [...msgs].reverse().find((m) => m.role === 'assistant');
+      if (last && (!src || src.kind !== 'message' || src.messageId !== last.id)) await get().inspectMessage(last);
+    },
+
+    async newChat() {
+      try {
+        const prev = get().conversations.find((c) => c.id === get().activeId);
+        // A new chat starts from the settings of the one open now, so tuning carries over.
+        const c = await client.createConversation(prev ? { settings: prev.settings } : {});
+        set({ conversations: [c, ...get().conversations.filter((x) => x.id !== c.id)], messages: { ...get().messages, [c.id]: [] } });
+        await get().selectConversation(c.id);
+        return c;
+      } catch (e) {
+        get().pushError(`Could not create a conversation: ${errorText(e)}`);
+        return null;
+      }
+    },
+
+    async renameConversation(id, title) {
+      const t = title.trim().slice(0, 200);
+      const before = get().conversations.find((c) => c.id === id);
+      if (!before || !t || t === before.title) return;
+      replace({ ...before, title: t });
+      try {
+        const c = await client.updateConversation({ id, title: t });
+        if (c && typeof c === 'object' && 'id' in c) replace(c);
+      } catch (e) {
+        replace(before);
+        get().pushError(`Could not rename: ${errorText(e)}`);
+      }
+    },
+
+    async deleteConversation(id) {
+      // Gone from the list at once; the backend stops a reply that is streaming there and keeps nothing of it.
+      const before = get().conversations;
+      const rest = before.filter((c) => c.id !== id);
+      const wasActive = get().activeId === id;
+      set({ conversations: rest });
+      if (wasActive) await get().selectConversation(rest[0]?.id ?? null);
+      try {
+        await client.deleteConversation(id);
+      } catch (e) {
+        set({ conversations: before });
+        get().pushError(`Could not delete the conversation: ${errorText(e)}`);
+        return;
+      }
+      const live = get().activeReply;
+      const messages = { ...get().messages };
+      const dropped = messages[id] ?? [];
+      delete messages[id];
+      const src = get().source;
+      const showsDeleted = src?.kind === 'message' && src.conversationId === id;
+      const buffers = { ...get().buffers };
+      for (const m of dropped) delete buffers[m.id];
+      set({
+        messages,
+        buffers,
+        activeReply: live && live.conversationId === id ? null : live,
+        sending: get().sending === id ? null : get().sending,
+        ...(showsDeleted ? { source: null, selectedRound: null, hover: null, cursor: null, replaying: false } : {}),
+        inspectorVersion: get().inspectorVersion + 1,
+      });
+      if (showsDeleted && get().activeId) await get().selectConversation(get().activeId);
+    },
+
+    async updateSystemPrompt(id, systemPrompt) {
+      const before = get().conversations.find((c) => c.id === id);
+      if (!before || before.systemPrompt === systemPrompt) return;
+      replace({ ...before, systemPrompt });
+      try {
+        const c = await client.updateConversation({ id, systemPrompt });
+        if (c && typeof c === 'object' && 'id' in c) replace(c);
+      } catch (e) {
+        replace(before);
+        get().pushError(`Could not save the system prompt: ${errorText(e)}`);
+      }
+    },
+
+    async updateSettings(id, patch) {
+      const before = get().conversations.find((c) => c.id === id);
+      if (!before) return;
+      const next = { ...before.settings, ...patch };
+      if ('skipRatio' in patch && patch.skipRatio === undefined) delete next.skipRatio;
+      replace({ ...before, settings: next });
+      try {
+        const c = await client.updateConversation({ id, settings: patch });
+        if (c && typeof c === 'object' && 'id' in c) replace({ ...c, updatedAt: Math.max(c.updatedAt, before.updatedAt) });
+      } catch (e) {
+        replace(before);
+        get().pushError(`Could not save the settings: ${errorText(e)}`);
+      }
+    },
+  };
+};

@@ -1,0 +1,162 @@
+// What the inspector shows: the rounds of one reply (live, or loaded from its stored trace) or of an
+// imported trace file; the selected and hovered round; the replay cursor. Round data lives in
+// RoundsBuffer objects that are appended to in place; `inspectorVersion` tells views to redraw.
+import type { Message } from '@shared/api';
+import { parseTrace, TraceError } from '@shared/trace';
+import { client, errorText } from '../lib/client';
+import { inferLayers, RoundsBuffer } from '../lib/rounds';
+import type { InspectorSlice, Slice } from './types';
+
+let importCount = 0;
+
+export function sourceKey(src: { kind: 'message'; messageId: string } | { kind: 'import'; key: string } | null): string | null {
+  if (!src) return null;
+  return src.kind === 'message' ? src.messageId : src.key;
+}
+
+export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
+  buffers: {},
+  traces: {},
+  source: null,
+  lastImport: null,
+  inspectorVersion: 0,
+  cursor: null,
+  replaying: false,
+  selectedRound: null,
+  hover: null,
+  simMetric: 'path',
+  importError: null,
+  traceLoading: false,
+
+  appendRounds(messageId, rounds) {
+    let buf = get().buffers[messageId];
+    const fresh = !buf;
+    if (!buf) {
+      const L = get().current?.nLayer ?? inferLayers(rounds, 32);
+      buf = new RoundsBuffer(L, 512);
+    }
+    buf.append(rounds);
+    const src = get().source;
+    const live = get().activeReply;
+    // Follow the reply being generated, unless the user is looking at an imported trace.
+    const follow = live?.messageId === messageId && (!src || src.kind !== 'message' || src.messageId !== messageId);
+    set({
+      ...(fresh ? { buffers: { ...get().buffers, [messageId]: buf } } : {}),
+      ...(follow && live
+        ? { source: { kind: 'message', messageId, conversationId: live.conversationId }, selectedRound: null, hover: null, cursor: null, replaying: false }
+        : {}),
+      inspectorVersion: get().inspectorVersion + 1,
+    });
+  },
+
+  followLive(messageId, conversationId) {
+    let buf = get().buffers[messageId];
+    if (!buf) buf = new RoundsBuffer(get().current?.nLayer ?? 32, 512);
+    set({
+      buffers: { ...get().buffers, [messageId]: buf },
+      source: { kind: 'message', messageId, conversationId },
+      selectedRound: null,
+      hover: null,
+      cursor: null,
+      replaying: false,
+      inspectorVersion: get().inspectorVersion + 1,
+    });
+  },
+
+  async inspectMessage(message: Message, round = null) {
+    if (message.role !== 'assistant') return;
+    const src = { kind: 'message' as const, messageId: message.id, conversationId: message.conversationId };
+    const same = get().source?.kind === 'message' && (get().source as { messageId: string }).messageId === message.id;
+    set({ source: src, selectedRound: round, hover: null, ...(same ? {} : { cursor: null, replaying: false }), inspectorVersion: get().inspectorVersion + 1 });
+    if (get().buffers[message.id] || !message.traceId) return;
+    set({ traceLoading: true });
+    try {
+      const trace = await client.getTrace(message.traceId);
+      const buf = RoundsBuffer.fromRounds(trace.model.n_layer, trace.rounds);
+      set({
+        buffers: { ...get().buffers, [message.id]: buf },
+        traces: { ...get().traces, [message.id]: trace },
+        inspectorVersion: get().inspectorVersion + 1,
+      });
+    } catch (e) {
+      get().pushError(`Could not load this reply's trace: ${errorText(e)}`);
+    } finally {
+      set({ traceLoading: false });
+    }
+  },
+
+  importTraceText(text, name) {
+    let trace;
+    try {
+      trace = parseTrace(text, name);
+    } catch (e) {
+      // A bad file changes nothing but the error line.
+      set({ importError: e instanceof TraceError ? e.message : `${name}: ${errorText(e)}` });
+      return false;
+    }
+    const key = `import:${++importCount}`;
+    const buf = RoundsBuffer.fromRounds(trace.model.n_layer, trace.rounds);
+    set({
+      buffers: { ...get().buffers, [key]: buf },
+      traces: { ...get().traces, [key]: trace },
+      source: { kind: 'import', key, name },
+      lastImport: { kind: 'import', key, name },
+      selectedRound: null,
+      hover: null,
+      cursor: null,
+      replaying: false,
+      importError: null,
+      inspectorVersion: get().inspectorVersion + 1,
+    });
+    return true;
+  },
+
+  async showStoredTrace(traceId, name) {
+    try {
+      const trace = await client.getTrace(traceId);
+      const key = `import:${++importCount}`;
+      set({
+        buffers: { ...get().buffers, [key]: RoundsBuffer.fromRounds(trace.model.n_layer, trace.rounds) },
+        traces: { ...get().traces, [key]: trace },
+        source: { kind: 'import', key, name },
+      lastImport: { kind: 'import', key, name },
+        selectedRound: null,
+        hover: null,
+        cursor: null,
+        replaying: false,
+        importError: null,
+        inspectorOpen: true,
+        inspectorVersion: get().inspectorVersion + 1,
+      });
+    } catch (e) {
+      get().pushError(`Could not open the imported trace: ${errorText(e)}`);
+    }
+  },
+
+  showImport() {
+    const imp = get().lastImport;
+    if (!imp || !get().buffers[imp.key]) return;
+    set({ source: imp, selectedRound: null, hover: null, cursor: null, replaying: false, inspectorVersion: get().inspectorVersion + 1 });
+  },
+
+  selectRound(r) {
+    set({ selectedRound: r, inspectorVersion: get().inspectorVersion + 1 });
+  },
+  setHover(h) {
+    const cur = get().hover;
+    if (cur === h || (cur && h && cur.round === h.round && cur.layer === h.layer)) return;
+    set({ hover: h, inspectorVersion: get().inspectorVersion + 1 });
+  },
+  setSimMetric(simMetric) {
+    set({ simMetric, inspectorVersion: get().inspectorVersion + 1 });
+  },
+  setCursor(cursor) {
+    set({ cursor, inspectorVersion: get().inspectorVersion + 1 });
+  },
+  setReplaying(replaying) {
+    set({ replaying });
+  },
+  clearImportError() {
+    set({ importError: null });
+  },
+});

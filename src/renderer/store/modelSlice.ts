@@ -1,0 +1,91 @@
+// The loaded model, the models a user may pick (recently used first), and load progress.
+import type { ModelInfo } from '@shared/engineTypes';
+import { client, errorText } from '../lib/client';
+import type { ModelSlice, Slice } from './types';
+
+const RECENT_KEY = 'clasp.recentModels';
+
+function loadRecent(): string[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]') as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, 5) : [];
+  } catch {
+    return [];
+  }
+}
+
+function pushRecent(list: string[], path: string): string[] {
+  const next = [path, ...list.filter((p) => p !== path)].slice(0, 5);
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(next));
+  } catch {
+    /* recent models are a convenience */
+  }
+  return next;
+}
+
+export const createModelSlice: Slice<ModelSlice> = (set, get) => {
+  const loaded = (info: ModelInfo) => {
+    set({
+      current: info,
+      modelLoad: null,
+      recentModels: pushRecent(get().recentModels, info.path),
+      models: get().models.map((m) => ({ ...m, loaded: m.path === info.path })),
+    });
+    client
+      .currentModel()
+      .then((c) => c && set({ modelDefaults: c.defaults }))
+      .catch(() => undefined);
+  };
+
+  return {
+    models: [],
+    current: null,
+    modelDefaults: null,
+    modelLoad: null,
+    recentModels: loadRecent(),
+
+    async refreshModels() {
+      try {
+        const [models, current] = await Promise.all([client.listModels(), client.currentModel()]);
+        set({ models, current: current?.info ?? get().current, modelDefaults: current?.defaults ?? get().modelDefaults });
+        if (current) set({ recentModels: pushRecent(get().recentModels, current.info.path) });
+      } catch (e) {
+        get().pushError(`Could not list models: ${errorText(e)}`);
+      }
+    },
+
+    async loadModel(path) {
+      if (get().current?.path === path && !get().modelLoad) return;
+      set({ modelLoad: { path, fraction: 0, message: 'starting' } });
+      try {
+        const info = await client.loadModel(path);
+        if (info && typeof info === 'object' && 'nLayer' in info) loaded(info);
+        else {
+          const cur = await client.currentModel();
+          if (cur) loaded(cur.info);
+          else set({ modelLoad: null });
+        }
+      } catch (e) {
+        set({ modelLoad: null });
+        get().pushError(`Could not load the model: ${errorText(e)}`);
+        void get().refreshModels();
+      }
+    },
+
+    applyModelEvent(e) {
+      switch (e.type) {
+        case 'progress':
+          set({ modelLoad: { path: e.path, fraction: Math.max(0, Math.min(1, e.fraction)), message: e.message } });
+          break;
+        case 'loaded':
+          loaded(e.info);
+          break;
+        case 'error':
+          set({ modelLoad: null });
+          get().pushError(e.message);
+          break;
+      }
+    },
+  };
+};

@@ -1,0 +1,126 @@
+// The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
+// ui). API listeners change it only through the slices' actions.
+import type { StateCreator } from 'zustand';
+import type { ChatSettings, Conversation, Message, ModelEvent, ReplyEvent } from '@shared/api';
+import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
+import type { Trace } from '@shared/trace';
+import type { ModelListItem, SamplingDefaults } from '../lib/client';
+import type { RoundsBuffer } from '../lib/rounds';
+
+export interface ConversationsSlice {
+  conversations: Conversation[];
+  conversationsLoaded: boolean;
+  activeId: string | null;
+  loadConversations(): Promise<void>;
+  selectConversation(id: string | null): Promise<void>;
+  newChat(): Promise<Conversation | null>;
+  renameConversation(id: string, title: string): Promise<void>;
+  deleteConversation(id: string): Promise<void>;
+  updateSystemPrompt(id: string, systemPrompt: string): Promise<void>;
+  updateSettings(id: string, patch: Partial<ChatSettings>): Promise<void>;
+}
+
+export interface ActiveReply {
+  conversationId: string;
+  messageId: string;
+}
+
+export interface ChatSlice {
+  messages: Record<string, Message[]>;
+  /** per assistant message: the text of each token, when the backend sends it */
+  pieces: Record<string, string[]>;
+  /** per assistant message: a note shown above it (turns dropped to fit the context) */
+  notices: Record<string, string>;
+  activeReply: ActiveReply | null;
+  /** a send is in flight and its reply has not started yet */
+  sending: string | null;
+  loadMessages(conversationId: string): Promise<void>;
+  send(content: string): Promise<boolean>;
+  editAndResend(messageId: string, content: string): Promise<boolean>;
+  regenerate(): Promise<void>;
+  stop(): Promise<void>;
+  applyReplyEvents(events: ReplyEvent[]): void;
+}
+
+export interface LoadState {
+  path: string;
+  fraction: number;
+  message: string;
+}
+
+export interface ModelSlice {
+  models: ModelListItem[];
+  current: ModelInfo | null;
+  /** the loaded model's sampling defaults (its generation_config.json) */
+  modelDefaults: SamplingDefaults | null;
+  modelLoad: LoadState | null;
+  recentModels: string[];
+  refreshModels(): Promise<void>;
+  loadModel(path: string): Promise<void>;
+  applyModelEvent(e: ModelEvent): void;
+}
+
+export type InspectorSource =
+  | { kind: 'message'; messageId: string; conversationId: string }
+  | { kind: 'import'; key: string; name: string };
+
+export interface InspectorSlice {
+  /** round buffers by key: an assistant message id, or 'import:N' */
+  buffers: Record<string, RoundsBuffer>;
+  /** whole traces (loaded with trace:get or imported), by the same keys */
+  traces: Record<string, Trace>;
+  source: InspectorSource | null;
+  /** the latest imported trace, so the user can return to it after a live reply took the view */
+  lastImport: Extract<InspectorSource, { kind: 'import' }> | null;
+  /** bumps when the shown buffer changes, so canvases redraw */
+  inspectorVersion: number;
+  /** replay: how many rounds to show (null: all) */
+  cursor: number | null;
+  replaying: boolean;
+  selectedRound: number | null;
+  hover: { round: number; layer: number | null } | null;
+  simMetric: 'path' | 'layer';
+  importError: string | null;
+  traceLoading: boolean;
+  appendRounds(messageId: string, rounds: RoundEvent[]): void;
+  /** shows a reply that just started, unless an imported trace is on screen */
+  followLive(messageId: string, conversationId: string): void;
+  inspectMessage(message: Message, round?: number | null): Promise<void>;
+  importTraceText(text: string, name: string): boolean;
+  showImport(): void;
+  /** shows a trace the backend stored (an import made from the Electron menu) */
+  showStoredTrace(traceId: string, name: string): Promise<void>;
+  selectRound(r: number | null): void;
+  setHover(h: { round: number; layer: number | null } | null): void;
+  setSimMetric(m: 'path' | 'layer'): void;
+  setCursor(n: number | null): void;
+  setReplaying(on: boolean): void;
+  clearImportError(): void;
+}
+
+export interface AppError {
+  id: number;
+  text: string;
+}
+
+export type Theme = 'system' | 'light' | 'dark';
+
+export interface UiSlice {
+  theme: Theme;
+  inspectorOpen: boolean;
+  settingsOpen: boolean;
+  showFates: boolean;
+  errors: AppError[];
+  toast: string | null;
+  setTheme(t: Theme): void;
+  toggleInspector(open?: boolean): void;
+  toggleSettings(open?: boolean): void;
+  setShowFates(on: boolean): void;
+  pushError(text: string): void;
+  dismissError(id?: number): void;
+  showToast(text: string): void;
+}
+
+export type AppState = ConversationsSlice & ChatSlice & ModelSlice & InspectorSlice & UiSlice;
+
+export type Slice<T> = StateCreator<AppState, [], [], T>;

@@ -1,0 +1,74 @@
+// Layout and display preferences (kept in localStorage), the error banner and the toast.
+import type { Slice, Theme, UiSlice } from './types';
+
+const KEY = 'clasp.ui';
+
+interface Saved {
+  theme?: Theme;
+  inspectorOpen?: boolean;
+  showFates?: boolean;
+  settingsOpen?: boolean;
+}
+
+function load(): Saved {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) ?? '{}') as Saved;
+  } catch {
+    return {};
+  }
+}
+
+function save(s: Saved): void {
+  try {
+    localStorage.setItem(KEY, JSON.stringify({ ...load(), ...s }));
+  } catch {
+    /* storage may be unavailable; preferences then last for the session */
+  }
+}
+
+let nextErrorId = 1;
+let toastTimer: ReturnType<typeof setTimeout> | null = null;
+
+export const createUiSlice: Slice<UiSlice> = (set, get) => {
+  const saved = load();
+  return {
+    theme: saved.theme ?? 'system',
+    inspectorOpen: saved.inspectorOpen ?? true,
+    settingsOpen: saved.settingsOpen ?? false,
+    showFates: saved.showFates ?? false,
+    errors: [],
+    toast: null,
+    setTheme(theme) {
+      save({ theme });
+      set({ theme });
+    },
+    toggleInspector(open) {
+      const inspectorOpen = open ?? !get().inspectorOpen;
+      save({ inspectorOpen });
+      set({ inspectorOpen });
+    },
+    toggleSettings(open) {
+      const settingsOpen = open ?? !get().settingsOpen;
+      save({ settingsOpen });
+      set({ settingsOpen });
+    },
+    setShowFates(showFates) {
+      save({ showFates });
+      set({ showFates });
+    },
+    pushError(text) {
+      // the same message twice in a row is one banner
+      const errs = get().errors;
+      if (errs.length > 0 && errs[errs.length - 1].text === text) return;
+      set({ errors: [...errs.slice(-4), { id: nextErrorId++, text }] });
+    },
+    dismissError(id) {
+      set({ errors: id === undefined ? [] : get().errors.filter((e) => e.id !== id) });
+    },
+    showToast(text) {
+      if (toastTimer) clearTimeout(toastTimer);
+      set({ toast: text });
+      toastTimer = setTimeout(() => set({ toast: null }), 4000);
+    },
+  };
+};

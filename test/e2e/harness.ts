@@ -1,0 +1,154 @@
+// Starts the app for the browser tests: `clasp serve` on the demo model on a free port, with its
+// data in a temp folder, and headless Chromium. While `clasp serve` does not yet mount the UI API,
+// the same server is assembled in-process (ClaspServer + createApp + createUiExtension).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export function chromiumPath(): string {
+  const p = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!fs.existsSync(p)) throw new Error(`headless Chromium not found at ${p}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  return p;
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+}
+
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds the renderer when out/renderer is missing or older than its sources. */
+export function ensureWebBuild(): void {
+  const index = path.join(ROOT, 'out', 'renderer', 'index.html');
+  const srcNewest = Math.max(newestMtime(path.join(ROOT, 'src', 'renderer')), newestMtime(path.join(ROOT, 'src', 'shared')));
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= srcNewest) return;
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`npm run build:web failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** A models folder with two demo models, so the picker has something to switch to. */
+export function makeModelsDir(into: string): string {
+  const dir = path.join(into, 'models');
+  fs.mkdirSync(dir, { recursive: true });
+  const bundled = path.join(ROOT, 'resources', 'clasp-demo-29M-q8_0.gguf');
+  fs.copyFileSync(bundled, path.join(dir, 'clasp-demo-29M-q8_0.gguf'));
+  const f16 = path.resolve(ROOT, '..', 'shared', 'models', 'clasp-demo-29M.gguf');
+  // The F16 file when the shared models are here; otherwise a second copy under another name.
+  if (fs.existsSync(f16)) fs.copyFileSync(f16, path.join(dir, 'clasp-demo-29M-f16.gguf'));
+  else fs.copyFileSync(bundled, path.join(dir, 'clasp-demo-29M-copy.gguf'));
+  return dir;
+}
+
+export interface Studio {
+  uiUrl: string;
+  origin: string;
+  dataDir: string;
+  modelsDir: string;
+  how: 'clasp serve' | 'in-process';
+  close(): Promise<void>;
+}
+
+function serveMountsUi(): boolean {
+  const f = path.join(ROOT, 'dist', 'cli', 'serve.js');
+  return fs.existsSync(f) && /createUiExtension/.test(fs.readFileSync(f, 'utf8'));
+}
+
+async function startCli(tmp: string, modelsDir: string, dataDir: string): Promise<Studio> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'clasp.js'), 'serve', '--port', '0', '--threads', '2', '--models-dir', modelsDir, '--model', path.join(modelsDir, 'clasp-demo-29M-q8_0.gguf')],
+    { cwd: ROOT, env: { ...process.env, CLASP_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const uiUrl = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`clasp serve printed no UI URL in 60 s\n${out}\n${err}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /UI:\s+(\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`clasp serve exited (${code})\n${out}\n${err}`)));
+  });
+  return {
+    uiUrl,
+    origin: new URL(uiUrl).origin,
+    dataDir,
+    modelsDir,
+    how: 'clasp serve',
+    async close() {
+      if (child.exitCode === null) {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+        await done;
+        clearTimeout(t);
+      }
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startInProcess(tmp: string, modelsDir: string, dataDir: string): Promise<Studio> {
+  const { ModelManager } = await import('../../src/services/ModelManager');
+  const { ClaspServer } = await import('../../src/server/server');
+  const { createApp } = await import('../../src/app/createApp');
+  const { createUiExtension } = await import('../../src/server/uiRoutes');
+  const models = new ModelManager({ threads: 2, modelsDir, defaultModel: path.join(modelsDir, 'clasp-demo-29M-q8_0.gguf') });
+  await models.ensure();
+  const app = createApp({ dataDir, models, log: () => undefined });
+  const server = new ClaspServer({ models, port: 0, staticDir: path.join(ROOT, 'out', 'renderer') });
+  server.use(createUiExtension(app.app));
+  const { uiUrl } = await server.listen();
+  return {
+    uiUrl,
+    origin: new URL(uiUrl).origin,
+    dataDir,
+    modelsDir,
+    how: 'in-process',
+    async close() {
+      await server.close();
+      await app.close();
+      models.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startStudio(): Promise<Studio> {
+  ensureWebBuild();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clasp-e2e-'));
+  const modelsDir = makeModelsDir(tmp);
+  const dataDir = path.join(tmp, 'data');
+  fs.mkdirSync(dataDir);
+  return serveMountsUi() ? startCli(tmp, modelsDir, dataDir) : startInProcess(tmp, modelsDir, dataDir);
+}

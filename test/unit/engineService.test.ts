@@ -1,0 +1,106 @@
+// EngineService: streaming, cancellation, queueing, prefix reuse, and clear errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineService } from '../../src/services/EngineService';
+import { loadDemo } from './helpers/engine';
+import { loadGolden } from './helpers/paths';
+
+let svc: EngineService;
+beforeAll(async () => {
+  svc = await loadDemo();
+});
+afterAll(() => svc?.dispose());
+
+describe('EngineService', () => {
+  it('reports the model and the device, with the reason for using the CPU', () => {
+    expect(svc.info.nLayer).toBe(32);
+    expect(svc.info.nVocab).toBe(8192);
+    expect(svc.info.weightType).toBe('Q8_0');
+    expect(svc.info.deviceInfo).toMatch(/cpu \(2 threads/);
+    expect(svc.info.residentBytes).toBeGreaterThan(0);
+    expect(svc.tokenizer.eosIds.sort()).toEqual([8183, 8191]);
+  });
+
+  it('streams tokens whose text adds up to the result, and stops at an end token', async () => {
+    const g = loadGolden().chat_add!;
+    const pieces: string[] = [];
+    const ids: number[] = [];
+    const r = await svc.generate(g.prompt_ids, { mode: 'ar', maxTokens: 64 }, { onToken: (id, t) => { ids.push(id); pieces.push(t); } });
+    expect(r.ids).toEqual(g.greedy_ids);
+    expect(ids).toEqual(r.ids);
+    expect(pieces.join('')).toBe(r.text);
+    expect(r.text).toBe(g.greedy_text);
+    expect(r.finishReason).toBe('stop');
+    expect(r.stats.mode).toBe('ar');
+    expect(r.stats.rounds).toBeNull();
+  });
+
+  it('encodes a chat turn through the template exactly as the golden prompt', () => {
+    const g = loadGolden().chat_count!;
+    expect(svc.encode({ chat: 'Count from 12 to 30.' })).toEqual(g.prompt_ids);
+    expect(svc.encode({ prompt: g.text })).toEqual(g.prompt_ids);
+  });
+
+  it('reuses the cached prefix of the previous prompt', async () => {
+    const g = loadGolden().plain_news!;
+    await svc.generate(g.prompt_ids, { mode: 'ar', maxTokens: 4 });
+    const r = await svc.generate([...g.prompt_ids, 707, 331], { mode: 'ar', maxTokens: 4 });
+    expect(r.stats.n_reused).toBeGreaterThanOrEqual(g.prompt_ids.length);
+  });
+
+  it('cancels mid-generation and keeps what was produced', async () => {
+    const ac = new AbortController();
+    let n = 0;
+    const r = await svc.generate([8182, 473], { mode: 'ar', maxTokens: 500, ignoreEos: true }, {
+      signal: ac.signal,
+      onToken: () => { if (++n === 5) ac.abort(); },
+    });
+    expect(r.finishReason).toBe('cancelled');
+    expect(r.ids.length).toBeGreaterThanOrEqual(5);
+    expect(r.ids.length).toBeLessThan(500);
+    // The engine is usable afterwards.
+    const again = await svc.generate([8182, 473], { mode: 'ar', maxTokens: 3 });
+    expect(again.ids.length).toBe(3);
+  });
+
+  it('runs queued generations in order, each equal to running it alone', async () => {
+    const golden = loadGolden();
+    const prompts = Object.values(golden).map((g) => g.prompt_ids);
+    const alone = [];
+    for (const p of prompts) alone.push((await svc.generate(p, { mode: 'ar', maxTokens: 12 })).ids);
+    const together = await Promise.all(prompts.map((p) => svc.generate(p, { mode: 'clasp', skip: 8, maxTokens: 12 })));
+    expect(together.map((r) => r.ids)).toEqual(alone);
+  });
+
+  it('keeps the event loop free while generating', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    await svc.generate([8182, 473], { mode: 'ar', maxTokens: 150, ignoreEos: true });
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(3);
+  });
+
+  it('stops at the context end with finish reason length', async () => {
+    const small = await EngineService.load({ modelPath: svc.info.path, backend: 'cpu', threads: 2, nCtx: 24 });
+    try {
+      const r = await small.generate(loadGolden().chat_count!.prompt_ids, { mode: 'ar', maxTokens: 100, ignoreEos: true });
+      expect(r.finishReason).toBe('length');
+      expect(r.ids.length).toBeLessThanOrEqual(24 - 18 + 1);
+      const c = await small.generate(loadGolden().chat_count!.prompt_ids, { mode: 'clasp', skip: 10, maxTokens: 100, ignoreEos: true });
+      expect(c.finishReason).toBe('length');
+      expect(c.ids).toEqual(r.ids);
+      expect(() => small.encode({ promptIds: Array(30).fill(100) })).toThrow(/more than the model's context of 24/);
+    } finally {
+      small.dispose();
+    }
+  });
+
+  it('gives clear errors for bad input', async () => {
+    await expect(EngineService.load({ modelPath: '/no/such/model.gguf' })).rejects.toThrow(/no such file or directory/);
+    expect(() => svc.encode({ promptIds: [1, 99999] })).toThrow(/not a token of this model/);
+    expect(() => svc.encode({ promptIds: [] })).toThrow(/empty/);
+    await expect(svc.generate([1, 2], { temperature: -1 })).rejects.toThrow(/temperature/);
+    await expect(svc.generate([1, 2], { mode: 'fast' as never })).rejects.toThrow(/mode must be ar, clasp or static/);
+    await expect(svc.generate([1, 2], { skip: 40 })).rejects.toThrow(/skip must be between 0 and 31/);
+    await expect(svc.generate([1, 2], { topP: 0 })).rejects.toThrow(/top-p/);
+  });
+});

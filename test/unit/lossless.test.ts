@@ -1,0 +1,53 @@
+// The lossless invariant: greedy `clasp` and `static` produce exactly the ids of `ar`, 128 new
+// tokens with end tokens ignored, for every golden prompt and every benchmark prompt.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineService } from '../../src/services/EngineService';
+import { loadDemo } from './helpers/engine';
+import { loadGolden, SHARED } from './helpers/paths';
+
+let svc: EngineService;
+beforeAll(async () => {
+  svc = await loadDemo();
+});
+afterAll(() => svc?.dispose());
+
+function benchPrompts(): { id: string; ids: number[] }[] {
+  const lines = readFileSync(resolve(SHARED, 'bench/prompts.jsonl'), 'utf8').split('\n').filter((l) => l.trim());
+  return lines.map((l) => {
+    const p = JSON.parse(l) as { id: string; chat?: string; prompt?: string; prompt_ids?: number[] };
+    const ids = p.prompt_ids ?? svc.encode(p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' });
+    return { id: p.id, ids };
+  });
+}
+
+describe('greedy CLaSp is lossless', () => {
+  it('on every golden and benchmark prompt, in clasp and static modes', async () => {
+    const cases = [
+      ...Object.entries(loadGolden()).map(([id, g]) => ({ id, ids: g.prompt_ids })),
+      ...benchPrompts(),
+    ];
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+    const settings = { maxTokens: 128, ignoreEos: true, temperature: 0 };
+    for (const c of cases) {
+      const ar = await svc.generate(c.ids, { ...settings, mode: 'ar' });
+      expect(ar.ids.length).toBe(128);
+      for (const mode of ['clasp', 'static'] as const) {
+        const r = await svc.generate(c.ids, { ...settings, mode });
+        expect(r.ids, `${c.id} in ${mode} mode`).toEqual(ar.ids);
+      }
+    }
+  }, 600_000);
+
+  it('with explicit skip counts, including none, one and all but one', async () => {
+    const ids = loadGolden().chat_fortune!.prompt_ids;
+    const settings = { maxTokens: 64, ignoreEos: true, temperature: 0 };
+    const ar = await svc.generate(ids, { ...settings, mode: 'ar' });
+    for (const skip of [0, 1, 16, 31]) {
+      const r = await svc.generate(ids, { ...settings, mode: 'clasp', skip, loi: 1 });
+      expect(r.ids, `skip ${skip}`).toEqual(ar.ids);
+      expect(r.stats.final_M).toBe(skip);
+    }
+  }, 120_000);
+});
