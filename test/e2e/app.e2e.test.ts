@@ -493,7 +493,7 @@ function syntheticTrace(n: number, L: number) {
     rounds,
     summary: {
       mode: 'clasp', backend: 'cpu', n_prompt: 3, n_generated: generated, prefill_ms: 1, decode_ms: 1000, tokens_per_s: generated, ttft_ms: 1,
-      rounds: n, drafted: 0, accepted: 0, mean_accepted_length: 2, acceptance_rate: 0.5, dp_runs: n / 4, dp_ms: 1, cost_model_speedup: 1.5,
+      rounds: n, drafted: 0, accepted: 0, mean_accepted_length: 2, acceptance_rate: 0.5, dp_runs: Math.ceil(n / 4), dp_ms: 1, cost_model_speedup: 1.5,
       backend_reason: null, policy: 'auto', fallback: false,
     },
   };

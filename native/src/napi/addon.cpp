@@ -135,7 +135,7 @@ Napi::Object round_to_js(Napi::Env env, const round_event& r) {
 Napi::Object stats_to_js(Napi::Env env, const gen_stats& s) {
     auto o = Napi::Object::New(env);
     bool spec = s.mode != "ar";
-    auto spec_num = [&](double v) -> Napi::Value { return spec ? Napi::Number::New(env, v) : env.Null(); };
+    auto spec_num = [&](double v) -> Napi::Value { return spec && std::isfinite(v) ? Napi::Number::New(env, v) : env.Null(); };
     o.Set("mode", s.mode);
     o.Set("backend", s.backend);
     o.Set("n_prompt", s.n_prompt);

@@ -45,8 +45,8 @@ bool engine::is_eos(int id) const {
     return std::find(e.begin(), e.end(), id) != e.end();
 }
 
-step_costs& engine::costs() {
-    if (!costs_.measured) costs_.calibrate(*tf, (int)cached.size(), 17);
+step_costs& engine::costs(int max_T) {
+    if (!costs_.measured) costs_.calibrate(*tf, (int)cached.size(), max_T);
     return costs_;
 }
 

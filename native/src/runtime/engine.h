@@ -96,7 +96,7 @@ struct engine {
     clasp::policy_memory learned;  // what --skip auto learned about this model
 
     // Full-pass costs on this backend, measured on first use (scratch positions after the cache).
-    step_costs& costs();
+    step_costs& costs(int max_T = 17);
 
     explicit engine(const engine_options& o);
 

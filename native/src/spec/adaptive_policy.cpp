@@ -20,42 +20,59 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0) {
 }  // namespace
 
 void step_costs::calibrate(transformer& tf, int pos, int max_T) {
+    // A few sizes only (three passes each after a warm-up): on a large model a 16-token pass is costly.
+    // The loop refines these with every pass it times (observe).
     const int L = tf.cfg().n_layer;
     max_T = std::min(max_T, tf.cache.n_ctx - pos);
-    if (max_T < 1) { step = {0, 1}; head_ms = 0; measured = false; return; }
+    step.assign(std::max(2, max_T + 1), 0);
+    if (max_T < 1) { step[1] = 1; head_ms = 0; measured = true; return; }
     std::vector<int32_t> toks(max_T, 0);
     for (int t = 0; t < max_T; t++) toks[t] = (7 * t + 1) % tf.cfg().n_vocab;
     forward_out out;
-    step.assign(max_T + 1, 0);
-    for (int T = 1; T <= max_T; T++) {
+    auto time_pass = [&](int T, const uint8_t* skip) {
         std::vector<int> rows(T);
         for (int i = 0; i < T; i++) rows[i] = i;
         double best = 1e30;
-        for (int rep = 0; rep < 3; rep++) {
+        for (int rep = 0; rep < 3; rep++) {  // the fastest of three: the least disturbed
             double t0 = now_ms();
-            tf.forward(toks.data(), T, pos, nullptr, true, rows, {}, out);  // scratch: cache.n is unchanged
+            tf.forward(toks.data(), T, pos, skip, true, rows, {}, out);  // scratch: cache.n is unchanged
             best = std::min(best, now_ms() - t0);
         }
-        step[T] = best;
-    }
+        return best;
+    };
+    time_pass(1, nullptr);  // warm-up
+    for (int T : {1, 4, 16})
+        if (T <= max_T) step[T] = time_pass(T, nullptr);
     std::vector<uint8_t> all(L, 1);
-    head_ms = 1e30;
-    for (int rep = 0; rep < 3; rep++) {
-        double t0 = now_ms();
-        tf.forward(toks.data(), 1, pos, all.data(), true, {0}, {}, out);
-        head_ms = std::min(head_ms, now_ms() - t0);
-    }
-    head_ms = std::min(head_ms, step[1]);
+    head_ms = std::min(time_pass(1, all.data()), step[1]);
     measured = true;
 }
 
+void step_costs::observe(int T, double ms) {
+    if (T < 1 || T >= (int)step.size() || !(ms > 0)) return;
+    step[T] = step[T] > 0 ? 0.8 * step[T] + 0.2 * ms : ms;
+}
+
 double step_costs::step_ms(int T) const {
-    if (step.size() < 2) return 1;
-    if (T < (int)step.size()) return step[std::max(1, T)];
-    // Beyond the measured range, extrapolate linearly from the last two points.
+    if (step.size() < 2 || step[1] <= 0) return 1;
+    T = std::max(1, T);
     int n = (int)step.size() - 1;
-    double slope = n >= 2 ? step[n] - step[n - 1] : step[n];
-    return step[n] + slope * (T - n);
+    if (T <= n && step[T] > 0) return step[T];
+    // Interpolate between the nearest measured sizes (linear extrapolation past the last).
+    int lo = 1, hi = -1;
+    for (int k = 1; k <= n; k++) {
+        if (step[k] <= 0) continue;
+        if (k <= T) lo = k;
+        if (k >= T && hi < 0) hi = k;
+    }
+    if (hi < 0) {
+        int prev = -1;
+        for (int k = lo - 1; k >= 1; k--) if (step[k] > 0) { prev = k; break; }
+        double slope = prev > 0 ? (step[lo] - step[prev]) / (lo - prev) : step[lo] / lo;
+        return step[lo] + slope * (T - lo);
+    }
+    if (hi == lo) return step[lo];
+    return step[lo] + (step[hi] - step[lo]) * (double)(T - lo) / (hi - lo);
 }
 
 double step_costs::draft_ms(int M, int L) const {

@@ -16,8 +16,10 @@ struct step_costs {
     double head_ms = 0;        // a 1-token pass with every layer skipped: embedding, norm, output
     bool measured = false;
 
-    // Times full passes of 1..max_T tokens at scratch positions from pos (the cache length is kept).
+    // Times full passes of 1, 4 and 16 tokens at scratch positions from pos (the cache length is kept).
     void calibrate(transformer& tf, int pos, int max_T);
+    // Refines the cost of a T-token pass with a pass just timed (an exponential average).
+    void observe(int T, double ms);
     double step_ms(int T) const;
     // A draft step with M of L layers skipped: the head plus the kept layers' share of the rest.
     double draft_ms(int M, int L) const;
@@ -48,6 +50,12 @@ public:
     void on_round(int M_used, int drafted, int accepted, const std::vector<float>& top1, double draft_ms,
                   double verify_ms, int T);
     void on_dp_ran() { M_pending_ = false; }
+    // Switches speculation off for this generation (the reason goes to the next round's event).
+    void stop(const std::string& why) {
+        speculating_ = false;
+        plain_tokens_ = -1000000;  // no probing
+        set_reason(why);
+    }
 
     bool changed() const { return changed_; }
     const std::string& reason() const { return reason_; }

@@ -62,11 +62,13 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     // Measured once per engine (full passes of 1..17 tokens, and the head alone); a one-time cost
     // reported apart from decoding.
     double t_cal = now_ms();
-    step_costs& costs = e.costs();
+    step_costs& costs = e.costs(std::max(17, p.max_draft + 1));
     st.calibration_ms = now_ms() - t_cal;
     const double t_dec = now_ms();
     adaptive_policy policy(L, costs, fixed_M, p.det, is_static, e.learned);
 
+    // A DP and a few rounds cost several plain steps: too short a reply cannot pay them back.
+    if (fixed_M < 0 && p.max_tokens < 16) policy.stop("plain decoding: fewer than 16 tokens requested");
     rng r(p.sampling.seed);
     std::vector<float> q_probs, p_probs, scratch;
     int M = policy.M();
@@ -118,7 +120,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     }
     round_event pending_dp_event;  // a DP that ran before its round's draft
     bool have_pending = false;
-    if (going && dp_due && M > 0) {
+    if (going && dp_due && M > 0 && policy.speculating()) {
         run_dp(hidden.data(), target_pos, pending_dp_event);
         have_pending = true;
     }
@@ -141,6 +143,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
             e.cached.push_back(x);
             x = sample_token(out.logits.data(), V, p.sampling, r, scratch);
             pred_ms += costs.step_ms(1);
+            costs.observe(1, now_ms() - t0);
             policy.on_plain_step(now_ms() - t0);
             going = emit(x);
             if (probe && going) {
@@ -246,6 +249,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         for (int i = 0; i < a; i++) e.cached.push_back(ev.draft_ids[i]);
         ev.verify_ms = now_ms() - t0;
         pred_ms += costs.step_ms(T);
+        costs.observe(T, ev.verify_ms);
         st.rounds++;
         st.drafted += k_drafted;
         st.accepted += a;
@@ -279,8 +283,10 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     st.n_generated = (int)res.ids.size();
     st.decode_ms = now_ms() - t_dec;
     st.tokens_per_s = st.decode_ms > 0 ? st.n_generated / (st.decode_ms / 1000.0) : 0;
-    st.mean_accepted_length = st.rounds > 0 ? (double)(st.accepted + st.rounds) / st.rounds : 0;
-    st.acceptance_rate = st.drafted > 0 ? (double)st.accepted / st.drafted : 0;
+    // Without rounds every token came from one full pass: one token per pass. Without drafts there
+    // is no acceptance rate to report (NaN reaches JavaScript as null).
+    st.mean_accepted_length = st.rounds > 0 ? (double)(st.accepted + st.rounds) / st.rounds : 1.0;
+    st.acceptance_rate = st.drafted > 0 ? (double)st.accepted / st.drafted : NAN;
     // The cost model: plain decoding would need one full step per generated token after the first.
     double ar_ms = std::max(0, st.n_generated - 1) * costs.step_ms(1);
     st.cost_model_speedup = pred_ms > 0 ? ar_ms / pred_ms : 1.0;

@@ -68,6 +68,12 @@ int main(int argc, char** argv) {
                              "calibration %.1f ms, cost-model speed-up %.2f, final M %d%s\n", s.rounds, s.drafted, s.accepted,
                              s.mean_accepted_length, s.dp_runs, s.dp_ms, s.calibration_ms, s.cost_model_speedup, s.final_M,
                              s.fallback ? ", fell back to plain decoding" : "");
+            if (s.mode != "ar") {
+                auto& c = e.costs();
+                std::fprintf(stderr, "  step costs (ms): head %.3f", c.head_ms);
+                for (int T : {1, 2, 4, 8, 13, 16}) std::fprintf(stderr, ", T=%d %.3f", T, c.step_ms(T));
+                std::fprintf(stderr, "\n");
+            }
         } else if (cmd == "bench") {
             std::vector<int> prompt(prompt_len);
             for (int k = 0; k < prompt_len; k++) prompt[k] = (k * 37 + 11) % e.model->cfg.n_vocab;

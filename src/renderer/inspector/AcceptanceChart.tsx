@@ -10,6 +10,11 @@ import { useApp } from '../store';
 
 const MAX_BARS = 160;
 
+/** 1200 -> 1.2k, so axis labels stay short */
+function compact(v: number): string {
+  return v >= 10_000 ? `${Math.round(v / 1000)}k` : v >= 1000 ? `${(v / 1000).toFixed(1).replace(/\.0$/, '')}k` : String(v);
+}
+
 interface Bin {
   start: number;
   end: number;
@@ -83,10 +88,10 @@ export function AcceptanceChart({ buf, n, version }: { buf: RoundsBuffer; n: num
     <div className="acceptance" data-testid="inspector-acceptance-chart" data-rounds={n}>
       <div className="acc-timeline">
         <ResponsiveContainer width="100%" height={120}>
-          <BarChart data={bins} margin={{ top: 6, right: 4, bottom: 0, left: -14 }} barCategoryGap={bins.length > 60 ? 0 : 1}>
+          <BarChart data={bins} margin={{ top: 6, right: 4, bottom: 0, left: -10 }} barCategoryGap={bins.length > 60 ? 0 : 1}>
             <CartesianGrid vertical={false} stroke="var(--grid)" />
             <XAxis dataKey="label" tick={axis} tickLine={false} axisLine={false} minTickGap={24} />
-            <YAxis tick={axis} tickLine={false} axisLine={false} allowDecimals={false} width={36} />
+            <YAxis tick={axis} tickLine={false} axisLine={false} allowDecimals={false} width={34} tickFormatter={compact} />
             <Tooltip content={<BinTip />} cursor={{ fill: 'var(--hover)' }} isAnimationActive={false} />
             <Bar dataKey="accepted" stackId="a" fill="var(--fate-accepted)" isAnimationActive={false} onClick={(_, i) => select(bins[i]?.start ?? null)} />
             <Bar dataKey="rejected" stackId="a" fill="var(--rejected)" isAnimationActive={false} onClick={(_, i) => select(bins[i]?.start ?? null)} />
@@ -98,10 +103,10 @@ export function AcceptanceChart({ buf, n, version }: { buf: RoundsBuffer; n: num
       </div>
       <div className="acc-hist">
         <ResponsiveContainer width="100%" height={120}>
-          <BarChart data={hist} margin={{ top: 6, right: 4, bottom: 0, left: -14 }}>
+          <BarChart data={hist} margin={{ top: 6, right: 4, bottom: 0, left: -10 }}>
             <CartesianGrid vertical={false} stroke="var(--grid)" />
             <XAxis dataKey="k" tick={axis} tickLine={false} axisLine={false} interval="preserveStartEnd" />
-            <YAxis tick={axis} tickLine={false} axisLine={false} allowDecimals={false} width={36} />
+            <YAxis tick={axis} tickLine={false} axisLine={false} allowDecimals={false} width={34} tickFormatter={compact} />
             <Tooltip content={<HistTip total={n} />} cursor={{ fill: 'var(--hover)' }} isAnimationActive={false} />
             <Bar dataKey="rounds" fill="var(--accent)" isAnimationActive={false} />
           </BarChart>

@@ -126,20 +126,30 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
             }
         }
     } else {
-        int64_t i = 0;
-        for (; i + 16 <= n; i += 16) {
+        auto step = [&](int64_t i) {
             __m512 xv[NT];
             UNROLL
             for (int b = 0; b < NT; b++) xv[b] = _mm512_loadu_ps(xs[b] + i);
             UNROLL
             for (int a = 0; a < NR; a++) {
-                if (pf && (i * (int64_t)sizeof(float) / elem_div<D>() & 63) == 0)
-                    _mm_prefetch((const char*)rows[a] + i * (int64_t)sizeof(float) / elem_div<D>() + pf, _MM_HINT_T0);
                 __m512 w = wload<D>(rows[a], i);
                 UNROLL
                 for (int b = 0; b < NT; b++) acc[a * NT + b] = _mm512_fmadd_ps(w, xv[b], acc[a * NT + b]);
             }
+        };
+        // 64 bytes of each row per iteration, with one prefetch each
+        constexpr int64_t line = D == dtype::F32 ? 16 : 32;
+        int64_t i = 0;
+        for (; i + line <= n; i += line) {
+            if (pf) {
+                UNROLL
+                for (int a = 0; a < NR; a++)
+                    _mm_prefetch((const char*)rows[a] + i * (int64_t)sizeof(float) / elem_div<D>() + pf, _MM_HINT_T0);
+            }
+            step(i);
+            if constexpr (line == 32) step(i + 16);
         }
+        for (; i + 16 <= n; i += 16) step(i);
         if (i < n) {
             __mmask16 m = tail_mask(n - i);
             __m512 xv[NT];
