@@ -241,7 +241,13 @@ export class AppService {
       return this.deliver(exportTrace(p.traceId, t, p.format));
     },
     'traces:list': () => this.store.listTraces(),
-    'trace:delete': (p) => ({ deleted: this.store.deleteTrace(p.traceId) }),
+    'trace:delete': (p) => {
+      const rec = this.store.getTraceRecord(p.traceId);
+      if (!rec) return { deleted: false };
+      // A reply's own trace goes with the reply (delete or regenerate it); imported ones go here.
+      if (rec.source !== 'imported') throw new ApiError('only imported traces can be deleted; a reply’s trace goes with the reply', 'bad_request');
+      return { deleted: this.store.deleteTrace(p.traceId) };
+    },
   };
 
   // ---- conversations ----
@@ -416,27 +422,22 @@ export class AppService {
     let ids = encode(0);
     if (ids.length > budget && groups.length > 1) {
       // The fewest dropped turns that fit (the length falls as turns are dropped).
+      // Invariant: dropping `hi` turns fits (or is the most we may drop: the last turn always stays).
       let lo = 1;
       let hi = groups.length - 1;
       let best = encode(hi);
-      let bestDrop = hi;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
         const t = encode(mid);
         if (t.length <= budget) {
           hi = mid;
           best = t;
-          bestDrop = mid;
         } else {
           lo = mid + 1;
         }
       }
-      if (lo !== bestDrop) {
-        best = encode(lo);
-        bestDrop = lo;
-      }
       ids = best;
-      drop = bestDrop;
+      drop = hi;
     }
     if (ids.length >= nCtx) {
       const what = system.length ? 'the system prompt and this message' : 'this message';

@@ -101,8 +101,9 @@ async function saveFile(file: ExportedFile): Promise<string | null> {
 }
 
 function trustedSender(e: IpcMainInvokeEvent): boolean {
+  // Only the app's own window, its top frame, showing the app's own origin.
   const frame = e.senderFrame;
-  return !!frame && frame === win?.webContents.mainFrame && isAppUrl(frame.url);
+  return !!win && !win.isDestroyed() && e.sender === win.webContents && !!frame && frame.parent === null && isAppUrl(frame.url);
 }
 
 async function onCall(e: IpcMainInvokeEvent, channel: unknown, payload: unknown): Promise<IpcResult> {

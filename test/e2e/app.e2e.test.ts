@@ -433,6 +433,8 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
         `building the buffer ${result.appendMs.toFixed(1)} ms`,
     );
     expect(result.rounds).toBe(5000);
+    // the same page checks the reply renderer against hostile Markdown
+    expect(result.markdownSafe, result.markdownHtml).toBe(true);
     expect(result.skipDrawMs.median).toBeGreaterThan(0);
     await bench.close();
   });

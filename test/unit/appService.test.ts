@@ -155,6 +155,10 @@ describe('AppService on the demo model', () => {
     expect(trace.config.mode).toBe('clasp');
     const exported = (await app.call('export:trace', { traceId: done.traceId!, format: 'json' })) as { content: string };
     expect(parseTrace(exported.content)).toEqual(trace);
+    // a reply's own trace goes with the reply, not on its own
+    const del = (await app.call('trace:delete', { traceId: done.traceId! }).catch((e: ApiError) => e)) as ApiError;
+    expect(del.code).toBe('bad_request');
+    expect(store.getTrace(done.traceId!)).toBeDefined();
 
     // the title comes from the first message
     expect(store.getConversation(c.id)!.title).toBe('Count from 1 to 20.');

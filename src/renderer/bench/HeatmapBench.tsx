@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { RoundEvent } from '@shared/engineTypes';
 import { ramp, viridis } from '../lib/colors';
 import { drawAxes, drawHeatmapCells, plotRect, type HeatmapData } from '../lib/heatmap';
+import { renderMarkdown } from '../lib/markdown';
 import { RoundsBuffer } from '../lib/rounds';
 
 export interface BenchResult {
@@ -17,6 +18,34 @@ export interface BenchResult {
   similarityDrawMs: { median: number; p95: number; min: number };
   iterations: number;
   userAgent: string;
+  /** the reply renderer kept Markdown and dropped every way to run script or load content */
+  markdownSafe: boolean;
+  markdownHtml: string;
+}
+
+const HOSTILE_MARKDOWN = [
+  '**bold** and `code`',
+  '<script>window.__pwned = 1</script>',
+  '<img src=x onerror="window.__pwned = 1">',
+  '[link](javascript:window.__pwned=1)',
+  '![remote](https://example.com/x.png)',
+  '<iframe src="https://example.com"></iframe>',
+  '<a href="https://example.com" onclick="window.__pwned=1">a</a>',
+].join('\n\n');
+
+/** Renders hostile Markdown into the page and checks what survived. */
+function checkMarkdown(): { markdownSafe: boolean; markdownHtml: string } {
+  const html = renderMarkdown(HOSTILE_MARKDOWN);
+  const box = document.createElement('div');
+  box.innerHTML = html;
+  document.body.appendChild(box);
+  const bad =
+    box.querySelector('script, iframe, img, object, embed') !== null ||
+    [...box.querySelectorAll('*')].some((el) => [...el.attributes].some((a) => /^on/i.test(a.name) || /javascript:/i.test(a.value))) ||
+    (window as unknown as { __pwned?: number }).__pwned === 1;
+  const kept = box.querySelector('strong')?.textContent === 'bold' && box.querySelector('code')?.textContent === 'code';
+  box.remove();
+  return { markdownSafe: !bad && kept, markdownHtml: html };
 }
 
 function syntheticRounds(n: number, L: number): RoundEvent[] {
@@ -95,7 +124,7 @@ export function runHeatmapBench(canvas: HTMLCanvasElement, n = 5000, L = 32, ite
   const empty: [number, number, number, number] = [...base, 255];
   const skipDrawMs = time({ values: buf.skip, nLayer: L, n, lo: 0, hi: 1, lut: skipLut, empty });
   const similarityDrawMs = time({ values: buf.pathCos, nLayer: L, n, lo: 0.9, hi: 1, lut: viridis, empty });
-  return { rounds: n, layers: L, widthPx: W, heightPx: H, appendMs, skipDrawMs, similarityDrawMs, iterations, userAgent: navigator.userAgent };
+  return { rounds: n, layers: L, widthPx: W, heightPx: H, appendMs, skipDrawMs, similarityDrawMs, iterations, userAgent: navigator.userAgent, ...checkMarkdown() };
 }
 
 export function HeatmapBench() {

@@ -125,7 +125,7 @@ function EmptyState({ onPick }: { onPick(text: string): void }) {
           const round = i % 14;
           // a toy skip map: deeper layers skipped more often, the set shifting over rounds
           const on = layer > 1 && (layer * 5 + round * 3 + ((round * layer) % 4)) % 7 < layer / 2;
-          return <span key={i} className={on ? 'on' : ''} style={{ animationDelay: `${round * 60}ms` }} />;
+          return <span key={i} className={on ? 'on' : ''} style={{ animationDelay: `${round * 25}ms` }} />;
         })}
       </div>
       <h2>Chat with {model ? model.name : 'a local model'}</h2>

@@ -185,6 +185,12 @@ function Summary({ ins }: { ins: Inspected }) {
           </div>
         </Hint>
       )}
+      {demo && (
+        <p className="demo-foot" data-testid="demo-model-note">
+          * The demo model was trained with layer dropout, which gives it the layer redundancy large Llama 3 models have; its speed-ups are a
+          demonstration.
+        </p>
+      )}
     </div>
   );
 }

@@ -206,6 +206,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
         const cid = findConv(messageId);
         if (!cid) return;
         const list = messages[cid];
+        if (!list) return;
         const i = list.findIndex((m) => m.id === messageId);
         if (i < 0) return;
         if (!touched.has(cid)) {
@@ -220,8 +221,9 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
           case 'start': {
             activeReply = { conversationId: e.conversationId, messageId: e.messageId };
             if (sending === e.conversationId) sending = null;
-            const list = messages[e.conversationId] ?? [];
-            if (!list.some((m) => m.id === e.messageId)) {
+            const list = messages[e.conversationId];
+            // (a conversation not loaded here, e.g. one another window writes to, loads in full when opened)
+            if (list && !list.some((m) => m.id === e.messageId)) {
               messages[e.conversationId] = [
                 ...list,
                 { id: e.messageId, conversationId: e.conversationId, role: 'assistant', content: '', status: 'streaming', createdAt: Date.now(), tokenIds: [], fates: [] },
