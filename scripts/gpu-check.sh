@@ -12,7 +12,7 @@
 #   CLASP_SHARED   the shared data folder (golden/, models/). Default: ../shared beside the checkout,
 #                  else ./shared-gpu, else ./shared.
 #   CUDA_ARCHS     CMake CUDA architectures (default 90-real;90-virtual, or the card's own when older)
-#   BUILD_DIR      build folder (default ./build-gpu)
+#   BUILD_DIR      build folder (default build-gpu/ in the repository)
 #
 # A GPU server usually gets the repository only. The Q8_0 demo model is already in it
 # (resources/clasp-demo-29M-q8_0.gguf, 31 MB); the tests also need golden.json (0.3 MB). The F16 GGUF
@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
     --no-bench) BENCH=0 ;;
     --bench-quick) BENCH_ARGS+=(--quick) ;;
     --jobs) shift; JOBS=$1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -30,7 +30,7 @@ import type { LoadProgress, ModelManager } from '../services/ModelManager';
 import { SettingsError, validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import type { ChatMessage } from '../services/text/chatTemplate';
-import { checkTraceLengths, SessionStore, StoreError } from '../store/SessionStore';
+import { SessionStore, StoreError } from '../store/SessionStore';
 import { exportChat, exportTrace } from './exporters';
 import { FateTracker } from './fates';
 
@@ -495,7 +495,7 @@ export class AppService {
       const now = Date.now();
       if (!force && now - lastPersist < this.persistIntervalMs) return;
       lastPersist = now;
-      this.safeWrite(() => this.store.updateMessage(messageId, { content, tokenIds: fates.ids.slice(), fates: fates.final() }));
+      this.safeWrite(() => this.store.updateMessage(messageId, { content, tokenIds: fates.ids.slice(), fates: fates.final(), pieces: textOfToken.slice() }));
     };
 
     const flush = (all: boolean) => {
@@ -511,8 +511,8 @@ export class AppService {
       const t = fates.take(all);
       if (t.ids.length) {
         // The text that goes with the tokens going out (held-back tokens keep theirs back too).
-        const text = textOfToken.slice(t.from, t.from + t.ids.length).join('');
-        this.emitReply({ type: 'tokens', messageId, text, ids: t.ids, fates: t.fates });
+        const pieces = textOfToken.slice(t.from, t.from + t.ids.length);
+        this.emitReply({ type: 'tokens', messageId, text: pieces.join(''), ids: t.ids, fates: t.fates, pieces });
       }
       persist(all);
       if (!all && fates.pending > 0) schedule(); // held tokens: look again at the next tick
@@ -575,6 +575,7 @@ export class AppService {
             stats: r.stats,
             tokenIds: r.ids,
             fates: finalFates,
+            pieces: textOfToken.slice(0, r.ids.length),
             traceId,
             ...(entry.reason && status === 'cancelled' ? { note: joinNotes(plan.note, entry.reason) } : {}),
           }),
@@ -713,7 +714,6 @@ export class AppService {
     let trace;
     try {
       trace = parseTrace(text, 'the imported file');
-      checkTraceLengths(trace, 'the imported file');
     } catch (e) {
       if (e instanceof TraceError) throw new ApiError(e.message, 'bad_request');
       throw e;

@@ -2,6 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelManager } from '../services/ModelManager';
+import { createApp } from '../app/createApp';
+import { createUiExtension } from '../server/uiRoutes';
 import { repoRoot } from '../services/native';
 import { OpenAiApi } from '../server/openai';
 import { ClaspServer, DEFAULT_LIMITS } from '../server/server';
@@ -72,7 +74,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;
   const server = new ClaspServer({ models, host, port, apiKey, staticDir, limits });
   server.use(new OpenAiApi(server, { shutdownGraceMs: grace * 1000 }));
-  // The app's UI API registers here too (server.use(...)), ahead of the static files.
+  // The app's UI API (conversations in SQLite, streamed replies, traces), ahead of the static files.
+  const app = staticDir ? createApp({ models, log: (m) => log(m) }) : null;
+  if (app) {
+    server.use(createUiExtension(app.app));
+    log(`conversations are stored in ${app.dataDir}`);
+  }
 
   const { url, uiUrl } = await server.listen();
   if (!['127.0.0.1', 'localhost', '::1'].includes(host) && !apiKey) {
@@ -98,6 +105,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  await app?.close();
   models.dispose();
   log('stopped');
   return 0;

@@ -65,28 +65,38 @@ export class ModelManager extends EventEmitter {
 
   async load(p: string): Promise<EngineService> {
     const full = this.allowed(p);
+    // One load at a time: wait for one in progress before deciding anything.
+    while (this.loading) await this.loading.catch(() => undefined);
     if (this.svc && path.resolve(this.svc.info.path) === full) return this.svc;
-    if (this.loading) await this.loading.catch(() => undefined);
     const task = (async () => {
       for (const ac of this.aborts) ac.abort();
       const old = this.svc;
+      const oldPath = old?.info.path;
       this.svc = null;
-      this.emit('unloaded', old?.info.path);
+      this.emit('unloaded', oldPath);
       if (old) {
-        // Let the cancelled generation return before its engine is freed.
+        // Let the cancelled generation return before its engine is freed; the old model is freed
+        // before the new one loads, so two large models never sit in memory together.
         await old.generate([old.info.bosId >= 0 ? old.info.bosId : 0], { maxTokens: 0, mode: 'ar' }).catch(() => undefined);
         old.dispose();
       }
-      const svc = await EngineService.load({
-        modelPath: full,
-        backend: this.opts.backend,
-        threads: this.opts.threads,
-        nCtx: this.opts.nCtx,
-        onProgress: (pr) => this.emit('progress', { path: full, ...pr } satisfies LoadProgress),
-      });
-      this.svc = svc;
-      this.emit('loaded', svc.info);
-      return svc;
+      try {
+        const svc = await this.open(full);
+        this.svc = svc;
+        this.emit('loaded', svc.info);
+        return svc;
+      } catch (e) {
+        // Put the previous model back so a bad file does not leave the app without one.
+        if (oldPath) {
+          try {
+            this.svc = await this.open(oldPath);
+            this.emit('loaded', this.svc.info);
+          } catch {
+            /* the previous model cannot be reopened either: stay without one */
+          }
+        }
+        throw e;
+      }
     })();
     this.loading = task;
     try {
@@ -94,6 +104,16 @@ export class ModelManager extends EventEmitter {
     } finally {
       if (this.loading === task) this.loading = null;
     }
+  }
+
+  private open(full: string): Promise<EngineService> {
+    return EngineService.load({
+      modelPath: full,
+      backend: this.opts.backend,
+      threads: this.opts.threads,
+      nCtx: this.opts.nCtx,
+      onProgress: (pr) => this.emit('progress', { path: full, ...pr } satisfies LoadProgress),
+    });
   }
 
   dispose(): void {

@@ -49,6 +49,8 @@ export interface Message {
   tokenIds?: number[];
   /** per generated token: 'accepted' (an accepted draft), 'correction', 'bonus', or 'plain' (ar) */
   fates?: TokenFate[];
+  /** the text of each token in tokenIds (special tokens give "") */
+  pieces?: string[];
   traceId?: string;
   error?: string;
   /** (added) something the user should know about this reply, e.g. that the oldest turns were left out. */
@@ -64,7 +66,7 @@ export type TokenFate = 'accepted' | 'correction' | 'bonus' | 'plain';
 /** Events streamed while a reply is generated (IPC 'reply:event' or SSE on /api/ui/events). */
 export type ReplyEvent =
   | { type: 'start'; conversationId: string; messageId: string; promptTokens: number; droppedTurns: number }
-  | { type: 'tokens'; messageId: string; text: string; ids: number[]; fates: TokenFate[] }
+  | { type: 'tokens'; messageId: string; text: string; ids: number[]; fates: TokenFate[]; pieces?: string[] }
   | { type: 'rounds'; messageId: string; rounds: RoundEvent[] }
   | {
       type: 'done';

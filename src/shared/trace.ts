@@ -95,6 +95,9 @@ export const traceSchema = z
       if (r.draft.q.length !== r.draft.ids.length || r.draft.top1.length !== r.draft.ids.length) {
         ctx.addIssue({ code: 'custom', path: [...where, 'draft'], message: 'q and top1 must have one entry per draft id' });
       }
+      if (r.verify.p.length !== r.draft.ids.length) {
+        ctx.addIssue({ code: 'custom', path: [...where, 'verify', 'p'], message: 'p must have one entry per draft id' });
+      }
       if (r.verify.accepted > r.draft.ids.length) {
         ctx.addIssue({ code: 'custom', path: [...where, 'verify', 'accepted'], message: 'more accepted than drafted' });
       }

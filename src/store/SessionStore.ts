@@ -50,6 +50,7 @@ export interface MessagePatch {
   traceId?: string | null;
   error?: string | null;
   note?: string | null;
+  pieces?: string[] | null;
 }
 
 export interface TraceRecord {
@@ -88,6 +89,7 @@ interface MessageRow {
   note: string | null;
   dropped_turns: number | null;
   model: string | null;
+  pieces: string | null;
 }
 
 export function newId(): string {
@@ -254,6 +256,7 @@ export class SessionStore {
     if (patch.traceId !== undefined) put('trace_id', patch.traceId);
     if (patch.error !== undefined) put('error', patch.error);
     if (patch.note !== undefined) put('note', patch.note);
+    if (patch.pieces !== undefined) put('pieces', json(patch.pieces));
     put('updated_at', Date.now());
     vals.push(id);
     return this.db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...vals).changes > 0;
@@ -281,7 +284,6 @@ export class SessionStore {
     meta: { source: 'generated' | 'imported'; name: string; conversationId?: string | null; messageId?: string | null },
   ): string {
     const valid = validateTrace(trace, meta.name);
-    checkTraceLengths(valid, meta.name);
     const id = newId();
     this.db
       .prepare('INSERT INTO traces (id, conversation_id, message_id, source, name, created_at, json) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -342,18 +344,6 @@ export class SessionStore {
   }
 }
 
-/**
- * Checks the schema in src/shared/trace.ts leaves out (to be folded into it): every round has one
- * full-model probability per draft. Throws TraceError naming the first bad round.
- */
-export function checkTraceLengths(t: Trace, source = 'trace'): void {
-  t.rounds.forEach((r, i) => {
-    if (r.verify.p.length !== r.draft.ids.length) {
-      throw new TraceError(`${source}: invalid clasp-trace: rounds.${i}.verify.p: needs one entry per draft id (${r.draft.ids.length}), has ${r.verify.p.length}`);
-    }
-  });
-}
-
 function json(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
 }
@@ -395,6 +385,8 @@ function toMessage(r: MessageRow): Message {
   if (ids) m.tokenIds = ids;
   const fates = parseJson<TokenFate[]>(r.fates);
   if (fates) m.fates = fates;
+  const pieces = parseJson<string[]>(r.pieces);
+  if (pieces) m.pieces = pieces;
   if (r.trace_id) m.traceId = r.trace_id;
   if (r.error) m.error = r.error;
   if (r.note) m.note = r.note;

@@ -68,6 +68,13 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`CREATE TABLE app_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     },
   },
+  {
+    version: 3,
+    name: 'the text of each generated token (token-fate colouring)',
+    up: (db) => {
+      db.exec(`ALTER TABLE messages ADD COLUMN pieces TEXT`); // JSON: string[], one per token id
+    },
+  },
 ];
 
 export class MigrationError extends Error {}

@@ -33,7 +33,7 @@ TEST(cuda_matmul_all_dtypes_and_shapes) {
     const dtype types[] = {dtype::F32, dtype::F16, dtype::BF16, dtype::Q8_0};
     const int64_t n_ins[] = {32, 64, 96, 256, 33, 7, 1000, 2048};
     const int64_t n_outs[] = {1, 3, 5, 17, 64, 130};
-    const int Ts[] = {1, 2, 3, 7, 8, 9, 16, 17, 31, 32, 33, 64, 100};
+    const int Ts[] = {1, 2, 3, 7, 8, 9, 16, 17, 31, 32, 33, 65, 80, 100};
     uint32_t seed = 1;
     for (dtype t : types)
         for (int64_t n_in : n_ins) {
@@ -43,13 +43,13 @@ TEST(cuda_matmul_all_dtypes_and_shapes) {
         }
 }
 
-// The prefill GEMM: several 128-row and 64-token tiles, ragged edges, long K.
+// The prefill GEMM (T > 80): several 128-row and 64-token tiles, ragged edges, long K.
 TEST(cuda_matmul_prefill_gemm) {
     uint32_t seed = 500;
     for (dtype t : {dtype::F16, dtype::BF16, dtype::Q8_0, dtype::F32})
         for (int64_t n_in : {32, 512, 1056})
             for (int64_t n_out : {1, 129, 300})
-                for (int T : {33, 64, 65, 130, 257}) check_matmul(t, n_out, n_in, T, seed += 2);
+                for (int T : {81, 128, 130, 257}) check_matmul(t, n_out, n_in, T, seed += 2);
 }
 
 // A token's product must not depend on the batch it is computed in (exact lossless speculation).
@@ -60,7 +60,7 @@ TEST(cuda_matmul_batch_invariant) {
             if (t == dtype::Q8_0 && n_in % 32) continue;
             const int64_t n_out = 67;
             auto W = tu::make_weight(t, n_out, n_in, 7 + (uint32_t)n_in);
-            const int T_max = 32;
+            const int T_max = 80;  // every verify batch the engine can form (max_draft <= 64)
             auto x = tu::randv((size_t)T_max * n_in, 99 + (uint32_t)n_in);
             tg::dbuf dx(be, x), dy(be, (size_t)T_max * n_out), d1(be, (size_t)n_out);
             std::vector<std::vector<float>> alone(T_max);
@@ -68,7 +68,7 @@ TEST(cuda_matmul_batch_invariant) {
                 be.matmul(W.w, dx.p + (size_t)i * n_in, 1, d1.p);
                 alone[i] = d1.get();
             }
-            for (int T : {2, 3, 5, 8, 9, 13, 16, 17, 24, 31, 32}) {
+            for (int T : {2, 3, 5, 8, 9, 13, 16, 17, 24, 31, 32, 33, 65, 80}) {
                 be.matmul(W.w, dx.p, T, dy.p);
                 auto batch = dy.get();
                 for (int i = 0; i < T; i++)

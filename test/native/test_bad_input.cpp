@@ -198,6 +198,13 @@ TEST(bad_input_gguf_unsupported_type_and_arch) {
         CHECK_LOAD_FAILS(p, std::string("'") + arch + "'", "not supported");
     }
     {
+        // Strings from the file are quoted in messages with control bytes escaped: still one line.
+        auto g = fx::make_gguf(c, w, dtype::F16);
+        g.set_str("general.architecture", "lla\nma\x1b[2J");
+        fx::write_file(tmp / "ctrl.gguf", g.build());
+        CHECK_LOAD_FAILS(tmp / "ctrl.gguf", "'lla\\x0ama\\x1b[2J'");
+    }
+    {
         auto g = fx::make_gguf(c, w, dtype::F16);
         g.erase("general.architecture");
         fx::write_file(tmp / "noarch.gguf", g.build());

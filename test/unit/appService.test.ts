@@ -257,22 +257,30 @@ describe('AppService on the demo model', () => {
 
   it('a killed app leaves the reply so far, marked interrupted on the next open', async () => {
     const c = await newChat({ ...GREEDY, maxTokens: 32 });
-    const r = (await app.call('chat:send', { conversationId: c.id, content: 'Count from 1 to 30.' })) as ResponseOf<'chat:send'>;
-    await waitFor((e) => e.type === 'tokens' && e.messageId === r.assistantMessage.id);
-    await new Promise((res) => setTimeout(res, 120)); // past the persist interval
-    // The "next launch" opens the file while this process still holds it mid-reply.
-    const next = new SessionStore({ file: dbFile });
-    try {
-      expect(next.interruptedOnOpen).toBe(1);
-      const m = next.getMessage(r.assistantMessage.id)!;
-      expect(m.status).toBe('interrupted');
-      expect(m.content.length).toBeGreaterThan(0);
-      expect(m.tokenIds!.length).toBeGreaterThan(0);
-      expect(m.fates).toHaveLength(m.tokenIds!.length);
-    } finally {
-      next.close();
-    }
-    await app.call('chat:stop', { conversationId: c.id });
+    // The "next launch" opens the file while this process is mid-reply: inside the second 'tokens'
+    // event (the first batch has been written by then, and the reply cannot end during a callback).
+    let snapshot: { interrupted: number; message: Message } | null = null;
+    let batches = 0;
+    const off = app.onReplyEvent((e) => {
+      if (e.type !== 'tokens' || snapshot || ++batches < 2) return;
+      const next = new SessionStore({ file: dbFile });
+      try {
+        snapshot = { interrupted: next.interruptedOnOpen, message: next.getMessage(e.messageId)! };
+      } finally {
+        next.close();
+      }
+    });
+    const { r } = await send(c.id, 'Count from 1 to 30.');
+    off();
+    expect(snapshot).not.toBeNull();
+    const { interrupted, message: m } = snapshot!;
+    expect(interrupted).toBe(1);
+    expect(m.id).toBe(r.assistantMessage.id);
+    expect(m.status).toBe('interrupted');
+    expect(m.content.length).toBeGreaterThan(0);
+    expect(m.tokenIds!.length).toBeGreaterThan(0);
+    expect(m.fates).toHaveLength(m.tokenIds!.length);
+    expect(store.getMessage(r.assistantMessage.id)!.content.startsWith(m.content)).toBe(true);
   });
 
   it('drops the oldest turns when the conversation outgrows the context, and says so', async () => {

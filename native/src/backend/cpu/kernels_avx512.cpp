@@ -108,11 +108,15 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
     for (int k = 0; k < NR * NT; k++) acc[k] = _mm512_setzero_ps();
     if constexpr (D == dtype::Q8_0) {
         for (int64_t blk = 0; blk < n / QK8_0; blk++) {
-            __m512 x0[NT], x1[NT];
-            UNROLL
-            for (int b = 0; b < NT; b++) {
-                x0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
-                x1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
+            // up to 4 tokens' x stay in registers; more are read again for each row (from L1)
+            constexpr int NX = NT <= 4 ? NT : 1;
+            __m512 x0[NX], x1[NX];
+            if constexpr (NT <= 4) {
+                UNROLL
+                for (int b = 0; b < NT; b++) {
+                    x0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
+                    x1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
+                }
             }
             UNROLL
             for (int a = 0; a < NR; a++) {
@@ -121,8 +125,20 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
                 __m512 d = _mm512_set1_ps(_cvtsh_ss(bq->d));
                 __m512 q0 = q8_half(bq, 0), q1 = q8_half(bq, 1);
                 UNROLL
-                for (int b = 0; b < NT; b++)
-                    acc[a * NT + b] = _mm512_fmadd_ps(d, _mm512_fmadd_ps(q1, x1[b], _mm512_mul_ps(q0, x0[b])), acc[a * NT + b]);
+                for (int b = 0; b < NT; b++) {
+                    __m512 xa, xb;
+                    if constexpr (NT <= 4) {
+                        xa = x0[b], xb = x1[b];
+                    } else {
+                        // hides that rows share x, so the compiler loads it again instead of keeping
+                        // 2 * NT registers (and spilling accumulators)
+                        const float* xp = xs[b] + blk * QK8_0;
+                        __asm__("" : "+r"(xp));
+                        xa = _mm512_loadu_ps(xp);
+                        xb = _mm512_loadu_ps(xp + 16);
+                    }
+                    acc[a * NT + b] = _mm512_fmadd_ps(d, _mm512_fmadd_ps(q1, xb, _mm512_mul_ps(q0, xa)), acc[a * NT + b]);
+                }
             }
         }
     } else {
@@ -173,91 +189,102 @@ struct mm_args {
     int64_t pf;  // prefetch distance
 };
 
-// Rows r..r+3 against tokens t..t+NT-1 (NT <= 4).
-template <dtype D, int NT>
-inline void tile4(const mm_args& A, int64_t r, int t, int64_t pf) {
+// Rows r..r+NR-1 against tokens t..t+NT-1 (NR * NT <= 16): accumulates, reduces all the
+// accumulators together, and stores each token's NR results.
+template <dtype D, int NR, int NT>
+inline void tile(const mm_args& A, int64_t r, int t, int64_t pf) {
+    static_assert(NR * NT <= 16, "a tile has at most 16 accumulators");
     const int64_t n = A.W.n_in, ld = A.W.n_out;
-    const uint8_t* rows[4];
+    const uint8_t* rows[NR];
     UNROLL
-    for (int a = 0; a < 4; a++) rows[a] = A.W.row(r + a);
+    for (int a = 0; a < NR; a++) rows[a] = A.W.row(r + a);
     const float* xs[NT];
     UNROLL
     for (int b = 0; b < NT; b++) xs[b] = A.x + (size_t)(t + b) * n;
-    __m512 acc[4 * NT], v[16];
-    accumulate<D, 4, NT>(rows, xs, n, acc, pf);
-    UNROLL
-    for (int a = 0; a < 4; a++)
+    __m512 acc[NR * NT];
+    accumulate<D, NR, NT>(rows, xs, n, acc, pf);
+    if constexpr (NR * NT == 1) {
+        float s = hsum(acc[0]);
+        float& yo = A.y[(size_t)t * ld + r];
+        yo = A.accum ? yo + s : s;
+        return;
+    }
+    // s: lane b * NR + a holds row a of token b
+    __m512 s;
+    if constexpr (NR * NT <= 8) {
+        __m512 v[8];
         UNROLL
-        for (int b = 0; b < 4; b++) v[a * 4 + b] = acc[a * NT + (b < NT ? b : 0)];
-    __m512 s = reduce16(v);  // 128-bit chunk b: rows r..r+3 of token t + b
+        for (int k = 0; k < 8; k++) v[k] = k < NR * NT ? acc[(k % NR) * NT + k / NR] : acc[0];
+        s = _mm512_castps256_ps512(reduce8(v));
+    } else {
+        __m512 v[16];  // reduce16 puts the sum of v[4e + c] in lane 4c + e
+        UNROLL
+        for (int L = 0; L < 16; L++) v[4 * (L % 4) + L / 4] = L < NR * NT ? acc[(L % NR) * NT + L / NR] : acc[0];
+        s = reduce16(v);
+    }
+    const __mmask16 m = (__mmask16)((1u << NR) - 1);
     UNROLL
     for (int b = 0; b < NT; b++) {
         float* yp = A.y + (size_t)(t + b) * ld + r;
-        // The lane index must be an immediate.
-        __m128 o = b == 0 ? _mm512_extractf32x4_ps(s, 0) : b == 1 ? _mm512_extractf32x4_ps(s, 1)
-                 : b == 2 ? _mm512_extractf32x4_ps(s, 2) : _mm512_extractf32x4_ps(s, 3);
-        if (A.accum) o = _mm_add_ps(_mm_loadu_ps(yp), o);
-        _mm_storeu_ps(yp, o);
+        __m512 o = b == 0 ? s : _mm512_permutexvar_ps(_mm512_add_epi32(_mm512_set1_epi32(b * NR),
+                                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), s);
+        if (A.accum) o = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yp), o);
+        _mm512_mask_storeu_ps(yp, m, o);
     }
 }
 
-// Rows r..r+7 against token t.
-template <dtype D>
-inline void tile8(const mm_args& A, int64_t r, int t) {
-    const int64_t n = A.W.n_in;
-    const uint8_t* rows[8];
-    UNROLL
-    for (int a = 0; a < 8; a++) rows[a] = A.W.row(r + a);
-    const float* xs[1] = {A.x + (size_t)t * n};
-    __m512 acc[8];
-    accumulate<D, 8, 1>(rows, xs, n, acc, A.pf);
-    __m256 s = reduce8(acc);
-    float* yp = A.y + (size_t)t * A.W.n_out + r;
-    if (A.accum) s = _mm256_add_ps(_mm256_loadu_ps(yp), s);
-    _mm256_storeu_ps(yp, s);
+// Rows [r0, r1) against tokens t..t+NT-1, NR rows at a time, then single rows.
+template <dtype D, int NR, int NT>
+inline void tiles(const mm_args& A, int64_t r0, int64_t r1, int t, int64_t pf) {
+    int64_t r = r0;
+    for (; r + NR <= r1; r += NR) tile<D, NR, NT>(A, r, t, pf);
+    for (; r < r1; r++) tile<D, 1, NT>(A, r, t, 0);
 }
 
-// Row r against token t.
+// Four rows against nt <= 4 tokens.
 template <dtype D>
-inline void tile1(const mm_args& A, int64_t r, int t) {
-    const int64_t n = A.W.n_in;
-    const uint8_t* rows[1] = {A.W.row(r)};
-    const float* xs[1] = {A.x + (size_t)t * n};
-    __m512 acc[1];
-    accumulate<D, 1, 1>(rows, xs, n, acc, 0);
-    float s = hsum(acc[0]);
-    float& yo = A.y[(size_t)t * A.W.n_out + r];
-    yo = A.accum ? yo + s : s;
+inline void tile4(const mm_args& A, int64_t r, int t, int nt, int64_t pf) {
+    switch (nt) {
+        case 1: return tile<D, 4, 1>(A, r, t, pf);
+        case 2: return tile<D, 4, 2>(A, r, t, pf);
+        case 3: return tile<D, 4, 3>(A, r, t, pf);
+        case 4: return tile<D, 4, 4>(A, r, t, pf);
+    }
+}
+
+template <dtype D>
+inline void tile1(const mm_args& A, int64_t r, int t, int nt) {
+    switch (nt) {
+        case 1: return tile<D, 1, 1>(A, r, t, 0);
+        case 2: return tile<D, 1, 2>(A, r, t, 0);
+        case 3: return tile<D, 1, 3>(A, r, t, 0);
+        case 4: return tile<D, 1, 4>(A, r, t, 0);
+    }
 }
 
 template <dtype D>
 void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
     const mm_args A{W, x, y, accum, prefetch_distance(W)};
-    if (T == 1) {
-        int64_t r = r0;
-        for (; r + 8 <= r1; r += 8) tile8<D>(A, r, 0);
-        for (; r + 4 <= r1; r += 4) tile4<D, 1>(A, r, 0, 0);
-        for (; r < r1; r++) tile1<D>(A, r, 0);
-        return;
-    }
-    // Blocks of tokens whose activations stay in the L2 cache while the rows go past.
+    if (T == 1) return tiles<D, 8, 1>(A, r0, r1, 0, A.pf);
+    if (T == 2) return tiles<D, 8, 2>(A, r0, r1, 0, A.pf);
+    // Blocks of tokens whose activations stay in the L2 cache while the rows go past. For each four
+    // rows (which stay in L1), the block's tokens in groups of at most 4 of about equal size (a
+    // tile of few accumulators would wait on their latency); the first group streams the rows in.
     int tb = (int)(((int64_t)128 * 1024 / (W.n_in * 4)) & ~(int64_t)3);
     if (tb < 4) tb = 4;
     for (int t0 = 0; t0 < T; t0 += tb) {
-        const int t1 = std::min(T, t0 + tb);
+        const int t1 = std::min(T, t0 + tb), ng = (t1 - t0 + 3) / 4;
         int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            // the first token tile of a block brings the rows into the cache, prefetching later ones
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) tile4<D, 4>(A, r, t, t == t0 ? A.pf : 0);
-            switch (t1 - t) {
-                case 1: tile4<D, 1>(A, r, t, t == t0 ? A.pf : 0); break;
-                case 2: tile4<D, 2>(A, r, t, t == t0 ? A.pf : 0); break;
-                case 3: tile4<D, 3>(A, r, t, t == t0 ? A.pf : 0); break;
+        for (; r + 4 <= r1; r += 4)
+            for (int g = 0; g < ng; g++) {
+                int a = t0 + (t1 - t0) * g / ng, b = t0 + (t1 - t0) * (g + 1) / ng;
+                tile4<D>(A, r, a, b - a, g == 0 ? A.pf : 0);
             }
-        }
         for (; r < r1; r++)
-            for (int t = t0; t < t1; t++) tile1<D>(A, r, t);
+            for (int g = 0; g < ng; g++) {
+                int a = t0 + (t1 - t0) * g / ng, b = t0 + (t1 - t0) * (g + 1) / ng;
+                tile1<D>(A, r, a, b - a);
+            }
     }
 }
 

@@ -256,8 +256,10 @@ void cuda_backend::embed(const weight& E, const int32_t* ids, int T, float* out)
 void cuda_backend::matmul(const weight& W, const float* x, int T, float* y) {
     if (T <= 0) return;
     dev_weight d = resolve(W);
-    // T <= 32 (decode, verify, DP batches) always takes the batch-invariant kernel.
-    if (T > 32 && cuda::gemm_prefill_supported(d) && ((uintptr_t)x % 16) == 0) cuda::gemm_prefill(d, x, T, y, s_);
+    // Decode, verify (up to max_draft 64 + 1 tokens) and DP batches all take the batch-invariant
+    // kernel; only longer runs (prefill chunks) take the GEMM.
+    if (T > cuda::SKINNY_MAX_T && cuda::gemm_prefill_supported(d) && ((uintptr_t)x % 16) == 0)
+        cuda::gemm_prefill(d, x, T, y, s_);
     else cuda::matmul_skinny(d, x, T, y, s_);
 }
 

@@ -133,9 +133,12 @@ __device__ __forceinline__ void mma_16816<tc_f16>(float (&d)[4], const uint32_t 
 
 // ---- op launchers (one .cu file each); all run on `s` and return without waiting.
 
+// Products of up to SKINNY_MAX_T tokens always use matmul_skinny, so that every verify batch the
+// engine can form (max_draft <= 64) is batch-invariant with decode; longer ones use the GEMM.
+constexpr int SKINNY_MAX_T = 80;
 // y (T, n_out) = x (T, n_in) . W^T for any T; batch-invariant (see matmul_skinny.cu).
 void matmul_skinny(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s);
-// The tensor-core GEMM for prefill; only when gemm_prefill_supported(w) and x is 16-byte aligned.
+// The tensor-core GEMM for prefill (T > SKINNY_MAX_T); needs gemm_prefill_supported(w), 16-byte aligned x.
 bool gemm_prefill_supported(const dev_weight& w);
 void gemm_prefill(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s);
 void embed(const dev_weight& E, const int32_t* ids_dev, int T, float* out, cudaStream_t s);

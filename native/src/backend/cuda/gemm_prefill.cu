@@ -1,5 +1,5 @@
-// The tensor-core GEMM for prefill (T > 32): Y (T, n_out) = X (T, n_in) . W^T for F16, BF16 and Q8_0
-// weights with n_in % 32 == 0. Block tile: 128 weight rows x 64 tokens x 32 of K, 8 warps of 32 x 32,
+// The tensor-core GEMM for prefill (T > SKINNY_MAX_T = 80): Y (T, n_out) = X (T, n_in) . W^T for F16,
+// BF16 and Q8_0 weights with n_in % 32 == 0. Block tile: 128 weight rows x 64 tokens x 32 of K, 8 warps of 32 x 32,
 // mma.sync m16n8k16 with fp32 accumulation, register-staged double buffering through shared memory.
 //
 // Activations enter as hi + lo 16-bit parts (two mma per K step), so the result keeps about 16
@@ -15,7 +15,7 @@ namespace {
 constexpr int BM = 128, BN = 64, BK = 32, THREADS = 256;
 
 template <typename TC, bool Q8>
-__global__ void __launch_bounds__(THREADS, 2) gemm_tc(dev_weight w, const float* __restrict__ x, int T,
+__global__ void __launch_bounds__(THREADS, Q8 ? 1 : 2) gemm_tc(dev_weight w, const float* __restrict__ x, int T,
                                                       float* __restrict__ y) {
     // Rows of 32 16-bit values (64 bytes): the 16-byte fragment loads of 8 lanes cover 128
     // consecutive bytes, so neither they nor the tile stores conflict on banks.

@@ -9,8 +9,10 @@
 //     A token's column does not interact with the other columns of its tile.
 //   - the fallback kernel gives each row to one warp; lanes stride over K and reduce by a fixed
 //     butterfly; tokens are independent accumulators.
-// Which kernel runs depends on (type, n_in, x alignment) only. The prefill GEMM (gemm_prefill.cu,
-// T > 32) is not batch-invariant with this one; prefill logits are never compared with decode.
+// Which kernel runs depends on (type, n_in, x alignment) only. Up to 32 tokens run in one pass; more
+// run as several 32-token tiles (grid.y) that re-read the weights, mostly from L2. The prefill GEMM
+// (gemm_prefill.cu, T > SKINNY_MAX_T) is not batch-invariant with this kernel; prefill logits are
+// never compared with decode.
 //
 // Precision: activations enter the tensor cores as hi + lo 16-bit parts (two mma per K step), so the
 // product keeps about 16 significant bits of x (weights are exact); accumulation is fp32.
