@@ -14,7 +14,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import type { ChatSettings, Conversation, Message, MessageStatus, TokenFate } from '../shared/api';
 import type { GenerationStats } from '../shared/engineTypes';
-import { parseTrace, TraceError, validateTrace, type Trace } from '../shared/trace';
+import { parseTrace, validateTrace, type Trace } from '../shared/trace';
 import { migrate, schemaVersion } from './migrations';
 
 export interface SessionStoreOptions {

@@ -107,16 +107,13 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
     UNROLL
     for (int k = 0; k < NR * NT; k++) acc[k] = _mm512_setzero_ps();
     if constexpr (D == dtype::Q8_0) {
+        static_assert(NT <= 4, "x of at most 4 tokens in registers");
         for (int64_t blk = 0; blk < n / QK8_0; blk++) {
-            // up to 4 tokens' x stay in registers; more are read again for each row (from L1)
-            constexpr int NX = NT <= 4 ? NT : 1;
-            __m512 x0[NX], x1[NX];
-            if constexpr (NT <= 4) {
-                UNROLL
-                for (int b = 0; b < NT; b++) {
-                    x0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
-                    x1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
-                }
+            __m512 x0[NT], x1[NT];
+            UNROLL
+            for (int b = 0; b < NT; b++) {
+                x0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
+                x1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
             }
             UNROLL
             for (int a = 0; a < NR; a++) {
@@ -125,20 +122,8 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
                 __m512 d = _mm512_set1_ps(_cvtsh_ss(bq->d));
                 __m512 q0 = q8_half(bq, 0), q1 = q8_half(bq, 1);
                 UNROLL
-                for (int b = 0; b < NT; b++) {
-                    __m512 xa, xb;
-                    if constexpr (NT <= 4) {
-                        xa = x0[b], xb = x1[b];
-                    } else {
-                        // hides that rows share x, so the compiler loads it again instead of keeping
-                        // 2 * NT registers (and spilling accumulators)
-                        const float* xp = xs[b] + blk * QK8_0;
-                        __asm__("" : "+r"(xp));
-                        xa = _mm512_loadu_ps(xp);
-                        xb = _mm512_loadu_ps(xp + 16);
-                    }
-                    acc[a * NT + b] = _mm512_fmadd_ps(d, _mm512_fmadd_ps(q1, xb, _mm512_mul_ps(q0, xa)), acc[a * NT + b]);
-                }
+                for (int b = 0; b < NT; b++)
+                    acc[a * NT + b] = _mm512_fmadd_ps(d, _mm512_fmadd_ps(q1, x1[b], _mm512_mul_ps(q0, x0[b])), acc[a * NT + b]);
             }
         }
     } else {
@@ -189,7 +174,7 @@ struct mm_args {
     int64_t pf;  // prefetch distance
 };
 
-// Rows r..r+NR-1 against tokens t..t+NT-1 (NR * NT <= 16): accumulates, reduces all the
+// Rows r..r+NR-1 against tokens t..t+NT-1 (NT <= 4, NR * NT <= 16): accumulates, reduces all the
 // accumulators together, and stores each token's NR results.
 template <dtype D, int NR, int NT>
 inline void tile(const mm_args& A, int64_t r, int t, int64_t pf) {
