@@ -33,20 +33,23 @@ TEST(ops_matmul_all_dtypes_and_shapes) {
 // A token's result must not depend on the batch it is computed in (exact lossless speculation).
 TEST(ops_matmul_batch_invariant) {
     auto levels = tu::cpu_levels(2);
-    for (dtype t : {dtype::F16, dtype::Q8_0, dtype::BF16, dtype::F32})
-        for (int T : {2, 3, 5, 8, 13}) {
-            auto W = tu::make_weight(t, 67, 256, 7 + T);
-            auto x = tu::randv((size_t)T * 256, 99 + T);
-            for (auto& be : levels) {
-                std::vector<float> batch((size_t)T * 67), one(67);
-                be->matmul(W.w, x.data(), T, batch.data());
-                for (int i = 0; i < T; i++) {
-                    be->matmul(W.w, x.data() + (size_t)i * 256, 1, one.data());
-                    CHECK_MSG(std::memcmp(one.data(), batch.data() + (size_t)i * 67, 67 * 4) == 0,
-                              be->device_info() << " " << dtype_name(t) << " T=" << T << " token " << i);
+    // n_in 4096: several blocks of tokens (the kernels keep a block's activations in L2)
+    for (int64_t n_in : {256, 4096})
+        for (dtype t : {dtype::F16, dtype::Q8_0, dtype::BF16, dtype::F32})
+            for (int T : {2, 3, 4, 5, 6, 7, 8, 9, 13, 17, 33, 70}) {
+                if (n_in == 4096 && T != 9 && T != 17 && T != 33) continue;
+                auto W = tu::make_weight(t, 67, n_in, 7 + T);
+                auto x = tu::randv((size_t)T * n_in, 99 + T);
+                for (auto& be : levels) {
+                    std::vector<float> batch((size_t)T * 67), one(67);
+                    be->matmul(W.w, x.data(), T, batch.data());
+                    for (int i = 0; i < T; i++) {
+                        be->matmul(W.w, x.data() + (size_t)i * n_in, 1, one.data());
+                        CHECK_MSG(std::memcmp(one.data(), batch.data() + (size_t)i * 67, 67 * 4) == 0,
+                                  be->device_info() << " " << dtype_name(t) << " n_in=" << n_in << " T=" << T << " token " << i);
+                    }
                 }
             }
-        }
 }
 
 TEST(ops_rmsnorm_rope_silu_add) {

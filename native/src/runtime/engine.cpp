@@ -34,10 +34,27 @@ engine::engine(const engine_options& o) {
     } else if (kind != "cpu" && kind != "cuda" && kind != "ref") {
         fail("unknown backend '" + kind + "' (expected auto, cpu, cuda or ref)");
     }
-    be = backend_create(kind, threads);
+    if (o.backend == "auto" && kind == "cuda") {
+        // A usable driver and device, yet the backend may still fail (no memory for the weights):
+        // fall back to the CPU and say why.
+        try {
+            be = backend_create("cuda", threads);
+        } catch (const engine_error& err) {
+            backend_reason = std::string("CUDA failed: ") + err.what();
+            kind = "cpu";
+        }
+    }
+    if (!be) be = backend_create(kind, threads);
     int n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(model->cfg.n_ctx_train > 0 ? model->cfg.n_ctx_train : 4096, 8192);
     if (n_ctx < 8 || n_ctx > 1 << 20) fail("context size " + std::to_string(n_ctx) + " is out of range");
-    tf = std::make_unique<transformer>(model, *be, n_ctx);
+    try {
+        tf = std::make_unique<transformer>(model, *be, n_ctx);  // uploads the weights on a GPU
+    } catch (const engine_error& err) {
+        if (o.backend != "auto" || be->name() != "cuda") throw;
+        backend_reason = std::string("CUDA failed: ") + err.what();
+        be = backend_create("cpu", threads);
+        tf = std::make_unique<transformer>(model, *be, n_ctx);
+    }
 }
 
 bool engine::is_eos(int id) const {
