@@ -39,7 +39,7 @@ if (!only || only === 'native') {
 
 if (!only || only === 'unit') {
   const report = path.join(os.tmpdir(), `clasp-vitest-${process.pid}.json`);
-  const r = run(process.execPath, [require.resolve('vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+  const r = run(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   try {

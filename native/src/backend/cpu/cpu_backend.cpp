@@ -129,23 +129,25 @@ void cpu_backend::rope(float* x, int T, int n_head, int hd, const int32_t* pos, 
 void cpu_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
                             const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
                             float* out) {
+    // One task per (token, KV head): the query heads that share the KV head go together, so that
+    // its keys and values are read once for all of them.
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / std::sqrt((float)hd);
     const size_t kvs = (size_t)n_head_kv * hd;
-    const int n_tasks = T * n_head;
+    const int n_tasks = T * n_head_kv;
     for (auto& s : scratch_)
-        if (s.size() < (size_t)n_prefix + T + 16) s.resize((size_t)n_prefix + T + 16);
+        if (s.size() < (size_t)group * (n_prefix + T + 16)) s.resize((size_t)group * (n_prefix + T + 16));
     auto one = [&](int task, int ith) {
-        int t = task / n_head, h = task % n_head, hk = h / group;
+        int t = task / n_head_kv, hk = task % n_head_kv;
         int n_new = mask == attn_mask::causal ? t + 1 : 1;
         int first_new = mask == attn_mask::causal ? 0 : t;
-        k_.attend(q + ((size_t)t * n_head + h) * hd, k_cache + hk * hd, v_cache + hk * hd, n_prefix,
-                  k_new + first_new * kvs + hk * hd, v_new + first_new * kvs + hk * hd, n_new, kvs, hd, scale,
-                  scratch_[ith].data(), out + ((size_t)t * n_head + h) * hd);
+        const size_t qo = ((size_t)t * n_head + (size_t)hk * group) * hd;
+        k_.attend(q + qo, group, k_cache + hk * hd, v_cache + hk * hd, n_prefix, k_new + first_new * kvs + hk * hd,
+                  v_new + first_new * kvs + hk * hd, n_new, kvs, hd, scale, scratch_[ith].data(), out + qo);
     };
-    const int64_t work = (int64_t)n_tasks * (n_prefix + T) * hd;
+    const int64_t work = (int64_t)T * n_head * (n_prefix + T) * hd;
     const int nth = pool_.size();
-    if (work < 32768 || nth == 1) {
+    if (work < 65536 || nth == 1 || n_tasks == 1) {
         for (int task = 0; task < n_tasks; task++) one(task, 0);
         return;
     }

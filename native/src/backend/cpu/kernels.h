@@ -19,11 +19,13 @@ struct cpu_kernels {
     void (*axpy)(float a, const float* x, float* y, int n);
     // g[i] = silu(g[i]) * u[i], each element computed the same way wherever it lies
     void (*silu_mul)(float* g, const float* u, size_t n);
-    // One query against n0 keys/values at k0/v0 followed by n1 at k1/v1 (rows `stride` floats apart):
-    // out (hd) = softmax(scale * q.k) . v. The result depends only on the keys' values in order, not on
-    // where the split between the two lists falls. scores: scratch of n0 + n1 + 16 floats.
-    void (*attend)(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
-                   size_t stride, int hd, float scale, float* scores, float* out);
+    // G queries (q: G rows of hd, e.g. the heads that share a KV head) against n0 keys/values at
+    // k0/v0 followed by n1 at k1/v1 (rows `stride` floats apart): out (G rows of hd) =
+    // softmax(scale * q.k) . v. A query's result depends only on it and the keys' values in order: not
+    // on G, the other queries, or where the split between the two lists falls.
+    // scores: scratch of G * (n0 + n1 + 16) floats.
+    void (*attend)(const float* q, int G, const float* k0, const float* v0, int n0, const float* k1, const float* v1,
+                   int n1, size_t stride, int hd, float scale, float* scores, float* out);
 };
 
 const cpu_kernels& cpu_kernels_generic();

@@ -334,21 +334,83 @@ void silu_mul(float* g, const float* u, size_t n) {
     }
 }
 
-void attend(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
-            size_t stride, int hd, float scale, float* s, float* out) {
-    const int n = n0 + n1;
-    auto key = [&](int j) { return j < n0 ? k0 + (size_t)j * stride : k1 + (size_t)(j - n0) * stride; };
-    auto val = [&](int j) { return j < n0 ? v0 + (size_t)j * stride : v1 + (size_t)(j - n0) * stride; };
-    // scores, 16 keys at a time (the last group padded with repeats of its first key)
-    const __m512 vscale = _mm512_set1_ps(scale);
-    __m512 vmax = _mm512_set1_ps(-INFINITY);
-    for (int j0 = 0; j0 < n; j0 += 16) {
-        const float* kp[16];
+// Rows j of the key or value list: the first n0 at p0, the rest at p1, `stride` floats apart.
+struct kv_list {
+    const float *p0, *p1;
+    int n0;
+    size_t stride;
+    const float* row(int j) const { return j < n0 ? p0 + (size_t)j * stride : p1 + (size_t)(j - n0) * stride; }
+};
+
+// out_g[h0 .. h0 + 16 NC) (the last chunk masked by mlast) = inv_g * sum_j e_g[j] v_j, in key order,
+// for GS queries at once so that each value row is loaded once for all of them.
+template <int GS, int NC, bool FULL>
+inline void pv_block(const float* const* e, const float* inv, float* const* out, const kv_list& V, int n, int h0,
+                     __mmask16 mlast) {
+    __m512 o[GS][NC];
+    UNROLL
+    for (int g = 0; g < GS; g++)
         UNROLL
-        for (int j = 0; j < 16; j++) kp[j] = key(j0 + j < n ? j0 + j : j0);
-        __m512 acc[16];
+        for (int c = 0; c < NC; c++) o[g][c] = _mm512_setzero_ps();
+    for (int j = 0; j < n; j++) {
+        const float* vp = V.row(j) + h0;
+        __m512 v[NC];
         UNROLL
-        for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
+        for (int c = 0; c < NC; c++)
+            v[c] = FULL || c + 1 < NC ? _mm512_loadu_ps(vp + 16 * c) : _mm512_maskz_loadu_ps(mlast, vp + 16 * c);
+        UNROLL
+        for (int g = 0; g < GS; g++) {
+            const __m512 p = _mm512_set1_ps(e[g][j]);
+            UNROLL
+            for (int c = 0; c < NC; c++) o[g][c] = _mm512_fmadd_ps(p, v[c], o[g][c]);
+        }
+    }
+    UNROLL
+    for (int g = 0; g < GS; g++)
+        UNROLL
+        for (int c = 0; c < NC; c++) {
+            __m512 r = _mm512_mul_ps(o[g][c], _mm512_set1_ps(inv[g]));
+            if (FULL || c + 1 < NC) _mm512_storeu_ps(out[g] + h0 + 16 * c, r);
+            else _mm512_mask_storeu_ps(out[g] + h0 + 16 * c, mlast, r);
+        }
+}
+
+template <int GS>
+inline void pv_blocks(const float* const* e, const float* inv, float* const* out, const kv_list& V, int n, int hd) {
+    for (int h0 = 0; h0 < hd; h0 += 64) {
+        const int left = hd - h0, nc = left >= 64 ? 4 : (left + 15) / 16;
+        const __mmask16 m = tail_mask(left - 16 * (nc - 1));
+        switch (nc) {
+            case 1: pv_block<GS, 1, false>(e, inv, out, V, n, h0, m); break;
+            case 2: pv_block<GS, 2, false>(e, inv, out, V, n, h0, m); break;
+            case 3: pv_block<GS, 3, false>(e, inv, out, V, n, h0, m); break;
+            case 4:
+                if (m == 0xffff) pv_block<GS, 4, true>(e, inv, out, V, n, h0, m);
+                else pv_block<GS, 4, false>(e, inv, out, V, n, h0, m);
+                break;
+        }
+    }
+}
+
+// Scores of one query against 16 keys: s[j] = scale * q . k_j for the lanes in mk. HC: hd / 16 when
+// known at compile time (the query then stays in registers), else 0. The same arithmetic either way:
+// each key's lane partial sums over the chunks in order, then the lane tree.
+template <int HC>
+inline void scores16(const float* q, const float* const* kp, int hd, __m512 vscale, __mmask16 mk, float* s) {
+    __m512 acc[16];
+    UNROLL
+    for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
+    if constexpr (HC > 0) {
+        __m512 qv[HC];
+        UNROLL
+        for (int c = 0; c < HC; c++) qv[c] = _mm512_loadu_ps(q + 16 * c);
+        UNROLL
+        for (int j = 0; j < 16; j++) {
+            const float* k = kp[j];
+            UNROLL
+            for (int c = 0; c < HC; c++) acc[j] = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(k + 16 * c), acc[j]);
+        }
+    } else {
         int i = 0;
         for (; i + 16 <= hd; i += 16) {
             __m512 qv = _mm512_loadu_ps(q + i);
@@ -361,46 +423,66 @@ void attend(const float* q, const float* k0, const float* v0, int n0, const floa
             UNROLL
             for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, kp[j] + i), acc[j]);
         }
-        // reduce16 gives lane 4c + e = key 4e + c; put key j in lane j
-        const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-        __m512 sc = _mm512_mul_ps(_mm512_permutexvar_ps(idx, reduce16(acc)), vscale);
-        __mmask16 m = tail_mask(n - j0);
-        _mm512_mask_storeu_ps(s + j0, m, sc);
-        vmax = _mm512_mask_max_ps(vmax, m, vmax, sc);
     }
-    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-    __m512 vsum = _mm512_setzero_ps();
+    // reduce16 gives lane 4c + e = key 4e + c; put key j in lane j
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    (void)mk;  // the row has room for 16 more: full stores forward to the loads that follow, masked ones do not
+    _mm512_storeu_ps(s, _mm512_mul_ps(_mm512_permutexvar_ps(idx, reduce16(acc)), vscale));
+}
+
+void attend(const float* q, int G, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
+            size_t stride, int hd, float scale, float* s, float* out) {
+    const int n = n0 + n1, ls = n + 16;  // score rows of the G queries, ls floats apart
+    const kv_list K{k0, k1, n0, stride}, V{v0, v1, n0, stride};
+    // Scores, 16 keys at a time (the last group padded with repeats of its first key); the keys are
+    // read from memory once, the other queries find them in L1.
+    const __m512 vscale = _mm512_set1_ps(scale);
     for (int j0 = 0; j0 < n; j0 += 16) {
-        __mmask16 m = tail_mask(n - j0);
-        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + j0), mx));
-        e = _mm512_maskz_mov_ps(m, e);
-        _mm512_mask_storeu_ps(s + j0, m, e);
-        vsum = _mm512_add_ps(vsum, e);
-    }
-    const float inv = 1.0f / hsum(vsum);
-    // out = sum_j p_j v_j in key order
-    int i = 0;
-    for (; i + 64 <= hd; i += 64) {
-        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-        for (int j = 0; j < n; j++) {
-            const float* vp = val(j) + i;
-            __m512 p = _mm512_set1_ps(s[j]);
-            o0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp), o0);
-            o1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16), o1);
-            o2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 32), o2);
-            o3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 48), o3);
+        const float* kp[16];
+        UNROLL
+        for (int j = 0; j < 16; j++) kp[j] = K.row(j0 + j < n ? j0 + j : j0);
+        const __mmask16 mk = tail_mask(n - j0);
+        for (int g = 0; g < G; g++) {
+            float* sg = s + (size_t)g * ls + j0;
+            const float* qg = q + (size_t)g * hd;
+            switch (hd) {
+                case 64: scores16<4>(qg, kp, hd, vscale, mk, sg); break;
+                case 128: scores16<8>(qg, kp, hd, vscale, mk, sg); break;
+                default: scores16<0>(qg, kp, hd, vscale, mk, sg); break;
+            }
         }
-        const __m512 vi = _mm512_set1_ps(inv);
-        _mm512_storeu_ps(out + i, _mm512_mul_ps(o0, vi));
-        _mm512_storeu_ps(out + i + 16, _mm512_mul_ps(o1, vi));
-        _mm512_storeu_ps(out + i + 32, _mm512_mul_ps(o2, vi));
-        _mm512_storeu_ps(out + i + 48, _mm512_mul_ps(o3, vi));
     }
-    for (; i < hd; i += 16) {
-        __mmask16 m = tail_mask(hd - i);
-        __m512 o = _mm512_setzero_ps();
-        for (int j = 0; j < n; j++) o = _mm512_fmadd_ps(_mm512_set1_ps(s[j]), _mm512_maskz_loadu_ps(m, val(j) + i), o);
-        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(o, _mm512_set1_ps(inv)));
+    // softmax numerators e = exp(score - max) and 1 / their sum, per query
+    float inv[8];
+    const float* e[8];
+    float* o[8];
+    for (int g0 = 0; g0 < G; g0 += 8) {
+        const int gs = std::min(8, G - g0);
+        for (int g = 0; g < gs; g++) {
+            float* sg = s + (size_t)(g0 + g) * ls;
+            __m512 vmax = _mm512_set1_ps(-INFINITY);
+            for (int j0 = 0; j0 < n; j0 += 16)
+                vmax = _mm512_mask_max_ps(vmax, tail_mask(n - j0), vmax, _mm512_loadu_ps(sg + j0));
+            const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+            __m512 vsum = _mm512_setzero_ps();
+            for (int j0 = 0; j0 < n; j0 += 16) {
+                __m512 ev = _mm512_maskz_mov_ps(tail_mask(n - j0), exp16(_mm512_sub_ps(_mm512_loadu_ps(sg + j0), mx)));
+                _mm512_storeu_ps(sg + j0, ev);
+                vsum = _mm512_add_ps(vsum, ev);
+            }
+            inv[g] = 1.0f / hsum(vsum);
+            e[g] = sg;
+            o[g] = out + (size_t)(g0 + g) * hd;
+        }
+        // out = sum_j e_j v_j / sum, up to 4 queries per pass over the values
+        for (int g = 0; g < gs; g += 4) {
+            switch (std::min(4, gs - g)) {
+                case 1: pv_blocks<1>(e + g, inv + g, o + g, V, n, hd); break;
+                case 2: pv_blocks<2>(e + g, inv + g, o + g, V, n, hd); break;
+                case 3: pv_blocks<3>(e + g, inv + g, o + g, V, n, hd); break;
+                case 4: pv_blocks<4>(e + g, inv + g, o + g, V, n, hd); break;
+            }
+        }
     }
 }
 

@@ -35,8 +35,8 @@ void silu_mul(float* g, const float* u, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
-void attend(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
-            size_t stride, int hd, float scale, float* s, float* out) {
+void attend1(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
+             size_t stride, int hd, float scale, float* s, float* out) {
     const int n = n0 + n1;
     auto key = [&](int j) { return j < n0 ? k0 + (size_t)j * stride : k1 + (size_t)(j - n0) * stride; };
     auto val = [&](int j) { return j < n0 ? v0 + (size_t)j * stride : v1 + (size_t)(j - n0) * stride; };
@@ -51,6 +51,12 @@ void attend(const float* q, const float* k0, const float* v0, int n0, const floa
     for (int j = 0; j < n; j++) axpy(s[j], val(j), out, hd);
     float inv = 1.0f / sum;
     for (int i = 0; i < hd; i++) out[i] *= inv;
+}
+
+void attend(const float* q, int G, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
+            size_t stride, int hd, float scale, float* s, float* out) {
+    for (int g = 0; g < G; g++)
+        attend1(q + (size_t)g * hd, k0, v0, n0, k1, v1, n1, stride, hd, scale, s, out + (size_t)g * hd);
 }
 
 }  // namespace
