@@ -486,7 +486,7 @@ export class AppService {
     let content = '';
     let pendingRounds: RoundEvent[] = [];
     let lastFlush = 0;
-    let lastPersist = Date.now();
+    let lastPersist = 0; // the first batch is written at once: a kill right after still keeps it
     let timer: NodeJS.Timeout | null = null;
     let textOfToken: string[] = [];
 

@@ -363,7 +363,8 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
   });
 
   it('stops a reply, regenerates, and edits and resends', async () => {
-    await page.locator(id('chat-input')).fill('Write a long story about a dragon.');
+    // A long, predictable reply, so that it is still streaming when Stop is clicked.
+    await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).click();
     await waitIdle();

@@ -237,3 +237,36 @@ TEST(ops_attention_batch_invariant) {
                     }
                 }
 }
+
+// The fused attention block gives exactly what its default (the separate ops) gives.
+TEST(ops_qkv_rope_attention_matches_plain_ops) {
+    struct shape { int n_head, n_head_kv, hd, n_prefix, T; };
+    const shape shapes[] = {{4, 2, 64, 64, 1}, {4, 2, 64, 0, 5}, {8, 4, 32, 37, 3}, {8, 2, 64, 100, 16}, {4, 4, 64, 9, 2}};
+    for (int threads : {2, 3})
+        for (auto& be : tu::cpu_levels(threads))
+            for (dtype t : {dtype::F16, dtype::Q8_0})
+                for (const auto& s : shapes)
+                    for (attn_mask m : {attn_mask::causal, attn_mask::diagonal})
+                        for (bool inter : {true, false}) {
+                            const int d = 128, qd = s.n_head * s.hd, kvd = s.n_head_kv * s.hd, T = s.T;
+                            auto wq = tu::make_weight(t, qd, d, 1), wk = tu::make_weight(t, kvd, d, 2), wv = tu::make_weight(t, kvd, d, 3);
+                            auto xn = tu::randv((size_t)T * d, 4);
+                            auto kc = tu::randv((size_t)(s.n_prefix + T) * kvd, 5), vc = tu::randv((size_t)(s.n_prefix + T) * kvd, 6);
+                            std::vector<int32_t> pos(T);
+                            for (int i = 0; i < T; i++) pos[i] = s.n_prefix + i;
+                            std::vector<float> inv(s.hd / 2);
+                            for (int i = 0; i < s.hd / 2; i++) inv[i] = std::pow(500000.f, -2.f * i / s.hd);
+                            std::vector<float> q((size_t)T * qd), k((size_t)T * kvd), v(k.size()), att(q.size());
+                            auto q2 = q, k2 = k, v2 = v, att2 = att;
+                            be->qkv_rope_attention(wq.w, wk.w, wv.w, xn.data(), T, pos.data(), inv.data(), inter, kc.data(),
+                                                   vc.data(), s.n_prefix, s.n_head, s.n_head_kv, s.hd, m, q.data(), k.data(),
+                                                   v.data(), att.data());
+                            be->backend::qkv_rope_attention(wq.w, wk.w, wv.w, xn.data(), T, pos.data(), inv.data(), inter,
+                                                            kc.data(), vc.data(), s.n_prefix, s.n_head, s.n_head_kv, s.hd, m,
+                                                            q2.data(), k2.data(), v2.data(), att2.data());
+                            CHECK_MSG(q == q2 && k == k2 && v == v2 && att == att2,
+                                      be->device_info() << " " << dtype_name(t) << " heads " << s.n_head << "/" << s.n_head_kv
+                                                        << " T=" << T << " prefix=" << s.n_prefix << " diag=" << (m == attn_mask::diagonal)
+                                                        << " interleaved=" << inter);
+                        }
+}

@@ -64,6 +64,21 @@ struct backend {
         matmul(W, x, T, tmp);
         add(y, tmp, (size_t)T * W.n_out);
     }
+    // The attention half of a layer up to the output projection: q, k, v = wq xn, wk xn, wv xn; rope
+    // on q and k at positions pos; then attention (as attention() above) over the cached prefix and
+    // the new k, v. Outputs: q (T, n_head, hd), k and v (T, n_head_kv, hd: the caller stores them in
+    // the cache) and att (T, n_head, hd).
+    virtual void qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
+                                    const int32_t* pos, const float* inv_freq, bool interleaved, const float* k_cache,
+                                    const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd,
+                                    attn_mask mask, float* q, float* k, float* v, float* att) {
+        const weight* W[3] = {&wq, &wk, &wv};
+        float* const Y[3] = {q, k, v};
+        matmul_n(3, W, xn, T, Y);
+        rope(q, T, n_head, hd, pos, inv_freq, interleaved);
+        rope(k, T, n_head_kv, hd, pos, inv_freq, interleaved);
+        attention(q, k, v, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd, mask, att);
+    }
     // g = silu(w_gate x) * (w_up x), the SwiGLU input of the down projection. u: scratch (T, n_ff).
     //   x: (T, n_embd)   g, u: (T, n_ff)
     virtual void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) {

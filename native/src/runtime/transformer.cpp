@@ -60,12 +60,9 @@ void transformer::run_layer(int il, float* x, int T, int n_past, const int32_t* 
     const size_t kvd = (size_t)c.n_head_kv * c.head_dim;
     // attention
     be.rmsnorm(x, attn_norm_[il], T, c.n_embd, c.rms_eps, xn_);
-    const weight* qkv_w[3] = {&L.wq, &L.wk, &L.wv};
-    float* const qkv_y[3] = {q_, k_, v_};
-    be.matmul_n(3, qkv_w, xn_, T, qkv_y);
-    be.rope(q_, T, c.n_head, c.head_dim, pos, inv_freq_, c.rope_interleaved);
-    be.rope(k_, T, c.n_head_kv, c.head_dim, pos, inv_freq_, c.rope_interleaved);
-    be.attention(q_, k_, v_, T, cache.k[il], cache.v[il], n_past, c.n_head, c.n_head_kv, c.head_dim, mask, att_);
+    // q, k, v projections, rope, attention over the cache and the new keys
+    be.qkv_rope_attention(L.wq, L.wk, L.wv, xn_, T, pos, inv_freq_, c.rope_interleaved, cache.k[il], cache.v[il],
+                          n_past, c.n_head, c.n_head_kv, c.head_dim, mask, q_, k_, v_, att_);
     if (write_cache) {
         be.copy(cache.k[il] + (size_t)n_past * kvd, k_, (size_t)T * kvd);
         be.copy(cache.v[il] + (size_t)n_past * kvd, v_, (size_t)T * kvd);

@@ -83,31 +83,32 @@ void cpu_backend::rmsnorm(const float* x, const float* w, int T, int n, float ep
         const float* xt = x + (size_t)t * n;
         float ss = k_.dot(xt, xt, n);
         float scale = 1.0f / std::sqrt(ss / n + eps);
-        float* o = out + (size_t)t * n;
-        for (int i = 0; i < n; i++) o[i] = xt[i] * scale * w[i];
+        k_.scale_mul(xt, scale, w, n, out + (size_t)t * n);
     }
 }
 
-void cpu_backend::rope(float* x, int T, int n_head, int hd, const int32_t* pos, const float* inv_freq,
-                       bool interleaved) {
+void cpu_backend::rope_tables(int T, const int32_t* pos, const float* inv_freq, int half) {
+    if (rope_freq_.size() == (size_t)half && std::equal(inv_freq, inv_freq + half, rope_freq_.begin()) &&
+        rope_pos_.size() == (size_t)T && std::equal(pos, pos + T, rope_pos_.begin()))
+        return;  // Q and K of every layer use the same positions
+    rope_freq_.assign(inv_freq, inv_freq + half);
+    rope_pos_.assign(pos, pos + T);
+    rope_cs_.resize((size_t)T * half);
+    rope_sn_.resize((size_t)T * half);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < half; i++) {
+            float ang = (float)pos[t] * inv_freq[i];
+            rope_cs_[(size_t)t * half + i] = std::cos(ang);
+            rope_sn_[(size_t)t * half + i] = std::sin(ang);
+        }
+}
+
+void cpu_backend::rope_heads(float* x, int T, int n_head, int hd, int h0, int h1, bool interleaved) const {
     const int half = hd / 2;
-    if (rope_freq_.size() != (size_t)half || !std::equal(inv_freq, inv_freq + half, rope_freq_.begin()) ||
-        rope_pos_.size() != (size_t)T || !std::equal(pos, pos + T, rope_pos_.begin())) {
-        rope_freq_.assign(inv_freq, inv_freq + half);
-        rope_pos_.assign(pos, pos + T);
-        rope_cs_.resize((size_t)T * half);
-        rope_sn_.resize((size_t)T * half);
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < half; i++) {
-                float ang = (float)pos[t] * inv_freq[i];
-                rope_cs_[(size_t)t * half + i] = std::cos(ang);
-                rope_sn_[(size_t)t * half + i] = std::sin(ang);
-            }
-    }
     for (int t = 0; t < T; t++) {
         const float* cs = rope_cs_.data() + (size_t)t * half;
         const float* sn = rope_sn_.data() + (size_t)t * half;
-        for (int h = 0; h < n_head; h++) {
+        for (int h = h0; h < h1; h++) {
             float* v = x + ((size_t)t * n_head + h) * hd;
             if (interleaved) {
                 for (int i = 0; i < half; i++) {
@@ -126,24 +127,37 @@ void cpu_backend::rope(float* x, int T, int n_head, int hd, const int32_t* pos, 
     }
 }
 
+void cpu_backend::rope(float* x, int T, int n_head, int hd, const int32_t* pos, const float* inv_freq,
+                       bool interleaved) {
+    rope_tables(T, pos, inv_freq, hd / 2);
+    rope_heads(x, T, n_head, hd, 0, n_head, interleaved);
+}
+
+void cpu_backend::attend_group(int t, int hk, const float* q, const float* k_new, const float* v_new,
+                               const float* k_cache, const float* v_cache, int n_prefix, int n_head, int n_head_kv,
+                               int hd, attn_mask mask, float* out, int ith) {
+    const int group = n_head / n_head_kv;
+    const size_t kvs = (size_t)n_head_kv * hd;
+    const int n_new = mask == attn_mask::causal ? t + 1 : 1;
+    const int first_new = mask == attn_mask::causal ? 0 : t;
+    const size_t qo = ((size_t)t * n_head + (size_t)hk * group) * hd;
+    k_.attend(q + qo, group, k_cache + hk * hd, v_cache + hk * hd, n_prefix, k_new + first_new * kvs + hk * hd,
+              v_new + first_new * kvs + hk * hd, n_new, kvs, hd, 1.0f / std::sqrt((float)hd), scratch_[ith].data(),
+              out + qo);
+}
+
 void cpu_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
                             const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
                             float* out) {
     // One task per (token, KV head): the query heads that share the KV head go together, so that
     // its keys and values are read once for all of them.
     const int group = n_head / n_head_kv;
-    const float scale = 1.0f / std::sqrt((float)hd);
-    const size_t kvs = (size_t)n_head_kv * hd;
     const int n_tasks = T * n_head_kv;
     for (auto& s : scratch_)
         if (s.size() < (size_t)group * (n_prefix + T + 16)) s.resize((size_t)group * (n_prefix + T + 16));
     auto one = [&](int task, int ith) {
-        int t = task / n_head_kv, hk = task % n_head_kv;
-        int n_new = mask == attn_mask::causal ? t + 1 : 1;
-        int first_new = mask == attn_mask::causal ? 0 : t;
-        const size_t qo = ((size_t)t * n_head + (size_t)hk * group) * hd;
-        k_.attend(q + qo, group, k_cache + hk * hd, v_cache + hk * hd, n_prefix, k_new + first_new * kvs + hk * hd,
-                  v_new + first_new * kvs + hk * hd, n_new, kvs, hd, scale, scratch_[ith].data(), out + qo);
+        attend_group(task / n_head_kv, task % n_head_kv, q, k_new, v_new, k_cache, v_cache, n_prefix, n_head,
+                     n_head_kv, hd, mask, out, ith);
     };
     const int64_t work = (int64_t)T * n_head * (n_prefix + T) * hd;
     const int nth = pool_.size();
@@ -155,6 +169,37 @@ void cpu_backend::attention(const float* q, const float* k_new, const float* v_n
     pool_.parallel_for(n_chunks, [&](int c, int ith) {
         int b = (int)((int64_t)n_tasks * c / n_chunks), e = (int)((int64_t)n_tasks * (c + 1) / n_chunks);
         for (int task = b; task < e; task++) one(task, ith);
+    });
+}
+
+void cpu_backend::qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
+                                     const int32_t* pos, const float* inv_freq, bool interleaved,
+                                     const float* k_cache, const float* v_cache, int n_prefix, int n_head,
+                                     int n_head_kv, int hd, attn_mask mask, float* q, float* k, float* v,
+                                     float* att) {
+    const int nth = pool_.size(), group = n_head / n_head_kv;
+    // One task per KV head: its rows of Q (the heads of its group), K and V for every token, their rope,
+    // and the attention of those heads; a parallel region in all. Each part is computed as by the
+    // separate ops, so the results are the same. With fewer KV heads than threads, the separate ops
+    // share the work out better.
+    if (nth == 1 || n_head_kv < nth || wq.n_out != (int64_t)n_head * hd || wk.n_out != (int64_t)n_head_kv * hd ||
+        wv.n_out != wk.n_out) {
+        backend::qkv_rope_attention(wq, wk, wv, xn, T, pos, inv_freq, interleaved, k_cache, v_cache, n_prefix, n_head,
+                                    n_head_kv, hd, mask, q, k, v, att);
+        return;
+    }
+    rope_tables(T, pos, inv_freq, hd / 2);
+    for (auto& s : scratch_)
+        if (s.size() < (size_t)group * (n_prefix + T + 16)) s.resize((size_t)group * (n_prefix + T + 16));
+    pool_.parallel_for(n_head_kv, [&](int hk, int ith) {
+        const int64_t qr = (int64_t)hk * group * hd, kr = (int64_t)hk * hd;
+        k_.matmul_rows(wq, xn, T, q, qr, qr + (int64_t)group * hd, false);
+        k_.matmul_rows(wk, xn, T, k, kr, kr + hd, false);
+        k_.matmul_rows(wv, xn, T, v, kr, kr + hd, false);
+        rope_heads(q, T, n_head, hd, hk * group, (hk + 1) * group, interleaved);
+        rope_heads(k, T, n_head_kv, hd, hk, hk + 1, interleaved);
+        for (int t = 0; t < T; t++)
+            attend_group(t, hk, q, k, v, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd, mask, att, ith);
     });
 }
 

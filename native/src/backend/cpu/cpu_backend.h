@@ -29,6 +29,10 @@ struct cpu_backend : host_backend {
     void matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) override;
     void matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) override;
     void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) override;
+    void qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
+                            const int32_t* pos, const float* inv_freq, bool interleaved, const float* k_cache,
+                            const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
+                            float* q, float* k, float* v, float* att) override;
 
 private:
     // Row chunks of one or more products over the same tokens, run in one parallel region.
@@ -38,6 +42,13 @@ private:
         bool accum;
     };
     void run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, const float* silu_u = nullptr);
+    // rope's tables for these positions; then rope_heads rotates heads [h0, h1) of every token
+    void rope_tables(int T, const int32_t* pos, const float* inv_freq, int half);
+    void rope_heads(float* x, int T, int n_head, int hd, int h0, int h1, bool interleaved) const;
+    // attention of token t's query heads that share KV head hk
+    void attend_group(int t, int hk, const float* q, const float* k_new, const float* v_new, const float* k_cache,
+                      const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask, float* out,
+                      int ith);
 
     const cpu_kernels& k_;
     thread_pool pool_;

@@ -17,6 +17,8 @@ struct cpu_kernels {
     float (*dot)(const float* a, const float* b, int n);
     // y += a * x
     void (*axpy)(float a, const float* x, float* y, int n);
+    // out[i] = x[i] * s * w[i] (the rmsnorm scaling), each element computed the same way wherever it lies
+    void (*scale_mul)(const float* x, float s, const float* w, int n, float* out);
     // g[i] = silu(g[i]) * u[i], each element computed the same way wherever it lies
     void (*silu_mul)(float* g, const float* u, size_t n);
     // G queries (q: G rows of hd, e.g. the heads that share a KV head) against n0 keys/values at

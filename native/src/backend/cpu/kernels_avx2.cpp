@@ -159,6 +159,10 @@ inline __m256 silu_mul8(__m256 g, __m256 u) {
     return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.f), e)), u);
 }
 
+void scale_mul(const float* x, float sc, const float* w, int n, float* out) {
+    for (int i = 0; i < n; i++) out[i] = x[i] * sc * w[i];
+}
+
 void silu_mul(float* g, const float* u, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(g + i, silu_mul8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
@@ -203,7 +207,7 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 }  // namespace
 
 const cpu_kernels& cpu_kernels_avx2() {
-    static const cpu_kernels k{"avx2", matmul_rows, dot, axpy, silu_mul, attend};
+    static const cpu_kernels k{"avx2", matmul_rows, dot, axpy, scale_mul, silu_mul, attend};
     return k;
 }
 

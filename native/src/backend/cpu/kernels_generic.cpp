@@ -31,6 +31,10 @@ void axpy(float a, const float* x, float* y, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+void scale_mul(const float* x, float sc, const float* w, int n, float* out) {
+    for (int i = 0; i < n; i++) out[i] = x[i] * sc * w[i];
+}
+
 void silu_mul(float* g, const float* u, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
@@ -62,7 +66,7 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 }  // namespace
 
 const cpu_kernels& cpu_kernels_generic() {
-    static const cpu_kernels k{"generic", matmul_rows, dot, axpy, silu_mul, attend};
+    static const cpu_kernels k{"generic", matmul_rows, dot, axpy, scale_mul, silu_mul, attend};
     return k;
 }
 

@@ -27,6 +27,11 @@ struct thread_pool {
     template <class F>
     void parallel_for(int n_chunks, F&& f) {
         if (n_chunks <= 0) return;
+        if (n_chunks > (int)idx_mask) {  // more than one op can number
+            for (int c0 = 0; c0 < n_chunks; c0 += (int)idx_mask)
+                parallel_for(std::min(n_chunks - c0, (int)idx_mask), [&](int c, int ith) { f(c0 + c, ith); });
+            return;
+        }
         if (n_ == 1 || n_chunks == 1) {
             for (int c = 0; c < n_chunks; c++) f(c, 0);
             return;
@@ -37,23 +42,33 @@ struct thread_pool {
 
 private:
     using chunk_fn = void (*)(void* ctx, int chunk, int ith);
+    // Op numbers count up from 1 and take the bits above the low 20 (chunk counts and indices).
+    static constexpr int idx_bits = 20;
+    static constexpr uint64_t idx_mask = (1u << idx_bits) - 1;
+    // What a worker needs to start on an op, in one cache line: one transfer when an op starts.
+    struct alignas(64) job_line {
+        std::atomic<uint64_t> op{0};  // (op number << idx_bits) | number of chunks
+        std::atomic<chunk_fn> fn{nullptr};
+        std::atomic<void*> ctx{nullptr};
+    };
+    // Thread i's share of an op's chunks, claimed front to back by it and then by others:
+    // (op number << idx_bits) | next chunk. A slot still holding an older op stands for a whole
+    // share, so the caller does not have to reset the slots (more cache line transfers) per op.
     struct alignas(64) slot {
-        std::atomic<uint64_t> next{0};  // (generation << 32) | next chunk of this thread's share
-        std::atomic<int> end{0};        // end of this thread's share
+        std::atomic<uint64_t> next{0};
     };
     void dispatch(int n_chunks, chunk_fn fn, void* ctx);
-    int work(uint32_t gen, int ith);  // runs chunks of generation gen; returns how many
+    int work(uint64_t op, int n_chunks, int ith);  // runs chunks of op; returns how many
     void worker(int ith);
 
     int n_;
     std::vector<std::thread> threads_;
     std::unique_ptr<slot[]> slots_;
-    alignas(64) std::atomic<uint32_t> gen_{0};
-    alignas(64) std::atomic<int> done_{0};
+    job_line job_;
+    alignas(64) std::atomic<uint64_t> done_{0};  // chunks the workers finished, over all ops
     alignas(64) std::atomic<int> sleepers_{0};
-    std::atomic<chunk_fn> fn_{nullptr};
-    std::atomic<void*> ctx_{nullptr};
     std::atomic<bool> stop_{false};
+    uint64_t op_ = 0, expected_done_ = 0;  // the caller's own
     std::mutex m_;
     std::condition_variable cv_;
 };
