@@ -15,41 +15,48 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
 }
 
 // Splits the rows of each product into chunks for the pool (a few per thread, so that a thread that
-// starts late or runs slow gets help), and runs them all in one region. With silu_u, parts[0] is the
+// starts late or runs slow gets help), and runs them all in one region. With swiglu, parts[0] is the
 // gate and parts[1] the up projection: a chunk computes both for its rows, then silu(g) * u there.
-void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, const float* silu_u) {
+void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, bool swiglu) {
+    constexpr int max_chunks = 256;
     const int nth = pool_.size();
     const int64_t align = T == 1 ? 8 : 4;  // the kernels' row tiles
-    struct chunk { int part; int64_t r0, r1; };
-    chunk chunks[256];
+    const int n_split = swiglu ? 1 : n_parts;  // swiglu: chunks of the gate's rows cover both
+    if (n_split > max_chunks / 4) {
+        for (int p = 0; p < n_parts; p++) run_matmuls(parts + p, 1, x, T);
+        return;
+    }
+    struct chunk {
+        int part;
+        int64_t r0, r1;
+    };
+    chunk chunks[max_chunks];
     int n_chunks = 0;
     uint64_t macs = 0;
+    int64_t n_rows = 0;
     for (int p = 0; p < n_parts; p++) macs += (uint64_t)parts[p].W->n_out * parts[p].W->n_in * T;
-    const int n_split = silu_u ? 1 : n_parts;  // swiglu: chunks of the gate's rows cover both
-    const int64_t n_all = [&] { int64_t s = 0; for (int p = 0; p < n_split; p++) s += parts[p].W->n_out; return s; }();
-    // about 4 chunks per thread, none under ~16k multiply-adds unless the whole op is small
-    int64_t want = std::max<int64_t>(1, std::min<int64_t>(4 * nth, (int64_t)(macs / 16384)));
-    if (nth == 1) want = 1;
+    for (int p = 0; p < n_split; p++) n_rows += parts[p].W->n_out;
+    // about 4 chunks per thread, none under ~16k multiply-adds unless the whole op is that small
+    const int64_t want = nth == 1 ? 1 : std::max<int64_t>(1, std::min<int64_t>(4 * nth, (int64_t)(macs / 16384)));
     for (int p = 0; p < n_split; p++) {
-        int64_t rows = parts[p].W->n_out;
-        int64_t per = (rows * want + n_all - 1) / n_all;  // this part's share of the chunks
-        per = std::max<int64_t>(1, std::min<int64_t>(per, 256 / n_split));
-        int64_t step = ((rows + per - 1) / per + align - 1) / align * align;
+        const int64_t rows = parts[p].W->n_out;
+        int64_t per = (rows * want + n_rows - 1) / n_rows;  // this part's share of the chunks
+        per = std::max<int64_t>(1, std::min<int64_t>(per, max_chunks / n_split));
+        const int64_t step = ((rows + per - 1) / per + align - 1) / align * align;
         for (int64_t r = 0; r < rows; r += step) chunks[n_chunks++] = {p, r, std::min(rows, r + step)};
     }
-    auto one = [&](int c, int) {
+    pool_.parallel_for(n_chunks, [&](int c, int) {
         const chunk& ch = chunks[c];
         const mm_part& P = parts[ch.part];
         k_.matmul_rows(*P.W, x, T, P.y, ch.r0, ch.r1, P.accum);
-        if (silu_u) {
+        if (swiglu) {
             const mm_part& U = parts[1];
             k_.matmul_rows(*U.W, x, T, U.y, ch.r0, ch.r1, false);
             const int64_t n = P.W->n_out;
             for (int t = 0; t < T; t++)
                 k_.silu_mul(P.y + (size_t)t * n + ch.r0, U.y + (size_t)t * n + ch.r0, (size_t)(ch.r1 - ch.r0));
         }
-    };
-    pool_.parallel_for(n_chunks, one);
+    });
 }
 
 void cpu_backend::matmul(const weight& W, const float* x, int T, float* y) {
@@ -75,7 +82,7 @@ void cpu_backend::matmul_swiglu(const weight& w_gate, const weight& w_up, const 
         return;
     }
     mm_part p[2] = {{&w_gate, g, false}, {&w_up, u, false}};
-    run_matmuls(p, 2, x, T, u);
+    run_matmuls(p, 2, x, T, true);
 }
 
 void cpu_backend::rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out) {

@@ -41,7 +41,7 @@ private:
         float* y;
         bool accum;
     };
-    void run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, const float* silu_u = nullptr);
+    void run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, bool swiglu = false);
     // rope's tables for these positions; then rope_heads rotates heads [h0, h1) of every token
     void rope_tables(int T, const int32_t* pos, const float* inv_freq, int half);
     void rope_heads(float* x, int T, int n_head, int hd, int h0, int h1, bool interleaved) const;

@@ -27,17 +27,25 @@ struct thread_pool {
     template <class F>
     void parallel_for(int n_chunks, F&& f) {
         if (n_chunks <= 0) return;
-        if (n_chunks > (int)idx_mask) {  // more than one op can number
-            for (int c0 = 0; c0 < n_chunks; c0 += (int)idx_mask)
-                parallel_for(std::min(n_chunks - c0, (int)idx_mask), [&](int c, int ith) { f(c0 + c, ith); });
-            return;
-        }
         if (n_ == 1 || n_chunks == 1) {
             for (int c = 0; c < n_chunks; c++) f(c, 0);
             return;
         }
+        // an op numbers at most idx_mask chunks: more go as several ops
         using FT = typename std::remove_reference<F>::type;
-        dispatch(n_chunks, [](void* ctx, int c, int ith) { (*(FT*)ctx)(c, ith); }, (void*)&f);
+        struct batch {
+            FT* f;
+            int c0;
+        };
+        for (int c0 = 0; c0 < n_chunks; c0 += (int)idx_mask) {
+            batch bt{&f, c0};
+            dispatch(std::min(n_chunks - c0, (int)idx_mask),
+                     [](void* ctx, int c, int ith) {
+                         batch* b = (batch*)ctx;
+                         (*b->f)(b->c0 + c, ith);
+                     },
+                     (void*)&bt);
+        }
     }
 
 private:
