@@ -10,7 +10,7 @@ namespace clasp {
 namespace {
 constexpr int WINDOW = 6;          // rounds per measurement of one M
 constexpr int PROBE_AFTER = 192;   // plain tokens before speculation is tried again
-constexpr double PAYS = 1.0;       // efficiency a setting must beat to be worth speculating with
+constexpr double PAYS = 1.05;      // efficiency a setting must show (5% above plain decoding) to keep speculating
 
 std::string fmt(const char* f, double a, double b = 0, double c = 0) {
     char buf[256];
@@ -97,8 +97,10 @@ adaptive_policy::adaptive_policy(int L, const step_costs& costs, int fixed_M, fl
         double best = 0;
         for (auto& [m, e] : eff_) best = std::max(best, e);
         if (best < PAYS && !is_static_) {
+            // Known not to pay on this model and machine: decode plainly, re-probing only after
+            // PROBE_AFTER plain tokens (a short reply then never pays for a probe).
             speculating_ = false;
-            plain_tokens_ = PROBE_AFTER / 2;
+            plain_tokens_ = 0;
         }
     }
 }
@@ -167,7 +169,7 @@ void adaptive_policy::end_window() {
         cand_ok = cand >= 1 && cand <= L_ - 1 && !eff_.count(cand);
     }
     int next = cand_ok && windows_ <= 8 ? cand : best_M;
-    if (windows_ > 3 && best < PAYS) {
+    if (windows_ > 2 && best < PAYS) {
         speculating_ = false;
         plain_tokens_ = 0;
         M_ = best_M;
