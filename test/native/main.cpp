@@ -1,4 +1,12 @@
+// The test runner for both native suites: clasp-native-tests (npm test) and, built with
+// CLASP_SUITE_CUDA, clasp-gpu-tests (scripts/gpu-check.sh only). Usage: BINARY [name-filter]
 #include "harness.h"
+#ifdef CLASP_SUITE_CUDA
+#include "backend/backend.h"
+#define CLASP_SUITE_NAME "gpu"
+#else
+#define CLASP_SUITE_NAME "native"
+#endif
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -24,16 +32,28 @@ std::string repo_dir() {
 #endif
 }
 
+// $CLASP_SHARED, else ../shared beside the checkout, else shared-gpu/ or shared/ inside it (a GPU
+// server gets the repository only; scripts/gpu-check.sh explains what to copy there).
 std::string shared_dir() {
     if (const char* s = std::getenv("CLASP_SHARED")) return s;
-    std::string p = repo_dir() + "/../shared";
-    if (exists(p)) return p;
-    return repo_dir() + "/shared";
+    for (const char* rel : {"/../shared", "/shared-gpu", "/shared"}) {
+        std::string p = repo_dir() + rel;
+        if (exists(p + "/golden/golden.json")) return p;
+    }
+    return repo_dir() + "/../shared";
 }
 }  // namespace th
 
 int main(int argc, char** argv) {
     std::string filter = argc > 1 ? argv[1] : "";
+#ifdef CLASP_SUITE_CUDA
+    std::string reason;
+    if (!clasp::cuda_available(reason)) {
+        std::printf("gpu: CUDA is not usable here: %s\n", reason.c_str());
+        std::printf("gpu: 0 passed, 1 failed\n");
+        return 1;
+    }
+#endif
     int passed = 0, failed = 0;
     for (auto& t : th::registry()) {
         if (!filter.empty() && t.name.find(filter) == std::string::npos) continue;
@@ -54,6 +74,6 @@ int main(int argc, char** argv) {
         }
         std::fflush(stdout);
     }
-    std::printf("native: %d passed, %d failed\n", passed, failed);
+    std::printf(CLASP_SUITE_NAME ": %d passed, %d failed\n", passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;
 }

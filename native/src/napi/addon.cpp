@@ -213,6 +213,13 @@ public:
 };
 Napi::FunctionReference EngineWrap::ctor;
 
+// An async method's argument errors reach JavaScript as a rejected Promise, like its other errors.
+Napi::Value rejected(Napi::Env env, const std::exception& e) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(Napi::Error::New(env, e.what()).Value());
+    return d.Promise();
+}
+
 // Wraps a C++ call so engine errors become JavaScript exceptions with the same message.
 template <typename F>
 Napi::Value guarded(Napi::Env env, F&& f) {
@@ -332,9 +339,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
         w->Queue();
         return p;
     } catch (const std::exception& e) {
-        auto d = Napi::Promise::Deferred::New(env);
-        d.Reject(Napi::Error::New(env, e.what()).Value());
-        return d.Promise();
+        return rejected(env, e);
     }
 }
 
@@ -442,9 +447,7 @@ Napi::Value EngineWrap::Generate(const Napi::CallbackInfo& info) {
         w->Queue();
         return pr;
     } catch (const std::exception& e) {
-        auto d = Napi::Promise::Deferred::New(env);
-        d.Reject(Napi::Error::New(env, e.what()).Value());
-        return d.Promise();
+        return rejected(env, e);
     }
 }
 
@@ -514,9 +517,7 @@ Napi::Value EngineWrap::Forward(const Napi::CallbackInfo& info) {
         w->Queue();
         return pr;
     } catch (const std::exception& e) {
-        auto d = Napi::Promise::Deferred::New(env);
-        d.Reject(Napi::Error::New(env, e.what()).Value());
-        return d.Promise();
+        return rejected(env, e);
     }
 }
 
