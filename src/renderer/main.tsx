@@ -1,7 +1,18 @@
 // Renderer entry: the app, or the heatmap benchmark page when opened with #bench.
 import { StrictMode, lazy, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
-import './styles.css';
+// One sheet per folder. Order matters where rules tie: theme and base first, then shared components,
+// then each part of the window.
+import './styles/theme.css';
+import './styles/base.css';
+import './components/components.css';
+import './sidebar/sidebar.css';
+import './chat/chat.css';
+import './chat/markdown.css';
+import './chat/composer.css';
+import './settings/settings.css';
+import './inspector/inspector.css';
+import './bench/bench.css';
 
 const root = createRoot(document.getElementById('root') as HTMLElement);
 
