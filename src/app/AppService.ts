@@ -183,6 +183,12 @@ export class AppService {
     this.events.emit('app', e);
   }
 
+  /** Tells every window that a conversation's row changed behind a request (its title, its last activity). */
+  private conversationUpdated(id: string): void {
+    const conversation = this.store.isOpen ? this.store.getConversation(id) : null;
+    if (conversation) this.emitApp({ type: 'conversation-updated', conversation });
+  }
+
   // ---- the one entry point ----
 
   /** Validates the channel and its payload, then runs it. Throws ApiError with a message for the user. */
@@ -330,6 +336,7 @@ export class AppService {
         this.store.updateConversation(conv.id, { title: titleFrom(p.content) });
       }
     });
+    this.conversationUpdated(conv.id);
     this.startReply(svc, conv.id, assistantMessage, plan, gen);
     return { userMessage, assistantMessage, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns };
   }
@@ -354,6 +361,7 @@ export class AppService {
       if (replaced) this.store.deleteMessage(replaced.id); // its trace goes with it
       assistantMessage = this.newReply(svc, conv.id, chat, plan);
     });
+    this.conversationUpdated(conv.id);
     this.startReply(svc, conv.id, assistantMessage, plan, gen);
     return { assistantMessage, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns };
   }
@@ -473,7 +481,7 @@ export class AppService {
       untrack();
       if (this.active.get(conversationId) === entry) this.active.delete(conversationId);
     };
-    this.emitReply({ type: 'start', conversationId, messageId: msg.id, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns });
+    this.emitReply({ type: 'start', conversationId, messageId: msg.id, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns, note: plan.note });
     entry.done = this.runReply(svc, entry, plan, gen, release)
       .catch((e) => this.log(`reply ${msg.id} failed unexpectedly: ${(e as Error).stack ?? e}`))
       .finally(release);
@@ -581,9 +589,11 @@ export class AppService {
           }),
         );
         this.safeWrite(() => this.store.touchConversation(conversationId));
+        this.conversationUpdated(conversationId);
       }
       release();
-      this.emitReply({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, fates: finalFates, ids: r.ids });
+      const note = entry.reason && status === 'cancelled' ? joinNotes(plan.note, entry.reason) : undefined;
+      this.emitReply({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, fates: finalFates, ids: r.ids, note });
     } catch (e) {
       if (timer) clearTimeout(timer);
       const aborted = entry.ac.signal.aborted;
@@ -603,7 +613,8 @@ export class AppService {
       }
       release();
       if (aborted) {
-        this.emitReply({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, svc, plan.ids.length, fates.ids.length), traceId: null, fates: fates.final(), ids: fates.ids.slice() });
+        const note = entry.reason ? joinNotes(plan.note, entry.reason) : undefined;
+        this.emitReply({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, svc, plan.ids.length, fates.ids.length), traceId: null, fates: fates.final(), ids: fates.ids.slice(), note });
       } else {
         this.log(`reply ${messageId}: ${message}`);
         this.emitReply({ type: 'error', messageId, message });

@@ -1,21 +1,11 @@
-// The preload script (sandboxed, context-isolated): exposes `window.clasp`, a small typed ClaspApi
-// over IPC. The renderer gets no ipcRenderer and no Node: only `call` for the channels in the
-// map (src/shared/api.ts), and subscriptions to reply, model and app events.
+// The preload script (sandboxed, context-isolated): exposes `window.clasp`, the small PreloadApi of
+// src/shared/api.ts. The renderer gets no ipcRenderer and no Node: only `invoke` for the channels in
+// the map, and subscriptions to reply, model and app events. src/renderer/lib/client.ts turns
+// `invoke`'s {ok, result | error} into a typed `call` that throws.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { IPC, requests, type AppEvent, type Channel, type ClaspApi, type IpcResult, type ModelEvent, type ReplyEvent, type RequestOf } from '../shared/api';
+import { IPC, requests, type Channel, type IpcResult, type PreloadApi, type RequestOf } from '../shared/api';
 
 const CHANNELS: ReadonlySet<string> = new Set(Object.keys(requests));
-
-class ClaspApiError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'ClaspApiError';
-  }
-}
 
 function subscribe<T>(ipcChannel: string, cb: (e: T) => void): () => void {
   if (typeof cb !== 'function') throw new TypeError('expected a callback');
@@ -27,29 +17,17 @@ function subscribe<T>(ipcChannel: string, cb: (e: T) => void): () => void {
   };
 }
 
-async function invoke(channel: unknown, payload: unknown): Promise<IpcResult> {
-  if (typeof channel !== 'string' || !CHANNELS.has(channel)) {
-    return { ok: false, error: { message: `unknown channel ${JSON.stringify(channel)}`, code: 'unknown_channel', status: 404 } };
-  }
-  return (await ipcRenderer.invoke(IPC.call, channel, payload)) as IpcResult;
-}
-
-/**
- * `call` throws on failure, but Errors lose their own fields crossing the context bridge; so
- * `invoke` is exposed too: it never throws and returns {ok, result | error: {message, code, status}}.
- * src/renderer/api/index.ts builds its ClaspApi on `invoke`, keeping `code` and `status`.
- */
-const api: ClaspApi & { invoke: typeof invoke } = {
+const api: PreloadApi = {
   shell: 'electron',
-  invoke,
-  async call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<unknown> {
-    const r = await invoke(channel, payload);
-    if (!r.ok) throw new ClaspApiError(r.error.message, r.error.code, r.error.status);
-    return r.result;
+  async invoke<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<IpcResult> {
+    if (typeof channel !== 'string' || !CHANNELS.has(channel)) {
+      return { ok: false, error: { message: `unknown channel ${JSON.stringify(channel)}`, code: 'unknown_channel', status: 404 } };
+    }
+    return (await ipcRenderer.invoke(IPC.call, channel, payload)) as IpcResult;
   },
-  onReplyEvent: (cb: (e: ReplyEvent) => void) => subscribe(IPC.replyEvent, cb),
-  onModelEvent: (cb: (e: ModelEvent) => void) => subscribe(IPC.modelEvent, cb),
-  onAppEvent: (cb: (e: AppEvent) => void) => subscribe(IPC.appEvent, cb),
+  onReplyEvent: (cb) => subscribe(IPC.replyEvent, cb),
+  onModelEvent: (cb) => subscribe(IPC.modelEvent, cb),
+  onAppEvent: (cb) => subscribe(IPC.appEvent, cb),
 };
 
 contextBridge.exposeInMainWorld('clasp', api);

@@ -65,7 +65,15 @@ export type TokenFate = 'accepted' | 'correction' | 'bonus' | 'plain';
 
 /** Events streamed while a reply is generated (IPC 'reply:event' or SSE on /api/ui/events). */
 export type ReplyEvent =
-  | { type: 'start'; conversationId: string; messageId: string; promptTokens: number; droppedTurns: number }
+  | {
+      type: 'start';
+      conversationId: string;
+      messageId: string;
+      promptTokens: number;
+      droppedTurns: number;
+      /** (added) the reply's note, as stored (e.g. that the oldest turns were left out) */
+      note?: string;
+    }
   | { type: 'tokens'; messageId: string; text: string; ids: number[]; fates: TokenFate[]; pieces?: string[] }
   | { type: 'rounds'; messageId: string; rounds: RoundEvent[] }
   | {
@@ -77,6 +85,8 @@ export type ReplyEvent =
       /** (added) every token id and its exact fate; replaces what the 'tokens' events said */
       ids?: number[];
       fates?: TokenFate[];
+      /** (added) the reply's note as stored at the end (e.g. why it was stopped), when it has one */
+      note?: string;
     }
   | { type: 'error'; messageId: string; message: string };
 
@@ -92,6 +102,8 @@ export type ModelEvent =
 export type AppEvent =
   | { type: 'conversation-created'; conversation: Conversation }
   | { type: 'conversation-deleted'; conversationId: string }
+  /** (added) a conversation's stored row changed behind a request: a title from the first message, a reply that ended */
+  | { type: 'conversation-updated'; conversation: Conversation }
   | { type: 'trace-imported'; traceId: string; name: string };
 
 export const idSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
@@ -165,7 +177,7 @@ export interface TraceListItem {
   createdAt: number;
 }
 
-/** (added) What each channel resolves to; `ClaspApi.call` stays `Promise<unknown>`, cast with ResponseOf<C>. */
+/** (added) What each channel resolves to. */
 export interface Responses {
   'conversations:list': Conversation[];
   'conversations:create': Conversation;
@@ -196,13 +208,26 @@ export interface ApiErrorInfo {
   status: number;
 }
 
-/** What the renderer can call: the preload and the browser client both implement this. */
+/** What the renderer can call: lib/client.ts builds it on the preload (Electron) or on HTTP + SSE (browser). */
 export interface ClaspApi {
-  call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<unknown>;
+  /** Resolves to the channel's response; rejects with an error carrying `code` and `status` (ApiErrorInfo). */
+  call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>>;
   onReplyEvent(cb: (e: ReplyEvent) => void): () => void;
   onModelEvent(cb: (e: ModelEvent) => void): () => void;
-  /** (added) Menu actions and list changes; optional so simple mocks need not implement it. */
-  onAppEvent?(cb: (e: AppEvent) => void): () => void;
+  /** Menu actions and changes made outside this window (another tab, the menu, a reply that ended). */
+  onAppEvent(cb: (e: AppEvent) => void): () => void;
   /** Where the app runs: 'electron' (save dialogs) or 'browser' (downloads). */
   readonly shell: 'electron' | 'browser';
+}
+
+/**
+ * What the Electron preload exposes as `window.clasp`. `invoke` never throws: Errors lose their own
+ * fields crossing the context bridge, so failures come back as {ok: false, error: {message, code, status}}.
+ */
+export interface PreloadApi {
+  readonly shell: 'electron';
+  invoke<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<IpcResult>;
+  onReplyEvent(cb: (e: ReplyEvent) => void): () => void;
+  onModelEvent(cb: (e: ModelEvent) => void): () => void;
+  onAppEvent(cb: (e: AppEvent) => void): () => void;
 }

@@ -300,6 +300,8 @@ describe('AppService on the demo model', () => {
     const m = store.getMessage(r.assistantMessage.id)!;
     expect(m.droppedTurns).toBe(r.droppedTurns);
     expect(m.note).toMatch(/oldest turns were left out of the prompt.*context \(1024 tokens\)/);
+    // the window shows the stored note from the first event on
+    expect(start).toMatchObject({ note: m.note });
 
     // a single message longer than the whole context is refused and nothing is stored
     const before = store.listMessages(c.id).length;
@@ -326,6 +328,8 @@ describe('AppService on the demo model', () => {
       const m = store.getMessage(r.assistantMessage.id)!;
       expect(m.status).toBe('cancelled');
       expect(m.note).toMatch(/model was switched/);
+      // 'done' is final: it carries the note the reply was stored with
+      expect(done.type === 'done' && done.note).toBe(m.note);
       expect(modelEvents.some((e) => e.type === 'progress')).toBe(true);
       expect(modelEvents.some((e) => e.type === 'loaded' && e.info.path === copy)).toBe(true);
       expect(((await app.call('models:current', {})) as ResponseOf<'models:current'>)!.info.path).toBe(copy);

@@ -10,7 +10,7 @@ import { ModelManager } from '../../src/services/ModelManager';
 import { ClaspServer } from '../../src/server/server';
 import { createUiExtension } from '../../src/server/uiRoutes';
 import { SessionStore } from '../../src/store/SessionStore';
-import type { Conversation, Message, ReplyEvent, ResponseOf } from '../../src/shared/api';
+import type { AppEvent, Conversation, Message, ReplyEvent, ResponseOf } from '../../src/shared/api';
 import { DEMO_Q8 } from './helpers/engine';
 
 let dir: string;
@@ -230,8 +230,17 @@ describe('GET /api/ui/events', () => {
     expect(msgs[1]!.content).toBe(text);
     expect(msgs[1]!.status).toBe('complete');
 
+    // The first message named the conversation and the reply's end moved it up: both came as app
+    // events, so a window needs no second fetch of the list.
+    const updates = sse.events
+      .filter((e) => e.event === 'app' && (e.data as AppEvent).type === 'conversation-updated')
+      .map((e) => (e.data as Extract<AppEvent, { type: 'conversation-updated' }>).conversation);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(updates[0]!.title).toBe('Count from 1 to 5.');
+    expect(updates.at(-1)!.updatedAt).toBeGreaterThanOrEqual(updates[0]!.updatedAt);
+
     await call('conversations:delete', { id: conv.id });
-    const del = await sse.next((e) => e.event === 'app');
+    const del = await sse.next((e) => e.event === 'app' && (e.data as AppEvent).type === 'conversation-deleted');
     expect(del.data).toEqual({ type: 'conversation-deleted', conversationId: conv.id });
     sse.close();
   });

@@ -3,8 +3,8 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { Message } from '@shared/api';
 import { Icon } from '../components/Icon';
-import { client, errorText } from '../lib/client';
-import { downloadText, safeFilename } from '../lib/download';
+import { call, errorText } from '../lib/client';
+import { downloadText } from '../lib/download';
 import { SettingsPanel } from '../settings/SettingsPanel';
 import { useApp } from '../store';
 import { Composer } from './Composer';
@@ -52,18 +52,14 @@ function SystemPrompt() {
 
 function ExportChat() {
   const activeId = useApp((s) => s.activeId);
-  const title = useApp((s) => s.conversations.find((c) => c.id === s.activeId)?.title ?? 'chat');
   const pushError = useApp((s) => s.pushError);
   const toast = useApp((s) => s.showToast);
   if (!activeId) return null;
   const run = async (format: 'markdown' | 'json') => {
     try {
-      const r = await client.exportChat(activeId, format);
+      const r = await call('export:chat', { conversationId: activeId, format });
       if (r.savedTo) toast(`Saved to ${r.savedTo}`);
-      else if (r.text !== undefined) {
-        const ext = format === 'markdown' ? 'md' : 'json';
-        downloadText(r.text, r.filename ?? `${safeFilename(title, 'chat')}.${ext}`, format === 'markdown' ? 'text/markdown' : 'application/json');
-      }
+      else if (r.content !== undefined) downloadText(r.content, r.filename, r.mimeType);
     } catch (e) {
       pushError(`Could not export the chat: ${errorText(e)}`);
     }

@@ -98,9 +98,8 @@ function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
 
 function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; busy: boolean }) {
   const showFates = useApp((s) => s.showFates);
-  const pieces = useApp((s) => s.pieces[m.id]);
-  const liveNotice = useApp((s) => s.notices[m.id]);
-  const notice = m.note ?? liveNotice;
+  const pieces = m.pieces;
+  const notice = m.note;
   const modelName = useApp((s) => s.current?.name);
   const inspected = useApp((s) => s.source?.kind === 'message' && s.source.messageId === m.id);
   const inspect = useApp((s) => s.inspectMessage);

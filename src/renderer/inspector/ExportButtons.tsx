@@ -1,6 +1,6 @@
 // Saves the shown trace: an imported one as it came, a stored reply's as JSON, Spec-Bench JSONL or CSV.
 import { Icon } from '../components/Icon';
-import { client, errorText } from '../lib/client';
+import { call, errorText } from '../lib/client';
 import { downloadText, safeFilename } from '../lib/download';
 import { useApp } from '../store';
 import type { Inspected } from './useInspected';
@@ -21,13 +21,9 @@ export function ExportButtons({ ins }: { ins: Inspected }) {
         return;
       }
       if (!traceId) return;
-      const r = await client.exportTrace(traceId, format);
+      const r = await call('export:trace', { traceId, format });
       if (r.savedTo) toast(`Saved to ${r.savedTo}`);
-      else if (r.text !== undefined) {
-        const ext = format === 'json' ? 'json' : format === 'csv' ? 'csv' : 'jsonl';
-        const mime = format === 'csv' ? 'text/csv' : format === 'json' ? 'application/json' : 'application/x-ndjson';
-        downloadText(r.text, r.filename ?? `clasp-trace-${traceId}.${format === 'specbench' ? 'specbench.' : ''}${ext}`, r.mime ?? mime);
-      }
+      else if (r.content !== undefined) downloadText(r.content, r.filename, r.mimeType);
     } catch (e) {
       pushError(`Could not export the trace: ${errorText(e)}`);
     }

@@ -30,7 +30,7 @@ function Prob({ v, label }: { v: number | undefined; label: string }) {
 export function RoundDetail({ ins }: { ins: Inspected }) {
   const r = useApp((s) => s.selectedRound);
   const select = useApp((s) => s.selectRound);
-  const pieces = useApp((s) => (ins.message ? s.pieces[ins.message.id] : undefined));
+  const pieces = ins.message?.pieces;
   const fates = ins.message?.fates;
   const map = useMemo(() => (fates ? mapTokensToRounds(fates) : null), [fates]);
   const { buf, n, L } = ins;

@@ -1,102 +1,65 @@
-// The renderer's typed view of the app API. `../api` (written by the API engineer) exports the
-// ClaspApi instance that talks IPC in Electron and HTTP + SSE in a browser; `call` returns unknown,
-// so this file states what each channel answers and normalises the few shapes that may vary.
-import * as apiModule from '../api';
-import type { ClaspApi, Conversation, Message, ModelListItem, RequestOf } from '@shared/api';
-import type { ModelInfo } from '@shared/engineTypes';
-import type { Trace } from '@shared/trace';
+// The renderer's one client for the app API (src/shared/api.ts): `call(channel, payload)` resolves
+// to that channel's ResponseOf<C>, and the three event streams. In Electron it talks to the
+// preload's `window.clasp` (IPC); in a browser, HTTP + SSE against `clasp serve` (httpClient.ts).
+import type { AppEvent, Channel, ClaspApi, ModelEvent, PreloadApi, ReplyEvent, RequestOf, ResponseOf } from '@shared/api';
+import { ClaspApiError, createHttpClient } from './httpClient';
 
-export type { ModelListItem };
-
-export interface SamplingDefaults {
-  temperature: number;
-  topP: number;
-  topK: number;
-}
-
-/** What chat:send and chat:regenerate answer (regenerate has no userMessage). */
-export interface SendResult {
-  userMessage?: Message;
-  assistantMessage?: Message;
-  promptTokens?: number;
-  droppedTurns?: number;
-}
-
-/** What an export call answers: text to download (browser) or where the save dialog wrote it. */
-export interface ExportResult {
-  text?: string;
-  filename?: string;
-  mime?: string;
-  savedTo?: string;
-  cancelled?: boolean;
-}
-
-function resolveApi(): ClaspApi {
-  const m = apiModule as unknown as Record<string, unknown>;
-  const found = (m.api ?? m.claspApi ?? m.default) as ClaspApi | undefined;
-  if (!found || typeof found.call !== 'function') {
-    throw new Error('src/renderer/api does not export the ClaspApi instance (expected `api` or a default export)');
+declare global {
+  interface Window {
+    clasp?: PreloadApi;
   }
-  return found;
 }
 
-export const api: ClaspApi = resolveApi();
-
-function listOf<T>(v: unknown, key: string): T[] {
-  if (Array.isArray(v)) return v as T[];
-  if (v && typeof v === 'object' && Array.isArray((v as Record<string, unknown>)[key])) return (v as Record<string, T[]>)[key];
-  return [];
-}
-
-function objectOf<T>(v: unknown, key: string): T {
-  if (v && typeof v === 'object' && key in (v as object)) return (v as Record<string, T>)[key];
-  return v as T;
-}
-
-function exportResult(v: unknown): ExportResult {
-  if (typeof v === 'string') return { text: v };
-  if (!v || typeof v !== 'object') return { cancelled: true };
-  const o = v as Record<string, unknown>;
+/** The preload's API as a ClaspApi: its {ok: false} answers become ClaspApiErrors (code and status kept). */
+export function fromPreload(p: PreloadApi): ClaspApi {
   return {
-    text: typeof o.text === 'string' ? o.text : typeof o.content === 'string' ? o.content : typeof o.data === 'string' ? o.data : undefined,
-    filename: typeof o.filename === 'string' ? o.filename : typeof o.name === 'string' ? o.name : undefined,
-    mime: typeof o.mimeType === 'string' ? o.mimeType : typeof o.mime === 'string' ? o.mime : undefined,
-    savedTo: typeof o.savedTo === 'string' ? o.savedTo : typeof o.path === 'string' ? o.path : undefined,
-    cancelled: o.cancelled === true || o.canceled === true,
+    shell: 'electron',
+    async call(channel, payload) {
+      const r = await p.invoke(channel, payload);
+      if (!r.ok) throw new ClaspApiError(r.error.message, r.error.code, r.error.status);
+      return r.result as ResponseOf<typeof channel>;
+    },
+    onReplyEvent: (cb) => p.onReplyEvent(cb),
+    onModelEvent: (cb) => p.onModelEvent(cb),
+    onAppEvent: (cb) => p.onAppEvent(cb),
   };
 }
 
-export const client = {
-  shell: (): 'electron' | 'browser' => api.shell,
-  listConversations: async () => listOf<Conversation>(await api.call('conversations:list', {}), 'conversations'),
-  createConversation: async (p: RequestOf<'conversations:create'>) =>
-    objectOf<Conversation>(await api.call('conversations:create', p), 'conversation'),
-  updateConversation: async (p: RequestOf<'conversations:update'>) =>
-    objectOf<Conversation | undefined>(await api.call('conversations:update', p), 'conversation'),
-  deleteConversation: async (id: string) => {
-    await api.call('conversations:delete', { id });
-  },
-  listMessages: async (conversationId: string) => listOf<Message>(await api.call('messages:list', { conversationId }), 'messages'),
-  send: async (p: RequestOf<'chat:send'>) => (await api.call('chat:send', p)) as SendResult | null,
-  regenerate: async (conversationId: string) => (await api.call('chat:regenerate', { conversationId })) as SendResult | null,
-  stop: (conversationId: string) => api.call('chat:stop', { conversationId }),
-  listModels: async () => listOf<ModelListItem>(await api.call('models:list', {}), 'models'),
-  loadModel: async (path: string) => objectOf<ModelInfo | null>(await api.call('models:load', { path }), 'info'),
-  currentModel: async (): Promise<{ info: ModelInfo; defaults: SamplingDefaults | null } | null> => {
-    const v = await api.call('models:current', {});
-    const info = objectOf<ModelInfo | null>(v, 'info');
-    if (!info || typeof info !== 'object' || !('nLayer' in info)) return null;
-    const d = v && typeof v === 'object' && 'defaults' in v ? ((v as { defaults: SamplingDefaults }).defaults ?? null) : null;
-    return { info, defaults: d };
-  },
-  getTrace: async (traceId: string) => objectOf<Trace>(await api.call('trace:get', { traceId }), 'trace'),
-  exportChat: async (conversationId: string, format: 'markdown' | 'json') => exportResult(await api.call('export:chat', { conversationId, format })),
-  exportTrace: async (traceId: string, format: 'json' | 'specbench' | 'csv') => exportResult(await api.call('export:trace', { traceId, format })),
-};
+/**
+ * The UI token, in one place. The token in the start URL (?token=...) has done its job once the
+ * server set the cookie with the page: drop it from the address bar so it is not copied,
+ * bookmarked or shared. The browser then sends the cookie with every call by itself.
+ */
+function settleUiToken(): void {
+  if (typeof history === 'undefined' || typeof location === 'undefined') return;
+  const url = new URL(location.href);
+  if (!url.searchParams.has('token')) return;
+  url.searchParams.delete('token');
+  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+}
 
+function choose(): ClaspApi {
+  if (typeof window !== 'undefined' && window.clasp) return fromPreload(window.clasp);
+  settleUiToken();
+  return createHttpClient();
+}
+
+export const api: ClaspApi = choose();
+
+export function call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
+  return api.call(channel, payload);
+}
+
+export const onReplyEvent = (cb: (e: ReplyEvent) => void) => api.onReplyEvent(cb);
+export const onModelEvent = (cb: (e: ModelEvent) => void) => api.onModelEvent(cb);
+export const onAppEvent = (cb: (e: AppEvent) => void) => api.onAppEvent(cb);
+
+/** A failure's message for the user (a ClaspApiError's, or any thrown value's). */
 export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   if (typeof e === 'string') return e;
   if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message);
   return String(e);
 }
+
+export { ClaspApiError };

@@ -1,99 +1,46 @@
 // Messages per conversation and the reply being streamed: send, edit and resend, regenerate, stop,
 // and the reply events (start, tokens, rounds, done, error) that the listeners hand over in
-// batches, one state update per animation frame.
-import type { Message, ReplyEvent, TokenFate } from '@shared/api';
-import { client, errorText, type SendResult } from '../lib/client';
+// batches, one state update per animation frame. The events build the reply; 'done' is final, so
+// nothing is fetched again after it (the conversation list follows 'conversation-updated').
+import type { Message, ResponseOf } from '@shared/api';
+import { call, errorText } from '../lib/client';
 import type { ChatSlice, Slice } from './types';
 
 let tempId = 0;
 
-/** Piece texts per token, when a message or event carries them (an optional backend field). */
-function piecesOf(x: unknown): string[] | undefined {
-  const p = (x as { pieces?: unknown }).pieces;
-  return Array.isArray(p) && p.every((s) => typeof s === 'string') ? (p as string[]) : undefined;
-}
-
-/**
- * Merges a fetched message list with what is on screen: the stored list wins, except for the reply
- * being streamed, whose live text may be ahead of the store.
- */
-function merge(fetched: Message[], shown: Message[] | undefined, liveId: string | null): Message[] {
-  if (!liveId || !shown) return fetched;
-  const live = shown.find((m) => m.id === liveId);
-  if (!live) return fetched;
-  const i = fetched.findIndex((m) => m.id === liveId);
-  if (i < 0) return [...fetched, live];
-  const f = fetched[i];
-  if (f.status !== 'streaming' || f.content.length >= live.content.length) return fetched;
-  const out = fetched.slice();
-  out[i] = { ...f, content: live.content, tokenIds: live.tokenIds, fates: live.fates };
-  return out;
-}
+type Started = ResponseOf<'chat:send'> | ResponseOf<'chat:regenerate'>;
 
 export const createChatSlice: Slice<ChatSlice> = (set, get) => {
   const setMessages = (conversationId: string, list: Message[]) => set({ messages: { ...get().messages, [conversationId]: list } });
 
   /**
-   * Puts the stored user message (in place of the optimistic one) and the new reply into the list,
-   * from what chat:send answered; false when the answer has no messages (then the list is fetched).
+   * Puts the stored user message (in place of the optimistic one, `replaceId`) and the new reply
+   * into the list, from what chat:send or chat:regenerate answered. The 'start' event may have
+   * placed the reply already, with text streamed since: that copy is kept.
    */
-  const placeReply = (conversationId: string, replaceId: string | null, r: SendResult | null): boolean => {
-    const a = r?.assistantMessage;
-    if (!a || typeof a !== 'object' || !('id' in a)) return false;
-    let list = (get().messages[conversationId] ?? []).slice();
-    const u = r?.userMessage;
-    if (u && replaceId) {
+  const placeReply = (conversationId: string, replaceId: string | null, r: Started) => {
+    const a = r.assistantMessage;
+    const list = (get().messages[conversationId] ?? []).slice();
+    if ('userMessage' in r && replaceId) {
       const i = list.findIndex((m) => m.id === replaceId);
-      if (i >= 0) list[i] = u;
-      else list.push(u);
+      if (i >= 0) list[i] = r.userMessage;
+      else list.push(r.userMessage);
     }
     const j = list.findIndex((m) => m.id === a.id);
-    // The 'start' event may have placed the reply already, with text streamed since: keep that.
     if (j < 0) list.push(a);
-    else list[j] = { ...a, ...list[j], note: a.note ?? list[j].note };
+    else list[j] = { ...a, ...list[j] };
     // Anything after the reply (from an edit of an earlier turn) is gone.
-    const k = list.findIndex((m) => m.id === a.id);
-    list = list.slice(0, k + 1);
-    setMessages(conversationId, list);
-    // The first message names the conversation: show the new title now, not when the reply ends.
-    client
-      .listConversations()
-      .then((convs) => convs.length && set({ conversations: convs.sort((x, y) => y.updatedAt - x.updatedAt) }))
-      .catch(() => undefined);
-    return true;
-  };
-
-  const refreshAfterReply = async (conversationId: string) => {
-    if (get().conversations.some((c) => c.id === conversationId)) await get().loadMessages(conversationId);
-    try {
-      const convs = await client.listConversations();
-      if (convs.length) set({ conversations: convs.sort((a, b) => b.updatedAt - a.updatedAt) });
-    } catch {
-      /* the list refreshes next time */
-    }
+    setMessages(conversationId, list.slice(0, list.findIndex((m) => m.id === a.id) + 1));
   };
 
   return {
     messages: {},
-    pieces: {},
-    notices: {},
     activeReply: null,
     sending: null,
 
     async loadMessages(conversationId) {
       try {
-        const list = await client.listMessages(conversationId);
-        const pieces = { ...get().pieces };
-        for (const m of list) {
-          const p = piecesOf(m);
-          if (p) pieces[m.id] = p;
-        }
-        const live = get().activeReply;
-        setMessages(conversationId, merge(list, get().messages[conversationId], live?.conversationId === conversationId ? live.messageId : null));
-        // A reply that finished before this list was fetched: nothing is pending any more.
-        const last = list[list.length - 1];
-        const settled = get().sending === conversationId && !live && last?.role === 'assistant' && last.status !== 'streaming';
-        set({ pieces, ...(settled ? { sending: null } : {}) });
+        setMessages(conversationId, await call('messages:list', { conversationId }));
       } catch (e) {
         // A conversation deleted meanwhile (here or elsewhere) has nothing to load: no error for that.
         if (!get().conversations.some((c) => c.id === conversationId)) return;
@@ -119,16 +66,16 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
       const before = get().messages[convId] ?? [];
       setMessages(convId, [...before, temp]);
       set({ sending: convId });
-      let r: SendResult | null;
+      let r: Started;
       try {
-        r = await client.send({ conversationId: convId, content });
+        r = await call('chat:send', { conversationId: convId, content });
       } catch (e) {
         setMessages(convId, (get().messages[convId] ?? []).filter((m) => m.id !== temp.id));
         set({ sending: null });
         get().pushError(errorText(e));
         return false;
       }
-      if (!placeReply(convId, temp.id, r)) await get().loadMessages(convId);
+      placeReply(convId, temp.id, r);
       return true;
     },
 
@@ -141,16 +88,16 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
       const previous = list;
       setMessages(convId, [...list.slice(0, i), { ...list[i], content }]);
       set({ sending: convId });
-      let r: SendResult | null;
+      let r: Started;
       try {
-        r = await client.send({ conversationId: convId, content, editOf: messageId });
+        r = await call('chat:send', { conversationId: convId, content, editOf: messageId });
       } catch (e) {
         setMessages(convId, previous);
         set({ sending: null });
         get().pushError(errorText(e));
         return false;
       }
-      if (!placeReply(convId, messageId, r)) await get().loadMessages(convId);
+      placeReply(convId, messageId, r);
       return true;
     },
 
@@ -162,16 +109,16 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
       const last = list[list.length - 1];
       if (last?.role === 'assistant') setMessages(convId, list.slice(0, -1));
       set({ sending: convId });
-      let r: SendResult | null;
+      let r: Started;
       try {
-        r = await client.regenerate(convId);
+        r = await call('chat:regenerate', { conversationId: convId });
       } catch (e) {
         setMessages(convId, previous);
         set({ sending: null });
         get().pushError(errorText(e));
         return;
       }
-      if (!placeReply(convId, null, r)) await get().loadMessages(convId);
+      placeReply(convId, null, r);
     },
 
     async stop() {
@@ -179,7 +126,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
       const convId = live?.conversationId ?? get().sending ?? get().activeId;
       if (!convId) return;
       try {
-        await client.stop(convId);
+        await call('chat:stop', { conversationId: convId });
       } catch (e) {
         get().pushError(`Could not stop: ${errorText(e)}`);
       }
@@ -188,12 +135,8 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
     applyReplyEvents(events) {
       // Collect everything first, then one set(): a frame's worth of events is one render.
       const messages = { ...get().messages };
-      const pieces = get().pieces;
-      let piecesCopy: Record<string, string[]> | null = null;
-      let notices = get().notices;
       let activeReply = get().activeReply;
       let sending = get().sending;
-      const finished: string[] = [];
       const started: { conversationId: string; messageId: string }[] = [];
       const touched = new Set<string>();
 
@@ -226,18 +169,13 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
             if (list && !list.some((m) => m.id === e.messageId)) {
               messages[e.conversationId] = [
                 ...list,
-                { id: e.messageId, conversationId: e.conversationId, role: 'assistant', content: '', status: 'streaming', createdAt: Date.now(), tokenIds: [], fates: [] },
+                { id: e.messageId, conversationId: e.conversationId, role: 'assistant', content: '', status: 'streaming', createdAt: Date.now(), tokenIds: [], fates: [], pieces: [] },
               ];
               touched.add(e.conversationId);
             } else {
               update(e.messageId, (m) => ({ ...m, status: 'streaming' }));
             }
-            if (e.droppedTurns > 0) {
-              notices = {
-                ...notices,
-                [e.messageId]: `The conversation is longer than the model's context: the ${e.droppedTurns === 1 ? 'oldest turn was' : `${e.droppedTurns} oldest turns were`} left out of this reply's prompt (the system prompt was kept).`,
-              };
-            }
+            if (e.note) update(e.messageId, (m) => ({ ...m, note: e.note }));
             started.push(e);
             break;
           }
@@ -246,13 +184,9 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
               ...m,
               content: m.content + e.text,
               tokenIds: [...(m.tokenIds ?? []), ...e.ids],
-              fates: [...(m.fates ?? []), ...(e.fates as TokenFate[])],
+              fates: [...(m.fates ?? []), ...e.fates],
+              ...(e.pieces ? { pieces: [...(m.pieces ?? []), ...e.pieces] } : {}),
             }));
-            const p = piecesOf(e);
-            if (p) {
-              piecesCopy ??= { ...pieces };
-              piecesCopy[e.messageId] = [...(piecesCopy[e.messageId] ?? []), ...p];
-            }
             break;
           }
           case 'rounds':
@@ -264,13 +198,9 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
               status: e.finishReason === 'cancelled' ? 'cancelled' : 'complete',
               stats: e.stats,
               traceId: e.traceId ?? m.traceId,
-              // the final word on every token and its fate
-              ...(e.ids ? { tokenIds: e.ids } : {}),
-              ...(e.fates ? { fates: e.fates } : {}),
+              ...(e.note ? { note: e.note } : {}),
             }));
-            const cid = findConv(e.messageId);
             if (activeReply?.messageId === e.messageId) activeReply = null;
-            if (cid) finished.push(cid);
             break;
           }
           case 'error': {
@@ -279,15 +209,13 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
             if (activeReply?.messageId === e.messageId) activeReply = null;
             if (cid && sending === cid) sending = null;
             get().pushError(e.message);
-            if (cid) finished.push(cid);
             break;
           }
         }
       }
-      set({ messages, notices, activeReply, sending, ...(piecesCopy ? { pieces: piecesCopy } : {}) });
+      set({ messages, activeReply, sending });
       // The inspector turns to a reply as it starts (its rounds arrive later, or never in plain decoding).
       for (const st of started) if (activeReply?.messageId === st.messageId) get().followLive(st.messageId, st.conversationId);
-      for (const cid of new Set(finished)) void refreshAfterReply(cid);
     },
   };
 };

@@ -1,8 +1,9 @@
 // Conversations: the sidebar list, the open one (remembered across reloads), create, rename,
-// delete, and per-conversation system prompt and settings. Edits show at once and are saved in
-// the background; a failed save restores the stored value and shows the error.
+// delete, per-conversation system prompt and settings, and the app events that change the list.
+// Edits show at once and are saved in the background; a failed save restores the stored value and
+// shows the error.
 import type { Conversation } from '@shared/api';
-import { client, errorText } from '../lib/client';
+import { call, errorText } from '../lib/client';
 import type { ConversationsSlice, Slice } from './types';
 
 const ACTIVE_KEY = 'clasp.activeConversation';
@@ -36,7 +37,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
 
   const loadList = async (): Promise<void> => {
     try {
-      const list = (await client.listConversations()).slice().sort(byRecent);
+      const list = (await call('conversations:list', {})).slice().sort(byRecent);
       set({ conversations: list, conversationsLoaded: true });
       const active = get().activeId;
       if (active && list.some((c) => c.id === active)) return;
@@ -86,7 +87,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       try {
         const prev = get().conversations.find((c) => c.id === get().activeId);
         // A new chat starts from the settings of the one open now, so tuning carries over.
-        const c = await client.createConversation(prev ? { settings: prev.settings } : {});
+        const c = await call('conversations:create', prev ? { settings: prev.settings } : {});
         set({ conversations: [c, ...get().conversations.filter((x) => x.id !== c.id)], messages: { ...get().messages, [c.id]: [] } });
         await get().selectConversation(c.id);
         return c;
@@ -102,8 +103,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       if (!before || !t || t === before.title) return;
       replace({ ...before, title: t });
       try {
-        const c = await client.updateConversation({ id, title: t });
-        if (c && typeof c === 'object' && 'id' in c) replace(c);
+        replace(await call('conversations:update', { id, title: t }));
       } catch (e) {
         replace(before);
         get().pushError(`Could not rename: ${errorText(e)}`);
@@ -118,7 +118,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       set({ conversations: rest });
       if (wasActive) await get().selectConversation(rest[0]?.id ?? null);
       try {
-        await client.deleteConversation(id);
+        await call('conversations:delete', { id });
       } catch (e) {
         set({ conversations: before });
         get().pushError(`Could not delete the conversation: ${errorText(e)}`);
@@ -148,11 +148,35 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       if (!before || before.systemPrompt === systemPrompt) return;
       replace({ ...before, systemPrompt });
       try {
-        const c = await client.updateConversation({ id, systemPrompt });
-        if (c && typeof c === 'object' && 'id' in c) replace(c);
+        replace(await call('conversations:update', { id, systemPrompt }));
       } catch (e) {
         replace(before);
         get().pushError(`Could not save the system prompt: ${errorText(e)}`);
+      }
+    },
+
+    applyAppEvent(e) {
+      const list = get().conversations;
+      switch (e.type) {
+        case 'conversation-created':
+          // The menu's New Chat: show it and open it.
+          if (!list.some((c) => c.id === e.conversation.id)) set({ conversations: [e.conversation, ...list].sort(byRecent) });
+          void get().selectConversation(e.conversation.id);
+          break;
+        case 'conversation-updated':
+          // A title from the first message, a reply that ended; one deleted here stays deleted.
+          if (list.some((c) => c.id === e.conversation.id)) replace(e.conversation);
+          break;
+        case 'conversation-deleted': {
+          if (!list.some((c) => c.id === e.conversationId)) return; // deleted here: already gone
+          const rest = list.filter((c) => c.id !== e.conversationId);
+          set({ conversations: rest });
+          if (get().activeId === e.conversationId) void get().selectConversation(rest[0]?.id ?? null);
+          break;
+        }
+        case 'trace-imported':
+          void get().showStoredTrace(e.traceId, e.name);
+          break;
       }
     },
 
@@ -163,8 +187,8 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       if ('skipRatio' in patch && patch.skipRatio === undefined) delete next.skipRatio;
       replace({ ...before, settings: next });
       try {
-        const c = await client.updateConversation({ id, settings: patch });
-        if (c && typeof c === 'object' && 'id' in c) replace({ ...c, updatedAt: Math.max(c.updatedAt, before.updatedAt) });
+        const c = await call('conversations:update', { id, settings: patch });
+        replace({ ...c, updatedAt: Math.max(c.updatedAt, before.updatedAt) });
       } catch (e) {
         replace(before);
         get().pushError(`Could not save the settings: ${errorText(e)}`);

@@ -3,7 +3,7 @@
 // RoundsBuffer objects that are appended to in place; `inspectorVersion` tells views to redraw.
 import type { Message } from '@shared/api';
 import { parseTrace, TraceError } from '@shared/trace';
-import { client, errorText } from '../lib/client';
+import { call, errorText } from '../lib/client';
 import { inferLayers, RoundsBuffer } from '../lib/rounds';
 import type { InspectorSlice, Slice } from './types';
 
@@ -71,7 +71,7 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
     if (get().buffers[message.id] || !message.traceId) return;
     set({ traceLoading: true });
     try {
-      const trace = await client.getTrace(message.traceId);
+      const trace = await call('trace:get', { traceId: message.traceId });
       const buf = RoundsBuffer.fromRounds(trace.model.n_layer, trace.rounds);
       set({
         buffers: { ...get().buffers, [message.id]: buf },
@@ -113,13 +113,13 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
 
   async showStoredTrace(traceId, name) {
     try {
-      const trace = await client.getTrace(traceId);
+      const trace = await call('trace:get', { traceId });
       const key = `import:${++importCount}`;
       set({
         buffers: { ...get().buffers, [key]: RoundsBuffer.fromRounds(trace.model.n_layer, trace.rounds) },
         traces: { ...get().traces, [key]: trace },
         source: { kind: 'import', key, name },
-      lastImport: { kind: 'import', key, name },
+        lastImport: { kind: 'import', key, name },
         selectedRound: null,
         hover: null,
         cursor: null,

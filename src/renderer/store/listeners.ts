@@ -2,7 +2,7 @@
 // they are queued and applied once per animation frame (or after 200 ms when frames are paused,
 // as in a hidden tab), so a long reply costs one render per frame at most.
 import type { ReplyEvent } from '@shared/api';
-import { api } from '../lib/client';
+import { onAppEvent, onModelEvent, onReplyEvent } from '../lib/client';
 import { useApp } from './index';
 
 export function startListeners(): () => void {
@@ -20,7 +20,7 @@ export function startListeners(): () => void {
     if (batch.length) useApp.getState().applyReplyEvents(batch);
   };
 
-  const offReply = api.onReplyEvent((e) => {
+  const offReply = onReplyEvent((e) => {
     queue.push(e);
     // Start, done and error are rare and change what buttons show: apply them without waiting.
     if (e.type === 'start' || e.type === 'done' || e.type === 'error') {
@@ -30,25 +30,9 @@ export function startListeners(): () => void {
     if (!raf) raf = requestAnimationFrame(flush);
     if (!timer) timer = setTimeout(flush, 200);
   });
-  const offModel = api.onModelEvent((e) => useApp.getState().applyModelEvent(e));
-  // Changes made elsewhere (the Electron menu, another browser tab).
-  const offApp = api.onAppEvent
-    ? api.onAppEvent((e) => {
-        const s = useApp.getState();
-        if (e.type === 'conversation-created') {
-          // The menu's New Chat: show it and open it.
-          if (!s.conversations.some((c) => c.id === e.conversation.id)) useApp.setState({ conversations: [e.conversation, ...s.conversations] });
-          void s.selectConversation(e.conversation.id);
-        } else if (e.type === 'conversation-deleted') {
-          if (!s.conversations.some((c) => c.id === e.conversationId)) return; // deleted here: already gone
-          const rest = s.conversations.filter((c) => c.id !== e.conversationId);
-          useApp.setState({ conversations: rest });
-          if (s.activeId === e.conversationId) void s.selectConversation(rest[0]?.id ?? null);
-        } else if (e.type === 'trace-imported') {
-          void s.showStoredTrace(e.traceId, e.name);
-        }
-      })
-    : () => {};
+  const offModel = onModelEvent((e) => useApp.getState().applyModelEvent(e));
+  // Changes made elsewhere (the Electron menu, another browser tab, a reply that ended).
+  const offApp = onAppEvent((e) => useApp.getState().applyAppEvent(e));
 
   return () => {
     offReply();

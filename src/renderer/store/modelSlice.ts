@@ -1,6 +1,6 @@
 // The loaded model, the models a user may pick (recently used first), and load progress.
 import type { ModelInfo } from '@shared/engineTypes';
-import { client, errorText } from '../lib/client';
+import { call, errorText } from '../lib/client';
 import type { ModelSlice, Slice } from './types';
 
 const RECENT_KEY = 'clasp.recentModels';
@@ -32,8 +32,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
       recentModels: pushRecent(get().recentModels, info.path),
       models: get().models.map((m) => ({ ...m, loaded: m.path === info.path })),
     });
-    client
-      .currentModel()
+    call('models:current', {})
       .then((c) => c && set({ modelDefaults: c.defaults }))
       .catch(() => undefined);
   };
@@ -47,7 +46,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
 
     async refreshModels() {
       try {
-        const [models, current] = await Promise.all([client.listModels(), client.currentModel()]);
+        const [models, current] = await Promise.all([call('models:list', {}), call('models:current', {})]);
         set({ models, current: current?.info ?? get().current, modelDefaults: current?.defaults ?? get().modelDefaults });
         if (current) set({ recentModels: pushRecent(get().recentModels, current.info.path) });
       } catch (e) {
@@ -59,13 +58,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
       if (get().current?.path === path && !get().modelLoad) return;
       set({ modelLoad: { path, fraction: 0, message: 'starting' } });
       try {
-        const info = await client.loadModel(path);
-        if (info && typeof info === 'object' && 'nLayer' in info) loaded(info);
-        else {
-          const cur = await client.currentModel();
-          if (cur) loaded(cur.info);
-          else set({ modelLoad: null });
-        }
+        loaded(await call('models:load', { path }));
       } catch (e) {
         set({ modelLoad: null });
         get().pushError(`Could not load the model: ${errorText(e)}`);

@@ -1,10 +1,9 @@
 // The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
 // ui). API listeners change it only through the slices' actions.
 import type { StateCreator } from 'zustand';
-import type { ChatSettings, Conversation, Message, ModelEvent, ReplyEvent } from '@shared/api';
+import type { AppEvent, ChatSettings, Conversation, Message, ModelEvent, ModelListItem, ReplyEvent, ResponseOf } from '@shared/api';
 import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
 import type { Trace } from '@shared/trace';
-import type { ModelListItem, SamplingDefaults } from '../lib/client';
 import type { RoundsBuffer } from '../lib/rounds';
 
 export interface ConversationsSlice {
@@ -18,6 +17,8 @@ export interface ConversationsSlice {
   deleteConversation(id: string): Promise<void>;
   updateSystemPrompt(id: string, systemPrompt: string): Promise<void>;
   updateSettings(id: string, patch: Partial<ChatSettings>): Promise<void>;
+  /** Menu actions and changes made elsewhere: created, updated, deleted conversations, an imported trace. */
+  applyAppEvent(e: AppEvent): void;
 }
 
 export interface ActiveReply {
@@ -27,10 +28,6 @@ export interface ActiveReply {
 
 export interface ChatSlice {
   messages: Record<string, Message[]>;
-  /** per assistant message: the text of each token, when the backend sends it */
-  pieces: Record<string, string[]>;
-  /** per assistant message: a note shown above it (turns dropped to fit the context) */
-  notices: Record<string, string>;
   activeReply: ActiveReply | null;
   /** a send is in flight and its reply has not started yet */
   sending: string | null;
@@ -41,6 +38,9 @@ export interface ChatSlice {
   stop(): Promise<void>;
   applyReplyEvents(events: ReplyEvent[]): void;
 }
+
+/** A model's sampling defaults (its generation_config.json), as models:current gives them. */
+export type SamplingDefaults = NonNullable<ResponseOf<'models:current'>>['defaults'];
 
 export interface LoadState {
   path: string;

@@ -1,9 +1,9 @@
-// ClaspApi for the renderer in a browser, against `clasp serve` (src/server/uiRoutes.ts):
+// The ClaspApi for the renderer in a browser, against `clasp serve` (src/server/uiRoutes.ts):
 //   calls:  POST /api/ui/call {channel, payload} -> {result} | {error: {message, code}}
 //   events: one EventSource on /api/ui/events, opened while anyone listens.
 // Same-origin only: the UI token travels in the HttpOnly cookie that came with the page, so this
 // code never sees it. No Node imports here.
-import type { AppEvent, Channel, ClaspApi, ModelEvent, ReplyEvent, RequestOf } from '../../shared/api';
+import type { AppEvent, Channel, ClaspApi, ModelEvent, ReplyEvent, RequestOf, ResponseOf } from '@shared/api';
 
 /** A failed call: `code` (bad_request, not_found, busy, unknown_channel, ui_token, ...) and the HTTP status. */
 export class ClaspApiError extends Error {
@@ -27,7 +27,6 @@ export interface HttpClientOptions {
 type Kind = 'reply' | 'model' | 'app';
 
 export interface HttpClaspApi extends ClaspApi {
-  onAppEvent(cb: (e: AppEvent) => void): () => void;
   /** Connection state of the event stream: after a reconnect, refetch what may have been missed. */
   onConnection(cb: (state: 'open' | 'reconnecting') => void): () => void;
 }
@@ -87,7 +86,7 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClaspApi {
 
   return {
     shell: 'browser',
-    async call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<unknown> {
+    async call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
       let res: Response;
       try {
         res = await doFetch(`${base}/api/ui/call`, {
@@ -112,7 +111,7 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClaspApi {
           (res.status === 401 ? 'this page has no valid UI token: open the URL that `clasp serve` printed' : `${channel} failed with HTTP ${res.status}`);
         throw new ClaspApiError(message, code, res.status);
       }
-      return body.result ?? null;
+      return (body.result ?? null) as ResponseOf<C>;
     },
     onReplyEvent: (cb: (e: ReplyEvent) => void) => on('reply', cb),
     onModelEvent: (cb: (e: ModelEvent) => void) => on('model', cb),
