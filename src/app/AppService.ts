@@ -24,8 +24,9 @@ import {
   type ResponseOf,
 } from '../shared/api';
 import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import { defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
-import type { EngineService, ModelDefaults } from '../services/EngineService';
+import type { EngineService } from '../services/EngineService';
 import type { LoadProgress, ModelManager } from '../services/ModelManager';
 import { SettingsError, validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
@@ -75,17 +76,8 @@ export interface AppServiceOptions {
 }
 
 export const DEFAULT_TITLE = 'New chat';
-/** Llama 3's published sampling defaults, used until a model with its own is loaded. */
-const FALLBACK_DEFAULTS: ModelDefaults = { temperature: 0.6, topP: 0.9, topK: 0 };
-const CLASP_DEFAULTS = { mode: 'clasp', skip: 'auto', det: 0.7, maxDraft: 12, loi: 4 } as const;
-const DEFAULT_MAX_TOKENS = 512;
 const RECENT_MODELS_KEY = 'recentModels';
 const LAST_MODEL_KEY = 'lastModel';
-
-/** The settings a new conversation starts from: the model's generation defaults plus CLaSp's. */
-export function defaultChatSettings(d: ModelDefaults = FALLBACK_DEFAULTS): ChatSettings {
-  return { ...CLASP_DEFAULTS, temperature: d.temperature, topP: d.topP, topK: d.topK, seed: 0, maxTokens: DEFAULT_MAX_TOKENS, fixedSeed: false };
-}
 
 interface ActiveReply {
   conversationId: string;

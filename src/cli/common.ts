@@ -1,5 +1,6 @@
 // Flags shared by generate, bench and serve, and their translation into engine settings.
 import type { GenerateSettings } from '../shared/engineTypes';
+import { CLASP_DEFAULTS } from '../shared/settings';
 import { UsageError, type FlagSpec, type ParsedArgs } from './args';
 
 export const MODEL_FLAGS: Record<string, FlagSpec> = {
@@ -18,9 +19,9 @@ export const SAMPLING_FLAGS: Record<string, FlagSpec> = {
   mode: { type: 'string', help: 'ar (plain), clasp (dynamic layer skipping) or static', default: 'ar' },
   skip: { type: 'string', help: 'layers skipped while drafting: auto or a count M', default: 'auto' },
   'skip-ratio': { type: 'float', help: 'M = round(R * layers)' },
-  det: { type: 'float', help: "draft-exit threshold on the draft's top-1 probability", default: '0.7' },
-  'max-draft': { type: 'int', help: 'K, the most drafts per round', default: '12' },
-  loi: { type: 'int', help: 'verify rounds between DP runs', default: '4' },
+  det: { type: 'float', help: "draft-exit threshold on the draft's top-1 probability", default: String(CLASP_DEFAULTS.det) },
+  'max-draft': { type: 'int', help: 'K, the most drafts per round', default: String(CLASP_DEFAULTS.maxDraft) },
+  loi: { type: 'int', help: 'verify rounds between DP runs', default: String(CLASP_DEFAULTS.loi) },
   'ignore-eos': { type: 'bool', help: 'keep generating past end tokens' },
 };
 

@@ -3,18 +3,20 @@
 // as OpenAI itself treats it for models without that feature) or refused with a 400 that names it.
 // docs/API.md documents the same table; keep the two in step.
 import { z } from 'zod';
+import { numberSettingSchema } from '../shared/api';
+import { MODE_VALUES, NUMBER_SETTINGS as S } from '../shared/settings';
 import { HttpError } from './http';
 
 const opt = <T extends z.ZodType>(t: T) => t.nullable().optional();
 
-/** Request-level CLaSp settings: `"clasp": {...}` in a chat or completion request. */
+/** Request-level CLaSp settings: `"clasp": {...}` in a chat or completion request; ranges from the settings table. */
 export const claspSchema = z.strictObject({
-  mode: opt(z.enum(['ar', 'clasp', 'static'])),
-  skip: opt(z.union([z.literal('auto'), z.number().int().min(0).max(1023)])),
-  skip_ratio: opt(z.number().min(0).max(0.99)),
-  det: opt(z.number().min(0).max(1)),
-  max_draft: opt(z.number().int().min(1).max(64)),
-  loi: opt(z.number().int().min(1).max(100_000)),
+  mode: opt(z.enum(MODE_VALUES)),
+  skip: opt(z.union([z.literal('auto'), numberSettingSchema(S.skip)])),
+  skip_ratio: opt(numberSettingSchema(S.skipRatio)),
+  det: opt(numberSettingSchema(S.det)),
+  max_draft: opt(numberSettingSchema(S.maxDraft)),
+  loi: opt(numberSettingSchema(S.loi)),
   /** Include the per-round trace (`clasp.rounds`) in the response. */
   trace: opt(z.boolean()),
   /** With trace: include each DP run's whole D(i, j) table (big). */
@@ -41,15 +43,19 @@ const messageSchema = z.strictObject({
 });
 export type RequestMessage = z.infer<typeof messageSchema>;
 
-/** Sampling and control fields shared by both endpoints. */
+/**
+ * Sampling and control fields shared by both endpoints. max_tokens, temperature and top_p keep
+ * OpenAI's own contract (docs/API.md): max_tokens is capped by --max-tokens-limit, temperature
+ * goes to 2, and top_p 0 is allowed (it means greedy). top_k and seed come from the settings table.
+ */
 const common = {
   model: opt(z.string().max(512)),
   max_tokens: opt(z.number().int().min(1)),
   temperature: opt(z.number().min(0).max(2)),
   top_p: opt(z.number().min(0).max(1)),
   /** Not in OpenAI's API; llama.cpp and vLLM take it too. 0 turns it off. */
-  top_k: opt(z.number().int().min(0).max(1_000_000)),
-  seed: opt(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
+  top_k: opt(numberSettingSchema(S.topK)),
+  seed: opt(numberSettingSchema(S.seed)),
   stop: opt(z.union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(4)])),
   stream: opt(z.boolean()),
   stream_options: opt(z.strictObject({ include_usage: opt(z.boolean()), include_obfuscation: opt(z.boolean()) })),

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import { LLAMA3_SAMPLING, type SamplingDefaults } from '../shared/settings';
 import { loadAddon, type NativeEngine } from './native';
 import { resolveModelPath } from './modelPaths';
 import { toNativeParams, validateSettings } from './settings';
@@ -41,11 +42,7 @@ export interface GenerationResult {
 }
 
 /** Sampling defaults from the model's generation_config.json (the app and server start from these). */
-export interface ModelDefaults {
-  temperature: number;
-  topP: number;
-  topK: number;
-}
+export type ModelDefaults = SamplingDefaults;
 
 export class EngineService {
   private queue: Promise<unknown> = Promise.resolve();
@@ -200,7 +197,7 @@ export class EngineService {
 
 function readDefaults(hfDir: string | null): ModelDefaults {
   // Llama 3's published generation defaults, used when a GGUF carries none.
-  const d: ModelDefaults = { temperature: 0.6, topP: 0.9, topK: 0 };
+  const d: ModelDefaults = { ...LLAMA3_SAMPLING };
   if (!hfDir) return d;
   try {
     const g = JSON.parse(fs.readFileSync(path.join(hfDir, 'generation_config.json'), 'utf8')) as Record<string, unknown>;

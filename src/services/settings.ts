@@ -1,35 +1,34 @@
 // Validation of generation settings from any front door (CLI flags, API bodies, the UI), with
-// messages that name the setting and its allowed range.
-import { DEFAULT_SETTINGS, type GenerateSettings, type Mode } from '../shared/engineTypes';
+// messages that name the setting and its allowed range. The ranges come from the settings table
+// (src/shared/settings.ts); only the skip count is narrowed further, to the loaded model's layers.
+import { DEFAULT_SETTINGS, type GenerateSettings } from '../shared/engineTypes';
+import { MODE_VALUES, NUMBER_SETTINGS, type NumberSetting, type NumberSettingId } from '../shared/settings';
 import type { NativeGenerateParams } from './native';
 
 export class SettingsError extends Error {}
 
-function num(name: string, v: unknown, lo: number, hi: number, integer = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new SettingsError(`${name} must be a number`);
-  if (integer && !Number.isInteger(v)) throw new SettingsError(`${name} must be an integer`);
-  if (v < lo || v > hi) throw new SettingsError(`${name} must be between ${lo} and ${hi} (got ${v})`);
-  return v;
+function checkNumber(s: NumberSetting, v: unknown, max = s.max): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new SettingsError(`${s.name} must be a number`);
+  if (s.int && !Number.isInteger(v)) throw new SettingsError(`${s.name} must be an integer`);
+  if ((s.minExclusive ? v <= s.min : v < s.min) || v > max) {
+    const range = s.minExclusive ? `above ${s.min} and at most ${max}` : `between ${s.min} and ${max}`;
+    throw new SettingsError(`${s.name} must be ${range} (got ${v})`);
+  }
 }
 
 /** Merges a partial settings object over the defaults and checks every field. */
 export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: number): GenerateSettings {
   const s: GenerateSettings = { ...DEFAULT_SETTINGS, ...stripUndefined(partial) };
-  num('max tokens', s.maxTokens, 0, 1_000_000, true);
-  num('temperature', s.temperature, 0, 100);
-  num('top-k', s.topK, 0, 1_000_000, true);
-  if (typeof s.topP !== 'number' || !(s.topP > 0 && s.topP <= 1)) throw new SettingsError('top-p must be in (0, 1]');
-  num('seed', s.seed, 0, Number.MAX_SAFE_INTEGER, true);
-  if (!['ar', 'clasp', 'static'].includes(s.mode)) {
+  if (!(MODE_VALUES as readonly string[]).includes(s.mode)) {
     throw new SettingsError(`mode must be ar, clasp or static (got ${JSON.stringify(s.mode)})`);
   }
-  if (s.skip !== 'auto') {
-    num('skip', s.skip, 0, nLayer !== undefined ? nLayer - 1 : 4096, true);
+  for (const id of Object.keys(NUMBER_SETTINGS) as NumberSettingId[]) {
+    const v = s[id];
+    if (id === 'skip' && v === 'auto') continue;
+    if (id === 'skipRatio' && v === undefined) continue; // optional: off until set
+    if (id === 'maxTokens' && v === 0) continue; // the prompt only: ModelManager queues one as a barrier
+    checkNumber(NUMBER_SETTINGS[id], v, id === 'skip' && nLayer !== undefined ? nLayer - 1 : undefined);
   }
-  if (s.skipRatio !== undefined) num('skip ratio', s.skipRatio, 0, 0.99);
-  num('det', s.det, 0, 1);
-  num('max draft', s.maxDraft, 1, 64, true);
-  num('loi', s.loi, 1, 100_000, true);
   if (typeof s.ignoreEos !== 'boolean') throw new SettingsError('ignoreEos must be a boolean');
   if (typeof s.dpTable !== 'boolean') throw new SettingsError('dpTable must be a boolean');
   return s;
@@ -49,7 +48,7 @@ export function toNativeParams(s: GenerateSettings): NativeGenerateParams {
     topP: s.topP,
     seed: s.seed,
     ignoreEos: s.ignoreEos,
-    mode: s.mode as Mode,
+    mode: s.mode,
     skip: s.skip === 'auto' ? -1 : s.skip,
     skipRatio: s.skipRatio,
     det: s.det,

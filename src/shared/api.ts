@@ -3,20 +3,29 @@
 // schemas in the main process / server before use.
 import { z } from 'zod';
 import type { GenerationStats, ModelInfo, RoundEvent, FinishReason } from './engineTypes';
+import { MODE_VALUES, NUMBER_SETTINGS, type NumberSetting, type SamplingDefaults } from './settings';
 import type { Trace } from './trace';
 
+/** A zod number schema for one row of the settings table (src/shared/settings.ts). */
+export function numberSettingSchema(s: NumberSetting) {
+  const n = s.int ? z.number().int() : z.number();
+  return (s.minExclusive ? n.gt(s.min) : n.min(s.min)).max(s.max);
+}
+
+const S = NUMBER_SETTINGS;
+/** A conversation's generation settings: ranges from the settings table. */
 export const settingsSchema = z.object({
-  mode: z.enum(['ar', 'clasp', 'static']),
-  skip: z.union([z.literal('auto'), z.number().int().min(0).max(1023)]),
-  skipRatio: z.number().min(0).max(0.99).optional(),
-  det: z.number().min(0).max(1),
-  maxDraft: z.number().int().min(1).max(64),
-  loi: z.number().int().min(1).max(100000),
-  temperature: z.number().min(0).max(100),
-  topP: z.number().gt(0).max(1),
-  topK: z.number().int().min(0).max(1_000_000),
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  maxTokens: z.number().int().min(1).max(100_000),
+  mode: z.enum(MODE_VALUES),
+  skip: z.union([z.literal('auto'), numberSettingSchema(S.skip)]),
+  skipRatio: numberSettingSchema(S.skipRatio).optional(),
+  det: numberSettingSchema(S.det),
+  maxDraft: numberSettingSchema(S.maxDraft),
+  loi: numberSettingSchema(S.loi),
+  temperature: numberSettingSchema(S.temperature),
+  topP: numberSettingSchema(S.topP),
+  topK: numberSettingSchema(S.topK),
+  seed: numberSettingSchema(S.seed),
+  maxTokens: numberSettingSchema(S.maxTokens),
   /**
    * (added by the backend) true: every reply uses `seed`. false or absent: each reply draws a fresh
    * seed, so regenerating gives a new sample; the seed used is recorded in the reply's settings.
@@ -191,7 +200,7 @@ export interface Responses {
   'chat:stop': { stopped: boolean; messageId: string | null };
   'models:list': ModelListItem[];
   'models:load': ModelInfo;
-  'models:current': { info: ModelInfo; defaults: { temperature: number; topP: number; topK: number } } | null;
+  'models:current': { info: ModelInfo; defaults: SamplingDefaults } | null;
   'trace:get': Trace;
   'trace:import': { traceId: string; trace: Trace };
   'export:chat': ExportedFile;

@@ -1,7 +1,9 @@
 // The engine's data as every front door sees it (CLI, server, app): generation settings, stats and
 // round events. Field names of stats and rounds follow the trace contract in DESIGN.md.
 
-export type Mode = 'ar' | 'clasp' | 'static';
+import { CLASP_DEFAULTS, type Mode } from './settings';
+
+export type { Mode };
 export type BackendKind = 'auto' | 'cpu' | 'cuda' | 'ref';
 
 export interface GenerateSettings {
@@ -23,6 +25,7 @@ export interface GenerateSettings {
   dpTable: boolean;
 }
 
+/** A bare engine call's settings (the CLI's, the API's unset fields): greedy, 128 tokens, CLaSp's defaults. */
 export const DEFAULT_SETTINGS: GenerateSettings = {
   maxTokens: 128,
   temperature: 0,
@@ -30,11 +33,7 @@ export const DEFAULT_SETTINGS: GenerateSettings = {
   topP: 1,
   seed: 0,
   ignoreEos: false,
-  mode: 'clasp',
-  skip: 'auto',
-  det: 0.7,
-  maxDraft: 12,
-  loi: 4,
+  ...CLASP_DEFAULTS,
   dpTable: false,
 };
 

@@ -1,32 +1,30 @@
 // Small form controls for the settings: a number field that commits on Enter or blur (and shows,
 // rather than silently clamps, an out-of-range value), the skip field ('auto' or a count), and the
-// mode select.
+// mode select. Labels, ranges and help come from the settings table (src/shared/settings.ts).
 import { useEffect, useState } from 'react';
-import type { ChatSettings } from '@shared/api';
+import { inRange, MODES, NUMBER_SETTINGS, rangeText, type Mode, type NumberSetting } from '@shared/settings';
 
-export const MODE_HELP: Record<ChatSettings['mode'], string> = {
-  ar: 'Plain decoding, one full forward pass per token: the baseline.',
-  clasp: 'CLaSp: draft with layers skipped, verify with all of them, and re-choose the skipped layers with the DP as the text goes on.',
-  static: 'One skip set, chosen once by the DP on the prompt and then kept: plain layer skipping, for comparison.',
-};
+export const MODE_HELP = Object.fromEntries(MODES.map((m) => [m.value, m.help])) as Record<Mode, string>;
 
-export function ModeSelect({ value, onChange, id = 'settings-mode' }: { value: ChatSettings['mode']; onChange(v: ChatSettings['mode']): void; id?: string }) {
+export function ModeSelect({ value, onChange, id = 'settings-mode' }: { value: Mode; onChange(v: Mode): void; id?: string }) {
   return (
-    <select id={id} data-testid={id} value={value} title={MODE_HELP[value]} onChange={(e) => onChange(e.target.value as ChatSettings['mode'])}>
-      <option value="clasp">CLaSp</option>
-      <option value="static">Static skip</option>
-      <option value="ar">Plain (ar)</option>
+    <select id={id} data-testid={id} value={value} title={MODE_HELP[value]} onChange={(e) => onChange(e.target.value as Mode)}>
+      {MODES.map((m) => (
+        <option key={m.value} value={m.value}>
+          {m.label}
+        </option>
+      ))}
     </select>
   );
 }
 
+/** The skip field's text as a setting: 'auto' (or empty), a count below the layer count, or null (invalid). */
 export function parseSkip(text: string, nLayer: number | null): 'auto' | number | null {
   const t = text.trim().toLowerCase();
   if (t === 'auto' || t === '') return 'auto';
   if (!/^\d+$/.test(t)) return null;
   const n = Number(t);
-  if (nLayer !== null && n >= nLayer) return null;
-  return n;
+  return inRange(NUMBER_SETTINGS.skip, n, nLayer !== null ? nLayer - 1 : undefined) ? n : null;
 }
 
 export function SkipInput({ value, nLayer, onCommit, disabled, id = 'settings-skip' }: { value: 'auto' | number; nLayer: number | null; onCommit(v: 'auto' | number): void; disabled?: boolean; id?: string }) {
@@ -60,16 +58,12 @@ export function SkipInput({ value, nLayer, onCommit, disabled, id = 'settings-sk
 
 export interface NumFieldProps {
   id: string;
-  label: string;
+  /** the setting's row in the table: label, range, whole number or not */
+  spec: NumberSetting;
+  /** the help line (the table's, or one that says more about this model) */
   help: string;
   value: number | undefined;
-  def?: number | string;
-  min: number;
-  max: number;
-  step?: number;
-  int?: boolean;
-  /** exclusive lower bound (top-p must be above 0) */
-  minExclusive?: boolean;
+  def?: number;
   /** allow clearing the field (optional settings) */
   optional?: boolean;
   placeholder?: string;
@@ -83,9 +77,7 @@ export function NumField(p: NumFieldProps) {
   const trimmed = text.trim();
   const n = Number(trimmed);
   const empty = trimmed === '';
-  const valid =
-    (empty && !!p.optional) ||
-    (!empty && Number.isFinite(n) && (p.minExclusive ? n > p.min : n >= p.min) && n <= p.max && (!p.int || Number.isInteger(n)));
+  const valid = empty ? !!p.optional : inRange(p.spec, n);
   const commit = () => {
     if (!valid) {
       setText(p.value === undefined ? '' : String(p.value));
@@ -94,11 +86,10 @@ export function NumField(p: NumFieldProps) {
     const v = empty ? undefined : n;
     if (v !== p.value) p.onCommit(v);
   };
-  const range = `${p.minExclusive ? '>' : ''}${p.min} to ${p.max}${p.int ? ', whole number' : ''}`;
   return (
     <label className={`field ${p.disabled ? 'disabled' : ''}`} htmlFor={p.id}>
       <span className="field-label">
-        {p.label}
+        {p.spec.label}
         {p.def !== undefined && <span className="field-def">default {p.def}</span>}
       </span>
       <input
@@ -116,7 +107,7 @@ export function NumField(p: NumFieldProps) {
           if (e.key === 'Enter') commit();
         }}
       />
-      <span className="field-help">{valid ? p.help : `Must be ${range}.`}</span>
+      <span className="field-help">{valid ? p.help : `Must be ${rangeText(p.spec)}.`}</span>
     </label>
   );
 }

@@ -1,7 +1,8 @@
 // The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
 // ui). API listeners change it only through the slices' actions.
 import type { StateCreator } from 'zustand';
-import type { AppEvent, ChatSettings, Conversation, Message, ModelEvent, ModelListItem, ReplyEvent, ResponseOf } from '@shared/api';
+import type { AppEvent, ChatSettings, Conversation, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
+import type { SamplingDefaults } from '@shared/settings';
 import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
 import type { Trace } from '@shared/trace';
 import type { RoundsBuffer } from '../lib/rounds';
@@ -38,9 +39,6 @@ export interface ChatSlice {
   stop(): Promise<void>;
   applyReplyEvents(events: ReplyEvent[]): void;
 }
-
-/** A model's sampling defaults (its generation_config.json), as models:current gives them. */
-export type SamplingDefaults = NonNullable<ResponseOf<'models:current'>>['defaults'];
 
 export interface LoadState {
   path: string;

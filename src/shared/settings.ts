@@ -1,0 +1,189 @@
+// The generation settings a user can set, in one table: what each is called, what it does, its
+// range and its default. Everything else is generated from it: the zod schemas (settingsSchema in
+// api.ts, the `clasp` object in server/openaiSchemas.ts), the checks of services/settings.ts and the
+// fields of the settings panel. The addon checks the ranges once more as the last line of defence
+// (native/src/napi/speculative.cpp). Plain data, no runtime imports: the renderer bundles it.
+import type { ChatSettings } from './api';
+
+export type Mode = 'ar' | 'clasp' | 'static';
+
+export interface NumberSetting {
+  /** the field's name in messages ("skip must be between 0 and 31") */
+  readonly name: string;
+  /** the settings panel's label */
+  readonly label: string;
+  readonly help: string;
+  readonly min: number;
+  readonly max: number;
+  /** the lower bound is excluded (top-p must be above 0) */
+  readonly minExclusive?: boolean;
+  readonly int?: boolean;
+  /** what a new conversation starts with; absent for an optional setting (off until set) */
+  readonly default?: number;
+  /** the modes it acts in; absent: every mode */
+  readonly modes?: readonly Mode[];
+  readonly group: 'decoding' | 'sampling';
+}
+
+const SPECULATIVE: readonly Mode[] = ['clasp', 'static'];
+
+/** The numeric settings, in the settings panel's order. */
+export const NUMBER_SETTINGS = {
+  skip: {
+    name: 'skip',
+    label: 'Skip (M)',
+    help: 'Layers skipped while drafting. “auto” lets the adaptive policy choose and change M; a count is honoured exactly.',
+    min: 0,
+    max: 1023, // the model's layer count is the real limit; each check narrows it once a model is known
+    int: true,
+    modes: SPECULATIVE,
+    group: 'decoding',
+  },
+  skipRatio: {
+    name: 'skip ratio',
+    label: 'Skip ratio',
+    help: 'Optional: M = round(ratio × layers). Overrides Skip when set; clear it to use Skip.',
+    min: 0,
+    max: 0.99,
+    modes: SPECULATIVE,
+    group: 'decoding',
+  },
+  det: {
+    name: 'det',
+    label: 'Draft-exit threshold (DET)',
+    help: "Drafting stops once the draft's top-1 probability falls below this.",
+    min: 0,
+    max: 1,
+    default: 0.7,
+    modes: SPECULATIVE,
+    group: 'decoding',
+  },
+  maxDraft: {
+    name: 'max draft',
+    label: 'Max draft (K)',
+    help: 'The most tokens drafted per verify round.',
+    min: 1,
+    max: 64,
+    int: true,
+    default: 12,
+    modes: SPECULATIVE,
+    group: 'decoding',
+  },
+  loi: {
+    name: 'loi',
+    label: 'Layer-optimisation interval (LOI)',
+    help: 'Verify rounds between DP runs that re-choose the skipped layers.',
+    min: 1,
+    max: 100_000,
+    int: true,
+    default: 4,
+    modes: ['clasp'],
+    group: 'decoding',
+  },
+  // Sampling: the defaults are Llama 3's published ones, used until a model brings its own
+  // (generation_config.json).
+  temperature: {
+    name: 'temperature',
+    label: 'Temperature',
+    help: '0 is greedy: the same text in every mode. Higher is more varied.',
+    min: 0,
+    max: 100,
+    default: 0.6,
+    group: 'sampling',
+  },
+  topP: {
+    name: 'top-p',
+    label: 'Top-p',
+    help: 'Sample from the smallest set of tokens whose probabilities add up to p. 1 is off.',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    default: 0.9,
+    group: 'sampling',
+  },
+  topK: {
+    name: 'top-k',
+    label: 'Top-k',
+    help: 'Sample from the k most likely tokens. 0 is off.',
+    min: 0,
+    max: 1_000_000,
+    int: true,
+    default: 0,
+    group: 'sampling',
+  },
+  seed: {
+    name: 'seed',
+    label: 'Seed',
+    help: 'With Fixed seed, every reply uses this seed: the same settings give the same sampled text.',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    int: true,
+    default: 0,
+    group: 'sampling',
+  },
+  maxTokens: {
+    name: 'max tokens',
+    label: 'Max tokens',
+    help: "The longest reply, in tokens. The model's context also limits it.",
+    min: 1,
+    max: 1_000_000, // `clasp serve --max-tokens-limit` goes as high
+    int: true,
+    default: 512,
+    group: 'sampling',
+  },
+} as const satisfies Record<string, NumberSetting>;
+
+export type NumberSettingId = keyof typeof NUMBER_SETTINGS;
+
+/** The decoding modes, in the mode menu's order, with what each does. */
+export const MODES: readonly { value: Mode; label: string; help: string }[] = [
+  { value: 'clasp', label: 'CLaSp', help: 'CLaSp: draft with layers skipped, verify with all of them, and re-choose the skipped layers with the DP as the text goes on.' },
+  { value: 'static', label: 'Static skip', help: 'One skip set, chosen once by the DP on the prompt and then kept: plain layer skipping, for comparison.' },
+  { value: 'ar', label: 'Plain (ar)', help: 'Plain decoding, one full forward pass per token: the baseline.' },
+];
+export const MODE_VALUES = ['ar', 'clasp', 'static'] as const satisfies readonly Mode[];
+
+/** CLaSp's defaults: what a new conversation and a bare engine call start with. */
+export const CLASP_DEFAULTS = {
+  mode: 'clasp' as Mode,
+  skip: 'auto' as number | 'auto',
+  det: NUMBER_SETTINGS.det.default,
+  maxDraft: NUMBER_SETTINGS.maxDraft.default,
+  loi: NUMBER_SETTINGS.loi.default,
+};
+
+/** A model's sampling defaults (its generation_config.json), or Llama 3's published ones. */
+export interface SamplingDefaults {
+  temperature: number;
+  topP: number;
+  topK: number;
+}
+
+export const LLAMA3_SAMPLING: SamplingDefaults = {
+  temperature: NUMBER_SETTINGS.temperature.default,
+  topP: NUMBER_SETTINGS.topP.default,
+  topK: NUMBER_SETTINGS.topK.default,
+};
+
+/** Whether a number is in a setting's range ("why not" is `rangeText`). */
+export function inRange(s: NumberSetting, v: number, max = s.max): boolean {
+  return Number.isFinite(v) && (s.minExclusive ? v > s.min : v >= s.min) && v <= max && (!s.int || Number.isInteger(v));
+}
+
+/** "0 to 1", ">0 to 1", "1 to 64, whole number". */
+export function rangeText(s: NumberSetting, max = s.max): string {
+  return `${s.minExclusive ? '>' : ''}${s.min} to ${max}${s.int ? ', whole number' : ''}`;
+}
+
+/** The settings a new conversation starts from: CLaSp's defaults and the model's sampling defaults. */
+export function defaultChatSettings(d: SamplingDefaults = LLAMA3_SAMPLING): ChatSettings {
+  return {
+    ...CLASP_DEFAULTS,
+    temperature: d.temperature,
+    topP: d.topP,
+    topK: d.topK,
+    seed: NUMBER_SETTINGS.seed.default,
+    maxTokens: NUMBER_SETTINGS.maxTokens.default,
+    fixedSeed: false,
+  };
+}
