@@ -1,4 +1,4 @@
-// Builds clasp-trace documents from a finished generation, and the exports DESIGN.md names:
+// Builds clasp-trace documents from a finished generation, and the exports docs/DESIGN.md names:
 // Spec-Bench answer JSONL and a per-round CSV.
 import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
 import { validateTrace, type Trace } from '../shared/trace';

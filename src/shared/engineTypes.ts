@@ -1,5 +1,5 @@
 // The engine's data as every front door sees it (CLI, server, app): generation settings, stats and
-// round events. Field names of stats and rounds follow the trace contract in DESIGN.md.
+// round events. Field names of stats and rounds follow the trace contract in docs/DESIGN.md.
 
 import { CLASP_DEFAULTS, type Mode } from './settings';
 

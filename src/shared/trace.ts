@@ -1,4 +1,4 @@
-// The clasp-trace document (DESIGN.md, "Trace"): its schema, checked on export and on import.
+// The clasp-trace document (docs/DESIGN.md, "Trace"): its schema, checked on export and on import.
 // Imports are untrusted files, so sizes are bounded and every array length is checked against L.
 import { z } from 'zod';
 

@@ -1,4 +1,4 @@
-// Text <-> token ids for Llama 3 models (DESIGN.md: "Text lives in TypeScript, numbers in C++").
+// Text <-> token ids for Llama 3 models (docs/DESIGN.md: "Text lives in TypeScript, numbers in C++").
 // Encoding runs through @huggingface/tokenizers. Decoding is done here, byte-level, so that the
 // one-shot decoder and the streaming decoder share one code path and always agree.
 import { existsSync, readFileSync } from 'node:fs';
