@@ -44,7 +44,7 @@ function choose(): ClaspApi {
   return createHttpClient();
 }
 
-export const api: ClaspApi = choose();
+const api: ClaspApi = choose();
 
 export function call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
   return api.call(channel, payload);
