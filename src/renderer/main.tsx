@@ -12,6 +12,7 @@ import './chat/markdown.css';
 import './chat/composer.css';
 import './settings/settings.css';
 import './inspector/inspector.css';
+import './inspector/round-detail.css';
 import './bench/bench.css';
 
 const root = createRoot(document.getElementById('root') as HTMLElement);
