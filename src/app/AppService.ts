@@ -26,7 +26,7 @@ import {
 import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
 import { TraceError, parseTrace } from '../shared/trace';
 import { PromptTooLongError, type EngineService, type ModelDefaults } from '../services/EngineService';
-import type { LoadProgress, ModelManager } from '../services/ModelManager';
+import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
 import { SettingsError, validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import type { ChatMessage } from '../services/text/chatTemplate';
@@ -46,11 +46,11 @@ const STATUS: Record<ApiErrorCode, number> = {
   internal: 500,
 };
 
-/** An error a caller may show as is: `code` and `status` say what kind. */
+/** An error a caller may show as is: `code` and `status` say what kind. Never longer than 1000 characters (no echoed input). */
 export class ApiError extends Error {
   readonly status: number;
   constructor(message: string, readonly code: ApiErrorCode) {
-    super(message);
+    super(message.length > 1000 ? `${message.slice(0, 1000)}… (${message.length - 1000} more characters)` : message);
     this.status = STATUS[code];
   }
 }
@@ -653,6 +653,7 @@ export class AppService {
       return await this.models.ensure();
     } catch (e) {
       const message = `the model could not be loaded: ${(e as Error).message}`;
+      this.log(message);
       this.emitModel({ type: 'error', message });
       throw new ApiError(message, 'model_error');
     }
@@ -685,7 +686,9 @@ export class AppService {
       this.remember(full);
       return svc.info;
     } catch (e) {
+      if (e instanceof ModelBusyError) throw new ApiError(e.message, 'busy');
       const message = `${path.basename(full)} could not be loaded: ${(e as Error).message}`;
+      this.log(`model load failed: ${full}: ${(e as Error).message}`);
       this.emitModel({ type: 'error', message });
       throw new ApiError(message, 'model_error');
     }

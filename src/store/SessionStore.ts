@@ -92,6 +92,36 @@ interface MessageRow {
   pieces: string | null;
 }
 
+/**
+ * The database's folder, and the file itself created private (0600: the chats are the user's alone;
+ * SQLite gives its -wal and -shm files the same mode). Something other than a file there is named.
+ */
+function prepareFile(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    st = null;
+  }
+  if (st && !st.isFile()) {
+    throw new Error(`${path.resolve(file)} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}, not a session database: move it away, or use another data folder (CLASP_DATA_DIR)`);
+  }
+  if (!st) {
+    try {
+      fs.closeSync(fs.openSync(file, 'wx', 0o600));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  } else if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+    try {
+      fs.chmodSync(file, 0o600);
+    } catch {
+      /* not ours to change: leave it */
+    }
+  }
+}
+
 export function newId(): string {
   return crypto.randomUUID();
 }
@@ -106,10 +136,14 @@ export class SessionStore {
 
   constructor(opts: SessionStoreOptions) {
     this.file = opts.file;
-    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
+    if (opts.file !== ':memory:') prepareFile(opts.file);
     const dbOpts: BetterSqlite3.Options = {};
     if (opts.nativeBinding) dbOpts.nativeBinding = opts.nativeBinding;
-    this.db = new BetterSqlite3(opts.file, dbOpts);
+    try {
+      this.db = new BetterSqlite3(opts.file, dbOpts);
+    } catch (e) {
+      throw new Error(`cannot open the session database ${opts.file}: ${(e as Error).message}`);
+    }
     try {
       // The first statement reads the header: a file that is not a database fails here, clearly.
       try {
