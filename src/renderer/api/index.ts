@@ -29,18 +29,35 @@ function fromPreload(p: PreloadApi): ClaspApi {
   };
 }
 
-function choose(): ClaspApi {
-  if (typeof window !== 'undefined' && window.clasp && typeof window.clasp.call === 'function') return fromPreload(window.clasp);
-  if (typeof window !== 'undefined' && typeof history !== 'undefined' && typeof location !== 'undefined') {
-    // The token in the start URL (?token=...) has done its job: the server set the cookie with the
-    // page. Drop it from the address bar so it is not copied, bookmarked or shared.
-    const url = new URL(location.href);
-    if (url.searchParams.has('token')) {
-      url.searchParams.delete('token');
-      history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+const TOKEN_KEY = 'clasp-ui-token';
+
+/**
+ * The UI token: from the URL `clasp serve` printed (?token=), kept in this tab's sessionStorage.
+ * It stays in the address bar too, because the server gives the page itself only with the token,
+ * so a reload needs it there.
+ */
+function uiToken(): string | undefined {
+  let stored: string | null = null;
+  try {
+    stored = sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    /* storage disabled: the URL's token still works for this page */
+  }
+  const fromUrl = new URL(location.href).searchParams.get('token');
+  if (fromUrl && fromUrl !== stored) {
+    try {
+      sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      /* as above */
     }
   }
-  return createHttpClient();
+  return fromUrl ?? stored ?? undefined;
+}
+
+function choose(): ClaspApi {
+  if (typeof window !== 'undefined' && window.clasp && typeof window.clasp.call === 'function') return fromPreload(window.clasp);
+  const token = typeof location !== 'undefined' && typeof sessionStorage !== 'undefined' ? uiToken() : undefined;
+  return createHttpClient({ token });
 }
 
 export const api: ClaspApi = choose();
