@@ -1,11 +1,16 @@
 // Chat content is text: special-token strings pasted into a message cannot forge a turn; oversized
 // prompts are refused by length before tokenizing; a chat template that loops or fails is replaced
 // at load by the built-in Llama 3 template.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EngineService } from '../../src/services/EngineService';
+import { ModelManager } from '../../src/services/ModelManager';
 import { LLAMA3_CHAT_TEMPLATE, renderChat, renderChatSegments, type ChatMessage } from '../../src/services/text/chatTemplate';
 import { checkChatTemplate } from '../../src/services/text/templateCheck';
-import { loadDemo } from './helpers/engine';
+import { DEMO_Q8, loadDemo } from './helpers/engine';
+import { setGgufString } from './helpers/ggufRewrite';
 
 let svc: EngineService;
 beforeAll(async () => {
@@ -107,6 +112,29 @@ describe('chat template test render at load', () => {
     expect(bad.warning).toMatch(/fails to render.*no system role/);
     const flood = await checkChatTemplate("{% for i in range(40000) %}{{ 'xxxxxxxx' }}{% endfor %}", { ...tok, timeoutMs: 10_000 });
     expect(flood.warning).toMatch(/not a short text/);
+  });
+
+  it('a GGUF whose template loops loads with the built-in template and a warning, and serves chats', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clasp-loop-'));
+    const file = path.join(dir, 'looping.gguf');
+    setGgufString(DEMO_Q8, file, 'tokenizer.chat_template', '{% for i in range(1000000000) %}{% if i < 0 %}x{% endif %}{% endfor %}');
+    const mm = new ModelManager({ backend: 'cpu', threads: 2, defaultModel: file });
+    const warnings: string[] = [];
+    mm.on('warning', (m: string) => warnings.push(m));
+    try {
+      const looping = await mm.ensure();
+      expect(looping.tokenizer.chatTemplate).toContain('range(1000000000)'); // it was read from the file
+      expect(looping.chatTemplate).toBeNull();
+      expect(looping.chatTemplateWarning).toMatch(/did not finish a test render within 2 s/);
+      expect(warnings).toHaveLength(1);
+      const messages: ChatMessage[] = [{ role: 'user', content: 'Count from 12 to 30.' }];
+      expect(looping.encode({ messages })).toEqual(svc.encode({ messages })); // the demo's own template is Llama 3's
+      const r = await looping.generate(looping.encode({ messages }), { mode: 'ar', maxTokens: 4 });
+      expect(r.ids.length).toBeGreaterThan(0);
+    } finally {
+      mm.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the loaded demo model keeps its own template', () => {
