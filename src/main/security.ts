@@ -34,7 +34,7 @@ export function externalUrl(u: string): string | null {
 }
 
 /** A user's click or key press, as Electron's `input-event` reports it. */
-const GESTURES = new Set(['mouseDown', 'mouseUp', 'keyDown']);
+const GESTURES = new Set(['mouseDown', 'mouseUp', 'rawKeyDown', 'keyDown', 'gestureTap', 'touchEnd']);
 /** How long after a click a new-window request still counts as that click's. */
 export const GESTURE_WINDOW_MS = 1000;
 

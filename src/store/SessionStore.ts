@@ -8,13 +8,12 @@
 // (tests, the CLI, `clasp serve`); the Electron main process passes `nativeBinding`, the path of a
 // build made for Electron by scripts/build-electron-sqlite.js.
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import type { ChatSettings, Conversation, Message, MessageStatus, TokenFate } from '../shared/api';
 import type { GenerationStats } from '../shared/engineTypes';
 import { parseTrace, validateTrace, type Trace } from '../shared/trace';
+import { prepareDbFile } from './dbFile';
 import { migrate, schemaVersion } from './migrations';
 
 export interface SessionStoreOptions {
@@ -92,36 +91,6 @@ interface MessageRow {
   pieces: string | null;
 }
 
-/**
- * The database's folder, and the file itself created private (0600: the chats are the user's alone;
- * SQLite gives its -wal and -shm files the same mode). Something other than a file there is named.
- */
-function prepareFile(file: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  let st: fs.Stats | null = null;
-  try {
-    st = fs.statSync(file);
-  } catch {
-    st = null;
-  }
-  if (st && !st.isFile()) {
-    throw new Error(`${path.resolve(file)} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}, not a session database: move it away, or use another data folder (CLASP_DATA_DIR)`);
-  }
-  if (!st) {
-    try {
-      fs.closeSync(fs.openSync(file, 'wx', 0o600));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-  } else if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-    try {
-      fs.chmodSync(file, 0o600);
-    } catch {
-      /* not ours to change: leave it */
-    }
-  }
-}
-
 export function newId(): string {
   return crypto.randomUUID();
 }
@@ -136,7 +105,7 @@ export class SessionStore {
 
   constructor(opts: SessionStoreOptions) {
     this.file = opts.file;
-    if (opts.file !== ':memory:') prepareFile(opts.file);
+    if (opts.file !== ':memory:') prepareDbFile(opts.file);
     const dbOpts: BetterSqlite3.Options = {};
     if (opts.nativeBinding) dbOpts.nativeBinding = opts.nativeBinding;
     try {
