@@ -26,8 +26,8 @@ import {
 import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
 import { defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
-import type { EngineService } from '../services/EngineService';
-import type { LoadProgress, ModelManager } from '../services/ModelManager';
+import { PromptTooLongError, type EngineService } from '../services/EngineService';
+import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
 import { SettingsError, validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import type { ChatMessage } from '../services/text/chatTemplate';
@@ -47,11 +47,11 @@ const STATUS: Record<ApiErrorCode, number> = {
   internal: 500,
 };
 
-/** An error a caller may show as is: `code` and `status` say what kind. */
+/** An error a caller may show as is: `code` and `status` say what kind. Never longer than 1000 characters (no echoed input). */
 export class ApiError extends Error {
   readonly status: number;
   constructor(message: string, readonly code: ApiErrorCode) {
-    super(message);
+    super(message.length > 1000 ? `${message.slice(0, 1000)}… (${message.length - 1000} more characters)` : message);
     this.status = STATUS[code];
   }
 }
@@ -416,11 +416,20 @@ export class AppService {
       if (m.role === 'user' || groups.length === 0) groups.push([m]);
       else groups[groups.length - 1]!.push(m);
     }
-    const encode = (drop: number) => svc.tokenizer.encode(svc.renderChat([...system, ...groups.slice(drop).flat()]));
+    // null: the text alone is too long for the context (refused by length, before tokenizing).
+    const encode = (drop: number): number[] | null => {
+      try {
+        return svc.encodeChat([...system, ...groups.slice(drop).flat()]);
+      } catch (e) {
+        if (e instanceof PromptTooLongError) return null;
+        throw e;
+      }
+    };
+    const fits = (t: number[] | null): t is number[] => t !== null && t.length <= budget;
     const budget = nCtx - Math.min(maxTokens, Math.floor(nCtx / 2));
     let drop = 0;
     let ids = encode(0);
-    if (ids.length > budget && groups.length > 1) {
+    if (!fits(ids) && groups.length > 1) {
       // The fewest dropped turns that fit (the length falls as turns are dropped).
       // Invariant: dropping `hi` turns fits (or is the most we may drop: the last turn always stays).
       let lo = 1;
@@ -429,7 +438,7 @@ export class AppService {
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
         const t = encode(mid);
-        if (t.length <= budget) {
+        if (fits(t)) {
           hi = mid;
           best = t;
         } else {
@@ -439,9 +448,10 @@ export class AppService {
       ids = best;
       drop = hi;
     }
-    if (ids.length >= nCtx) {
+    if (ids === null || ids.length >= nCtx) {
       const what = system.length ? 'the system prompt and this message' : 'this message';
-      throw new ApiError(`${what} take ${ids.length} tokens, but ${svc.info.name}'s context holds ${nCtx}; shorten it`, 'bad_request');
+      const size = ids === null ? 'are far too long,' : `take ${ids.length} tokens,`;
+      throw new ApiError(`${what} ${size} but ${svc.info.name}'s context holds ${nCtx}; shorten it`, 'bad_request');
     }
     const note =
       drop > 0
@@ -646,6 +656,7 @@ export class AppService {
       return await this.models.ensure();
     } catch (e) {
       const message = `the model could not be loaded: ${(e as Error).message}`;
+      this.log(message);
       this.emitModel({ type: 'error', message });
       throw new ApiError(message, 'model_error');
     }
@@ -678,7 +689,9 @@ export class AppService {
       this.remember(full);
       return svc.info;
     } catch (e) {
+      if (e instanceof ModelBusyError) throw new ApiError(e.message, 'busy');
       const message = `${path.basename(full)} could not be loaded: ${(e as Error).message}`;
+      this.log(`model load failed: ${full}: ${(e as Error).message}`);
       this.emitModel({ type: 'error', message });
       throw new ApiError(message, 'model_error');
     }

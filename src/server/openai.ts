@@ -14,7 +14,8 @@ import type { EngineService } from '../services/EngineService';
 import { SettingsError, validateSettings } from '../services/settings';
 import type { ChatMessage } from '../services/text/chatTemplate';
 import type { GenerateSettings, GenerationStats, RoundEvent } from '../shared/engineTypes';
-import { HttpError, readJson, sendError, sendJson } from './http';
+import { ModelBusyError } from '../services/ModelManager';
+import { decodePath, HttpError, readJson, retryLater, sendError, sendJson } from './http';
 import {
   chatRequestSchema,
   completionRequestSchema,
@@ -157,7 +158,7 @@ export class OpenAiApi implements ServerExtension {
     }
     if (p.startsWith('/v1/models/')) {
       allow('GET');
-      const id = safeDecode(p.slice('/v1/models/'.length));
+      const id = decodePath(p.slice('/v1/models/'.length));
       sendJson(res, 200, modelObject(this.findModel(id), Math.floor(Date.now() / 1000)));
       return;
     }
@@ -218,6 +219,8 @@ export class OpenAiApi implements ServerExtension {
     try {
       return await mm.load(job.model.path);
     } catch (e) {
+      if (e instanceof ModelBusyError) throw retryLater(new HttpError(409, e.message, 'invalid_request_error', 'model_busy', 'model'), 2);
+      this.server.log(`could not load the model ${job.model.path}: ${(e as Error).message}`);
       throw new HttpError(500, `could not load the model '${job.model.id}': ${(e as Error).message}`, 'server_error', 'model_load_failed', 'model');
     }
   }
@@ -378,7 +381,7 @@ export class OpenAiApi implements ServerExtension {
     this.running.add(ac);
     let untrack: () => unknown = () => undefined;
     try {
-      // Loading another model cancels what ModelManager tracks, so track this request only after.
+      // Tracked once its engine is chosen: a switch is refused while a tracked request runs.
       const svc = await this.engineFor(job);
       untrack = this.server.models.track(ac);
       const ids = early && early.svc === svc ? early.ids : this.encode(svc, job);
@@ -510,10 +513,3 @@ function modelObject(m: ModelEntry, now: number) {
   return { id: m.id, object: 'model', created: m.created || now, owned_by: 'clasp' };
 }
 
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}

@@ -8,7 +8,8 @@ import { LLAMA3_SAMPLING, type SamplingDefaults } from '../shared/settings';
 import { loadAddon, type NativeEngine } from './native';
 import { resolveModelPath } from './modelPaths';
 import { toNativeParams, validateSettings } from './settings';
-import { renderChat, type ChatMessage } from './text/chatTemplate';
+import { renderChat, renderChatSegments, type ChatMessage } from './text/chatTemplate';
+import { checkChatTemplate } from './text/templateCheck';
 import { Tokenizer } from './text/tokenizer';
 
 export interface LoadOptions {
@@ -16,6 +17,8 @@ export interface LoadOptions {
   backend?: 'auto' | 'cpu' | 'cuda' | 'ref';
   threads?: number;
   nCtx?: number;
+  /** How long the chat template's test render may take (ms) before the built-in one replaces it. */
+  templateTimeoutMs?: number;
   onProgress?: (p: { phase: 'reading' | 'tokenizer' | 'ready'; fraction: number; message: string }) => void;
 }
 
@@ -44,6 +47,9 @@ export interface GenerationResult {
 /** Sampling defaults from the model's generation_config.json (the app and server start from these). */
 export type ModelDefaults = SamplingDefaults;
 
+/** A prompt refused by its length alone, before tokenizing: it cannot fit the context. */
+export class PromptTooLongError extends Error {}
+
 export class EngineService {
   private queue: Promise<unknown> = Promise.resolve();
   private active: { signal?: AbortSignal } | null = null;
@@ -54,6 +60,10 @@ export class EngineService {
     readonly tokenizer: Tokenizer,
     readonly info: ModelInfo,
     readonly defaults: ModelDefaults,
+    /** The chat template in use: the model's, or null (the built-in Llama 3 one). */
+    readonly chatTemplate: string | null,
+    /** Why the model's own chat template is not used, or null. */
+    readonly chatTemplateWarning: string | null,
   ) {}
 
   static async load(opts: LoadOptions = {}): Promise<EngineService> {
@@ -77,8 +87,9 @@ export class EngineService {
         throw new Error(`${modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${info.nVocab}`);
       }
       const defaults = readDefaults(info.hfDir);
+      const t = await checkChatTemplate(tokenizer.chatTemplate, { bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken, timeoutMs: opts.templateTimeoutMs });
       progress({ phase: 'ready', fraction: 1, message: `${info.name} on ${info.deviceInfo}` });
-      return new EngineService(engine, tokenizer, info, defaults);
+      return new EngineService(engine, tokenizer, info, defaults, t.template, t.warning);
     } catch (e) {
       engine.dispose();
       throw e;
@@ -96,13 +107,14 @@ export class EngineService {
         }
       }
     } else if ('prompt' in input) {
+      if (typeof input.prompt === 'string') this.checkLength(input.prompt.length);
       ids = this.tokenizer.encode(input.prompt);
     } else {
       const messages: ChatMessage[] =
         'messages' in input
           ? input.messages
           : [...(input.system ? [{ role: 'system' as const, content: input.system }] : []), { role: 'user' as const, content: input.chat }];
-      ids = this.tokenizer.encode(this.renderChat(messages));
+      ids = this.encodeChat(messages);
     }
     if (ids.length === 0) throw new Error('the prompt is empty');
     if (ids.length > this.info.nCtx) {
@@ -112,11 +124,32 @@ export class EngineService {
   }
 
   renderChat(messages: ChatMessage[]): string {
-    return renderChat(this.tokenizer.chatTemplate, messages, {
-      addGenerationPrompt: true,
-      bosToken: this.tokenizer.bosToken,
-      eosToken: this.tokenizer.eosToken,
-    });
+    return renderChat(this.chatTemplate, messages, this.templateOptions());
+  }
+
+  /**
+   * Chat messages -> prompt ids through the chat template. The template's markers are special
+   * tokens; the messages' content is encoded as plain text (it cannot forge a turn).
+   */
+  encodeChat(messages: ChatMessage[]): number[] {
+    const segments = renderChatSegments(this.chatTemplate, messages, this.templateOptions());
+    this.checkLength(segments.reduce((n, s) => n + s.text.length, 0));
+    return this.tokenizer.encodeSegments(segments);
+  }
+
+  /**
+   * Refuses, before tokenizing, a text too long to fit the context whatever its tokens (tokenizing
+   * a megabyte takes seconds, on the event loop). Error text as encode()'s context check.
+   */
+  checkLength(chars: number): void {
+    const atLeast = Math.ceil(chars / this.tokenizer.maxCharsPerToken);
+    if (atLeast > this.info.nCtx) {
+      throw new PromptTooLongError(`the prompt has ${chars} characters, at least ${atLeast} tokens: more than the model's context of ${this.info.nCtx}`);
+    }
+  }
+
+  private templateOptions() {
+    return { addGenerationPrompt: true, bosToken: this.tokenizer.bosToken, eosToken: this.tokenizer.eosToken };
   }
 
   /** Queues a generation; resolves when it finishes, is cancelled (finishReason 'cancelled') or fails. */

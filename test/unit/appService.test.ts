@@ -1,5 +1,5 @@
 // AppService end to end on the bundled demo model: send and stream, stop, regenerate, edit and
-// resend, busy and delete while streaming, switching models mid-reply, context overflow, crash
+// resend, busy and delete while streaming, no model switch mid-reply, context overflow, crash
 // recovery of a reply being written, and the stored stats, fates and trace.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -312,29 +312,33 @@ describe('AppService on the demo model', () => {
     expect(store.listMessages(c.id)).toHaveLength(before);
   });
 
-  it('switching models mid-reply cancels the reply cleanly and says why', async () => {
+  it('no switch under a streaming reply: a bad file or another model is refused, and the reply finishes', async () => {
     const copy = path.join(dir, 'other-model.gguf');
     fs.copyFileSync(DEMO_Q8, copy);
+    const bad = path.join(dir, 'garbage.gguf');
+    fs.writeFileSync(bad, 'not a model at all');
     const modelEvents: ModelEvent[] = [];
     app.onModelEvent((e) => modelEvents.push(e));
-    const c = await newChat({ ...GREEDY, maxTokens: 32 });
-    const r = (await app.call('chat:send', { conversationId: c.id, content: 'Count from 1 to 30.' })) as ResponseOf<'chat:send'>;
+    const c = await newChat({ ...GREEDY, maxTokens: 256 });
+    const r = (await app.call('chat:send', { conversationId: c.id, content: 'Count from 1 to 300.' })) as ResponseOf<'chat:send'>;
     await waitFor((e) => e.type === 'tokens' && e.messageId === r.assistantMessage.id);
     try {
+      const badErr = (await app.call('models:load', { path: bad }).catch((e: ApiError) => e)) as ApiError;
+      expect(badErr).toBeInstanceOf(ApiError);
+      expect(badErr.message).toMatch(/not a GGUF file/);
+      const busy = (await app.call('models:load', { path: copy }).catch((e: ApiError) => e)) as ApiError;
+      expect(busy.code).toBe('busy');
+      const done = await doneOf(r.assistantMessage.id);
+      expect(done.type === 'done' && done.finishReason).not.toBe('cancelled');
+      expect(store.getMessage(r.assistantMessage.id)!.status).toBe('complete');
+      expect(models.current!.info.path).toBe(path.resolve(DEMO_Q8));
+      // once the reply is done, the switch goes through and the conversation goes on with the new model
       const info = (await app.call('models:load', { path: copy })) as { path: string };
       expect(info.path).toBe(copy);
-      const done = await doneOf(r.assistantMessage.id);
-      expect(done.type === 'done' && done.finishReason).toBe('cancelled');
-      const m = store.getMessage(r.assistantMessage.id)!;
-      expect(m.status).toBe('cancelled');
-      expect(m.note).toMatch(/model was switched/);
-      // 'done' is final: it carries the note the reply was stored with
-      expect(done.type === 'done' && done.note).toBe(m.note);
       expect(modelEvents.some((e) => e.type === 'progress')).toBe(true);
       expect(modelEvents.some((e) => e.type === 'loaded' && e.info.path === copy)).toBe(true);
       expect(((await app.call('models:current', {})) as ResponseOf<'models:current'>)!.info.path).toBe(copy);
       expect(((await app.call('models:list', {})) as ResponseOf<'models:list'>).some((x) => x.path === copy && x.loaded)).toBe(true);
-      // the conversation goes on with the new model
       const again = await send(c.id, 'Thanks.');
       expect(again.done.type).toBe('done');
       expect(store.getMessage(again.r.assistantMessage.id)!.model!.path).toBe(copy);

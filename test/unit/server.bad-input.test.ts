@@ -228,6 +228,10 @@ describe('queue', () => {
       const err = await small.client.chat.completions.create({ messages: MSG, max_tokens: 2 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('queue_full');
+      // a raw client sees when to come back
+      const r = await postJson(small.port, '/v1/chat/completions', { messages: MSG, max_tokens: 2 });
+      expectOpenAiError(r, 429, 'queue_full');
+      expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
       first.controller.abort();
       const c = await second;
       expect(c.choices[0]!.message.content!.length).toBeGreaterThan(0);
