@@ -1,7 +1,7 @@
 // The browser's UI client sends the UI token itself (no cookie): as the x-clasp-token header on calls,
 // and in the query of the event stream, which EventSource cannot give headers.
 import { describe, expect, it } from 'vitest';
-import { createHttpClient } from '../../src/renderer/api/httpClient';
+import { createHttpClient } from '../../src/renderer/lib/httpClient';
 
 describe('the browser client and the UI token', () => {
   it('sends the token as a header on calls and in the query of the event stream, never with cookies', async () => {
