@@ -2,16 +2,14 @@
 // over IPC, and `clasp serve` over HTTP (src/server/uiRoutes.ts). It has no `electron` import; the
 // few things only a desktop shell can do (a save dialog) come in through `AppHost`.
 //
-// Every request is validated with the zod schema of its channel (src/shared/api.ts) before use.
-// Replies stream as ReplyEvents, batched (at most one 'tokens' and one 'rounds' event per
-// `eventIntervalMs`), and are written to the store as they grow, so a killed app loses nothing.
+// Every request is validated with the zod schema of its channel (src/shared/api.ts) before use
+// (apiErrors.ts). A reply's prompt is planned in promptPlan.ts; each running reply is a ReplyStream,
+// which streams it as ReplyEvents and writes it to the store as it grows.
 import { EventEmitter } from 'node:events';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
-import * as fs from 'node:fs';
 import {
   requests,
-  settingsSchema,
   type AppEvent,
   type Channel,
   type ChatSettings,
@@ -23,38 +21,18 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../shared/api';
-import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import type { ModelInfo } from '../shared/engineTypes';
 import { defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
-import { PromptTooLongError, type EngineService } from '../services/EngineService';
+import type { EngineService } from '../services/EngineService';
 import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
-import { SettingsError, validateSettings } from '../services/settings';
-import { buildTrace } from '../services/traceBuilder';
+import { SettingsError, validateSettings, type ValidSettings } from '../services/settings';
 import type { ChatMessage } from '../services/text/chatTemplate';
-import { SessionStore, StoreError } from '../store/SessionStore';
+import type { SessionStore } from '../store/SessionStore';
+import { ApiError, checkSettings, parsePayload, toApiError } from './apiErrors';
 import { exportChat, exportTrace } from './exporters';
-import { FateTracker } from './fates';
-
-export type ApiErrorCode = 'unknown_channel' | 'bad_request' | 'not_found' | 'busy' | 'model_error' | 'unavailable' | 'internal';
-
-const STATUS: Record<ApiErrorCode, number> = {
-  unknown_channel: 404,
-  bad_request: 400,
-  not_found: 404,
-  busy: 409,
-  model_error: 500,
-  unavailable: 503,
-  internal: 500,
-};
-
-/** An error a caller may show as is: `code` and `status` say what kind. Never longer than 1000 characters (no echoed input). */
-export class ApiError extends Error {
-  readonly status: number;
-  constructor(message: string, readonly code: ApiErrorCode) {
-    super(message.length > 1000 ? `${message.slice(0, 1000)}… (${message.length - 1000} more characters)` : message);
-    this.status = STATUS[code];
-  }
-}
+import { planPrompt, toChat, type PromptPlan } from './promptPlan';
+import { ReplyStream, type ReplyContext } from './ReplyStream';
 
 /** What only a desktop shell can do; absent in `clasp serve`. */
 export interface AppHost {
@@ -76,25 +54,6 @@ export interface AppServiceOptions {
 }
 
 export const DEFAULT_TITLE = 'New chat';
-const RECENT_MODELS_KEY = 'recentModels';
-const LAST_MODEL_KEY = 'lastModel';
-
-interface ActiveReply {
-  conversationId: string;
-  messageId: string;
-  ac: AbortController;
-  done: Promise<void>;
-  /** set when the reply was stopped by something other than the user (a model switch) */
-  reason: string | null;
-  /** the conversation is being deleted: write nothing more */
-  discard: boolean;
-}
-
-interface PromptPlan {
-  ids: number[];
-  droppedTurns: number;
-  note: string | undefined;
-}
 
 type Handlers = { [C in Channel]: (p: RequestOf<C>) => Promise<ResponseOf<C>> | ResponseOf<C> };
 
@@ -103,10 +62,9 @@ export class AppService {
   readonly store: SessionStore;
   private readonly host: AppHost;
   private readonly events = new EventEmitter();
-  private readonly active = new Map<string, ActiveReply>();
-  private readonly eventIntervalMs: number;
-  private readonly persistIntervalMs: number;
-  private readonly fateHoldMs: number;
+  /** the running reply of each conversation that has one */
+  private readonly active = new Map<string, ReplyStream>();
+  private readonly replyContext: ReplyContext;
   private readonly log: (msg: string) => void;
   private readonly detach: () => void;
   private closed = false;
@@ -115,10 +73,16 @@ export class AppService {
     this.models = opts.models;
     this.store = opts.store;
     this.host = opts.host ?? {};
-    this.eventIntervalMs = opts.eventIntervalMs ?? 40;
-    this.persistIntervalMs = opts.persistIntervalMs ?? 250;
-    this.fateHoldMs = opts.fateHoldMs ?? 300;
     this.log = opts.log ?? ((m) => process.stderr.write(`[clasp app] ${m}\n`));
+    this.replyContext = {
+      store: this.store,
+      emit: (e) => this.emitReply(e),
+      conversationUpdated: (id) => this.conversationUpdated(id),
+      log: this.log,
+      eventIntervalMs: opts.eventIntervalMs ?? 40,
+      persistIntervalMs: opts.persistIntervalMs ?? 250,
+      fateHoldMs: opts.fateHoldMs ?? 300,
+    };
     this.events.setMaxListeners(0);
 
     const onProgress = (p: LoadProgress) => this.emitModel({ type: 'progress', path: p.path, fraction: p.fraction, message: p.message });
@@ -217,11 +181,11 @@ export class AppService {
     'chat:send': (p) => this.send(p),
     'chat:regenerate': (p) => this.regenerate(p.conversationId),
     'chat:stop': (p) => this.stop(p.conversationId),
-    'models:list': () => this.listModels(),
+    'models:list': () => this.models.catalogue(this.store),
     'models:load': (p) => this.loadModel(p.path),
     'models:current': () => {
-      const svc = this.models.current;
-      return svc ? { info: svc.info, defaults: { ...svc.defaults } } : null;
+      const engine = this.models.current;
+      return engine ? { info: engine.info, defaults: { ...engine.defaults } } : null;
     },
     'trace:get': (p) => {
       const t = this.store.getTrace(p.traceId);
@@ -273,8 +237,7 @@ export class AppService {
     if (a) {
       // Deleting the open conversation while it streams: stop the reply and write nothing more.
       a.discard = true;
-      a.ac.abort();
-      await a.done;
+      await a.stop();
     }
     const deleted = this.store.deleteConversation(id);
     if (deleted) this.emitApp({ type: 'conversation-deleted', conversationId: id });
@@ -292,7 +255,7 @@ export class AppService {
   private async send(p: RequestOf<'chat:send'>): Promise<ResponseOf<'chat:send'>> {
     let conv = this.requireConversation(p.conversationId);
     this.assertIdle(conv.id);
-    const svc = await this.ensureModel();
+    const engine = await this.ensureModel();
     conv = this.requireConversation(p.conversationId); // it may have changed while the model loaded
     this.assertIdle(conv.id);
 
@@ -309,8 +272,8 @@ export class AppService {
       base = history;
     }
     const turns = [...toChat(base), { role: 'user' as const, content: p.content }];
-    const { gen, chat } = this.replySettings(svc, conv.settings);
-    const plan = this.planPrompt(svc, conv, turns, gen.maxTokens);
+    const { gen, chat } = this.replySettings(engine, conv.settings);
+    const plan = this.planPrompt(engine, conv, turns, gen.maxTokens);
 
     // Everything checked: change the store in one step.
     let userMessage!: Message;
@@ -323,20 +286,20 @@ export class AppService {
       } else {
         userMessage = this.store.addMessage({ conversationId: conv.id, role: 'user', content: p.content, status: 'complete' });
       }
-      assistantMessage = this.newReply(svc, conv.id, chat, plan);
+      assistantMessage = this.newReply(engine, conv.id, chat, plan);
       if (conv.title === DEFAULT_TITLE && base.length === 0) {
         this.store.updateConversation(conv.id, { title: titleFrom(p.content) });
       }
     });
     this.conversationUpdated(conv.id);
-    this.startReply(svc, conv.id, assistantMessage, plan, gen);
+    this.startReply(engine, conv.id, assistantMessage, plan, gen);
     return { userMessage, assistantMessage, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns };
   }
 
   private async regenerate(conversationId: string): Promise<ResponseOf<'chat:regenerate'>> {
     let conv = this.requireConversation(conversationId);
     this.assertIdle(conv.id);
-    const svc = await this.ensureModel();
+    const engine = await this.ensureModel();
     conv = this.requireConversation(conversationId);
     this.assertIdle(conv.id);
     const history = this.store.listMessages(conv.id);
@@ -346,23 +309,22 @@ export class AppService {
     if (base[base.length - 1]?.role !== 'user') {
       throw new ApiError('nothing to regenerate: the conversation does not end with a user message and its reply', 'bad_request');
     }
-    const { gen, chat } = this.replySettings(svc, conv.settings);
-    const plan = this.planPrompt(svc, conv, toChat(base), gen.maxTokens);
+    const { gen, chat } = this.replySettings(engine, conv.settings);
+    const plan = this.planPrompt(engine, conv, toChat(base), gen.maxTokens);
     let assistantMessage!: Message;
     this.store.transaction(() => {
       if (replaced) this.store.deleteMessage(replaced.id); // its trace goes with it
-      assistantMessage = this.newReply(svc, conv.id, chat, plan);
+      assistantMessage = this.newReply(engine, conv.id, chat, plan);
     });
     this.conversationUpdated(conv.id);
-    this.startReply(svc, conv.id, assistantMessage, plan, gen);
+    this.startReply(engine, conv.id, assistantMessage, plan, gen);
     return { assistantMessage, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns };
   }
 
   private async stop(conversationId: string): Promise<ResponseOf<'chat:stop'>> {
     const a = this.active.get(conversationId);
     if (!a) return { stopped: false, messageId: null };
-    a.ac.abort();
-    await a.done;
+    await a.stop();
     return { stopped: true, messageId: a.messageId };
   }
 
@@ -372,8 +334,11 @@ export class AppService {
     await Promise.all(list.map((a) => a?.done));
   }
 
-  /** The reply's settings: the conversation's, with a fresh seed unless the seed is fixed. */
-  private replySettings(svc: EngineService, s: ChatSettings): { gen: GenerateSettings; chat: ChatSettings } {
+  /**
+   * The reply's settings: the conversation's, with a fresh seed unless the seed is fixed, checked
+   * against the model (its layer count bounds the skip count). The one check before the engine.
+   */
+  private replySettings(engine: EngineService, s: ChatSettings): { gen: ValidSettings; chat: ChatSettings } {
     const seed = s.fixedSeed ? s.seed : crypto.randomInt(0, 2 ** 31);
     const chat: ChatSettings = { ...s, seed };
     try {
@@ -393,74 +358,21 @@ export class AppService {
           ignoreEos: false,
           dpTable: true, // the inspector draws the DP's table
         },
-        svc.info.nLayer,
+        engine.info.nLayer,
       );
       return { gen, chat };
     } catch (e) {
-      if (e instanceof SettingsError) throw new ApiError(`this conversation's settings do not fit ${svc.info.name}: ${e.message}`, 'bad_request');
+      if (e instanceof SettingsError) throw new ApiError(`this conversation's settings do not fit ${engine.info.name}: ${e.message}`, 'bad_request');
       throw e;
     }
   }
 
-  /**
-   * The prompt: system prompt + history through the model's chat template. When it and the reply's
-   * room (max tokens, at most half the context) do not fit the context, the oldest turns after the
-   * system prompt are left out, whole turns (a user message and its reply) at a time.
-   */
-  private planPrompt(svc: EngineService, conv: Conversation, turns: ChatMessage[], maxTokens: number): PromptPlan {
-    const nCtx = svc.info.nCtx;
-    const system: ChatMessage[] = conv.systemPrompt.trim() ? [{ role: 'system', content: conv.systemPrompt }] : [];
-    // Group into turns: each starts at a user message (a leading assistant message is a turn of its own).
-    const groups: ChatMessage[][] = [];
-    for (const m of turns) {
-      if (m.role === 'user' || groups.length === 0) groups.push([m]);
-      else groups[groups.length - 1]!.push(m);
-    }
-    // null: the text alone is too long for the context (refused by length, before tokenizing).
-    const encode = (drop: number): number[] | null => {
-      try {
-        return svc.encodeChat([...system, ...groups.slice(drop).flat()]);
-      } catch (e) {
-        if (e instanceof PromptTooLongError) return null;
-        throw e;
-      }
-    };
-    const fits = (t: number[] | null): t is number[] => t !== null && t.length <= budget;
-    const budget = nCtx - Math.min(maxTokens, Math.floor(nCtx / 2));
-    let drop = 0;
-    let ids = encode(0);
-    if (!fits(ids) && groups.length > 1) {
-      // The fewest dropped turns that fit (the length falls as turns are dropped).
-      // Invariant: dropping `hi` turns fits (or is the most we may drop: the last turn always stays).
-      let lo = 1;
-      let hi = groups.length - 1;
-      let best = encode(hi);
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        const t = encode(mid);
-        if (fits(t)) {
-          hi = mid;
-          best = t;
-        } else {
-          lo = mid + 1;
-        }
-      }
-      ids = best;
-      drop = hi;
-    }
-    if (ids === null || ids.length >= nCtx) {
-      const what = system.length ? 'the system prompt and this message' : 'this message';
-      const size = ids === null ? 'are far too long,' : `take ${ids.length} tokens,`;
-      throw new ApiError(`${what} ${size} but ${svc.info.name}'s context holds ${nCtx}; shorten it`, 'bad_request');
-    }
-    const note =
-      drop > 0
-        ? `The ${drop === 1 ? 'oldest turn was' : `${drop} oldest turns were`} left out of the prompt: the conversation is longer than the model's context (${nCtx} tokens).`
-        : undefined;
-    return { ids, droppedTurns: drop, note };
+  private planPrompt(engine: EngineService, conv: Conversation, turns: ChatMessage[], maxTokens: number): PromptPlan {
+    const { nCtx, name } = engine.info;
+    return planPrompt({ systemPrompt: conv.systemPrompt, turns, maxTokens, nCtx, modelName: name, encodeChat: (m) => engine.encodeChat(m) });
   }
 
-  private newReply(svc: EngineService, conversationId: string, settings: ChatSettings, plan: PromptPlan): Message {
+  private newReply(engine: EngineService, conversationId: string, settings: ChatSettings, plan: PromptPlan): Message {
     return this.store.addMessage({
       conversationId,
       role: 'assistant',
@@ -469,191 +381,26 @@ export class AppService {
       settings,
       note: plan.note,
       droppedTurns: plan.droppedTurns,
-      model: { name: svc.info.name, path: svc.info.path, device: svc.info.deviceInfo },
+      model: { name: engine.info.name, path: engine.info.path, device: engine.info.deviceInfo },
     });
   }
 
-  private startReply(svc: EngineService, conversationId: string, msg: Message, plan: PromptPlan, gen: GenerateSettings): void {
-    const ac = new AbortController();
-    const entry: ActiveReply = { conversationId, messageId: msg.id, ac, done: Promise.resolve(), reason: null, discard: false };
-    this.active.set(conversationId, entry);
-    const untrack = this.models.track(ac);
-    // The conversation is free again before 'done' goes out, so a client may act on it at once.
-    const release = () => {
+  private startReply(engine: EngineService, conversationId: string, msg: Message, plan: PromptPlan, gen: ValidSettings): void {
+    const reply = new ReplyStream(this.replyContext, engine, conversationId, msg.id, plan, gen);
+    this.active.set(conversationId, reply);
+    const untrack = this.models.track(reply.ac);
+    reply.start(() => {
       untrack();
-      if (this.active.get(conversationId) === entry) this.active.delete(conversationId);
-    };
-    this.emitReply({ type: 'start', conversationId, messageId: msg.id, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns, note: plan.note });
-    entry.done = this.runReply(svc, entry, plan, gen, release)
-      .catch((e) => this.log(`reply ${msg.id} failed unexpectedly: ${(e as Error).stack ?? e}`))
-      .finally(release);
-  }
-
-  private async runReply(svc: EngineService, entry: ActiveReply, plan: PromptPlan, gen: GenerateSettings, release: () => void): Promise<void> {
-    const { messageId, conversationId } = entry;
-    const decoder = svc.tokenizer.createStreamDecoder({ skipSpecial: true });
-    const fates = new FateTracker(gen.mode, this.fateHoldMs);
-    let content = '';
-    let pendingRounds: RoundEvent[] = [];
-    let lastFlush = 0;
-    let lastPersist = 0; // the first batch is written at once: a kill right after still keeps it
-    let timer: NodeJS.Timeout | null = null;
-    let textOfToken: string[] = [];
-
-    const persist = (force: boolean) => {
-      if (entry.discard) return;
-      const now = Date.now();
-      if (!force && now - lastPersist < this.persistIntervalMs) return;
-      lastPersist = now;
-      this.safeWrite(() => this.store.updateMessage(messageId, { content, tokenIds: fates.ids.slice(), fates: fates.final(), pieces: textOfToken.slice() }));
-    };
-
-    const flush = (all: boolean) => {
-      if (timer) {
-        clearTimeout(timer);
-        timer = null;
-      }
-      lastFlush = Date.now();
-      if (pendingRounds.length) {
-        this.emitReply({ type: 'rounds', messageId, rounds: pendingRounds });
-        pendingRounds = [];
-      }
-      const t = fates.take(all);
-      if (t.ids.length) {
-        // The text that goes with the tokens going out (held-back tokens keep theirs back too).
-        const pieces = textOfToken.slice(t.from, t.from + t.ids.length);
-        this.emitReply({ type: 'tokens', messageId, text: pieces.join(''), ids: t.ids, fates: t.fates, pieces });
-      }
-      persist(all);
-      if (!all && fates.pending > 0) schedule(); // held tokens: look again at the next tick
-    };
-
-    const schedule = () => {
-      if (timer) return;
-      const wait = Math.max(lastFlush + this.eventIntervalMs - Date.now(), 0);
-      timer = setTimeout(() => {
-        timer = null;
-        flush(false);
-      }, wait);
-    };
-
-    const onToken = (id: number) => {
-      let piece = '';
-      try {
-        piece = decoder.push(id);
-      } catch {
-        piece = '';
-      }
-      content += piece;
-      textOfToken.push(piece);
-      fates.token(id);
-      schedule();
-    };
-    const onRound = (r: RoundEvent) => {
-      pendingRounds.push(r);
-      fates.round(r);
-      schedule();
-    };
-
-    let status: Message['status'] = 'complete';
-    try {
-      const r = await svc.generate(plan.ids, gen, { onToken, onRound, signal: entry.ac.signal });
-      const tail = decoder.flush();
-      content += tail;
-      if (tail) textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
-      flush(true);
-      // The engine's ids are authoritative; the tracker saw the same ones, in order.
-      const finalFates = fates.final().slice(0, r.ids.length);
-      while (finalFates.length < r.ids.length) finalFates.push('plain');
-      status = r.finishReason === 'cancelled' ? 'cancelled' : 'complete';
-      let traceId: string | null = null;
-      if (!entry.discard && r.ids.length > 0) {
-        try {
-          const trace = buildTrace(svc.info, gen, r);
-          traceId = this.safeWrite(() =>
-            this.store.putTrace(trace, { source: 'generated', name: `${svc.info.name} · ${gen.mode} · ${r.ids.length} tokens`, conversationId, messageId }),
-          ) ?? null;
-        } catch (e) {
-          this.log(`the trace of reply ${messageId} could not be built: ${(e as Error).message}`);
-        }
-      }
-      if (!entry.discard) {
-        this.safeWrite(() =>
-          this.store.updateMessage(messageId, {
-            content,
-            status,
-            stats: r.stats,
-            tokenIds: r.ids,
-            fates: finalFates,
-            pieces: textOfToken.slice(0, r.ids.length),
-            traceId,
-            ...(entry.reason && status === 'cancelled' ? { note: joinNotes(plan.note, entry.reason) } : {}),
-          }),
-        );
-        this.safeWrite(() => this.store.touchConversation(conversationId));
-        this.conversationUpdated(conversationId);
-      }
-      release();
-      const note = entry.reason && status === 'cancelled' ? joinNotes(plan.note, entry.reason) : undefined;
-      this.emitReply({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, fates: finalFates, ids: r.ids, note });
-    } catch (e) {
-      if (timer) clearTimeout(timer);
-      const aborted = entry.ac.signal.aborted;
-      const message = aborted ? (entry.reason ?? 'stopped') : (e as Error).message;
-      flush(true);
-      if (!entry.discard) {
-        this.safeWrite(() =>
-          this.store.updateMessage(messageId, {
-            content,
-            status: aborted ? 'cancelled' : 'error',
-            tokenIds: fates.ids.slice(),
-            fates: fates.final(),
-            error: aborted ? null : message,
-            ...(aborted && entry.reason ? { note: joinNotes(plan.note, entry.reason) } : {}),
-          }),
-        );
-      }
-      release();
-      if (aborted) {
-        const note = entry.reason ? joinNotes(plan.note, entry.reason) : undefined;
-        this.emitReply({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, svc, plan.ids.length, fates.ids.length), traceId: null, fates: fates.final(), ids: fates.ids.slice(), note });
-      } else {
-        this.log(`reply ${messageId}: ${message}`);
-        this.emitReply({ type: 'error', messageId, message });
-      }
-    } finally {
-      textOfToken = [];
-    }
-  }
-
-  /** A store write that must not throw out of the reply loop (e.g. the store was closed on quit). */
-  private safeWrite<T>(fn: () => T): T | undefined {
-    if (!this.store.isOpen) return undefined;
-    try {
-      return fn();
-    } catch (e) {
-      this.log(`could not save: ${(e as Error).message}`);
-      return undefined;
-    }
+      if (this.active.get(conversationId) === reply) this.active.delete(conversationId);
+    });
   }
 
   // ---- models ----
 
-  /** The loaded model, or the last one used (when it is still allowed and present), or the default. */
-  ensureModel(): Promise<EngineService> {
-    if (this.models.current) return Promise.resolve(this.models.current);
-    // One load at a time from here (start-up warm-up and a first send may race).
-    this.ensuring ??= this.loadUsualModel().finally(() => (this.ensuring = null));
-    return this.ensuring;
-  }
-
-  private ensuring: Promise<EngineService> | null = null;
-
-  private async loadUsualModel(): Promise<EngineService> {
-    const last = this.store.getSetting<string>(LAST_MODEL_KEY);
+  /** The loaded model, or the usual one (ModelManager.ensure: the last one picked, or the default). */
+  async ensureModel(): Promise<EngineService> {
     try {
-      if (last && fs.existsSync(last) && this.isAllowed(last)) return await this.models.load(last);
-      return await this.models.ensure();
+      return await this.models.ensure(this.store);
     } catch (e) {
       const message = `the model could not be loaded: ${(e as Error).message}`;
       this.log(message);
@@ -667,15 +414,6 @@ export class AppService {
     this.ensureModel().catch(() => undefined);
   }
 
-  private isAllowed(p: string): boolean {
-    try {
-      this.models.allowed(p);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   private async loadModel(p: string): Promise<ModelInfo> {
     let full: string;
     try {
@@ -685,9 +423,7 @@ export class AppService {
       throw new ApiError((e as Error).message, 'bad_request');
     }
     try {
-      const svc = await this.models.load(full);
-      this.remember(full);
-      return svc.info;
+      return (await this.models.choose(full, this.store)).info;
     } catch (e) {
       if (e instanceof ModelBusyError) throw new ApiError(e.message, 'busy');
       const message = `${path.basename(full)} could not be loaded: ${(e as Error).message}`;
@@ -695,33 +431,6 @@ export class AppService {
       this.emitModel({ type: 'error', message });
       throw new ApiError(message, 'model_error');
     }
-  }
-
-  private remember(p: string): void {
-    const recent = (this.store.getSetting<string[]>(RECENT_MODELS_KEY) ?? []).filter((x) => x !== p);
-    recent.unshift(p);
-    this.store.setSetting(RECENT_MODELS_KEY, recent.slice(0, 10));
-    this.store.setSetting(LAST_MODEL_KEY, p);
-  }
-
-  private listModels(): ResponseOf<'models:list'> {
-    const items = this.models.list();
-    const seen = new Set(items.map((m) => path.resolve(m.path)));
-    const cur = this.models.current?.info.path;
-    for (const p of this.store.getSetting<string[]>(RECENT_MODELS_KEY) ?? []) {
-      const full = path.resolve(p);
-      if (seen.has(full) || !this.isAllowed(full)) continue;
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(full);
-      } catch {
-        continue;
-      }
-      seen.add(full);
-      const kind = st.isDirectory() ? 'hf' : 'gguf';
-      items.push({ name: path.basename(full).replace(/\.gguf$/i, ''), path: full, kind, bytes: st.isFile() ? st.size : 0, loaded: cur !== undefined && path.resolve(cur) === full });
-    }
-    return items;
   }
 
   // ---- traces and exports ----
@@ -753,24 +462,10 @@ export class AppService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const a of this.active.values()) {
-      a.reason ??= 'Stopped: the app was closing.';
-      a.ac.abort();
-    }
-    await this.waitIdle();
+    await Promise.all([...this.active.values()].map((a) => a.stop('Stopped: the app was closing.')));
     this.detach();
     this.events.removeAllListeners();
   }
-}
-
-function toChat(messages: Message[]): ChatMessage[] {
-  const out: ChatMessage[] = [];
-  for (const m of messages) {
-    if (m.role === 'user') out.push({ role: 'user', content: m.content });
-    // Replies that were stopped or interrupted still count: the user saw them.
-    else if (m.role === 'assistant' && m.content.trim().length > 0) out.push({ role: 'assistant', content: m.content });
-  }
-  return out;
 }
 
 function titleFrom(content: string): string {
@@ -778,54 +473,8 @@ function titleFrom(content: string): string {
   return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line || DEFAULT_TITLE;
 }
 
-function joinNotes(a: string | undefined, b: string): string {
-  return a ? `${a} ${b}` : b;
-}
-
-function checkSettings(s: unknown): ChatSettings {
-  const r = settingsSchema.safeParse(s);
-  if (!r.success) throw new ApiError(`settings: ${formatIssues(r.error.issues)}`, 'bad_request');
-  return r.data;
-}
-
 function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }
-
-interface Issue {
-  path: PropertyKey[];
-  message: string;
-}
-
-export function formatIssues(issues: readonly Issue[]): string {
-  const shown = issues.slice(0, 3).map((i) => `${i.path.map(String).join('.') || '(payload)'}: ${i.message}`);
-  if (issues.length > 3) shown.push(`and ${issues.length - 3} more`);
-  return shown.join('; ');
-}
-
-/** Validates a payload with its channel's schema; a bad one gets ApiError('bad_request') naming the fields. */
-export function parsePayload<C extends Channel>(channel: C, payload: unknown): RequestOf<C> {
-  const r = requests[channel].safeParse(payload === undefined || payload === null ? {} : payload);
-  if (!r.success) throw new ApiError(`${channel}: invalid request: ${formatIssues(r.error.issues)}`, 'bad_request');
-  return r.data as RequestOf<C>;
-}
-
-function toApiError(e: unknown): ApiError {
-  if (e instanceof ApiError) return e;
-  if (e instanceof StoreError) return new ApiError(e.message, e.code === 'not_found' ? 'not_found' : 'bad_request');
-  if (e instanceof TraceError || e instanceof SettingsError) return new ApiError(e.message, 'bad_request');
-  return new ApiError(e instanceof Error ? e.message : String(e), 'internal');
-}
-
-function emptyStats(gen: GenerateSettings, svc: EngineService, nPrompt: number, nGenerated: number) {
-  const spec = gen.mode !== 'ar';
-  return {
-    mode: gen.mode, backend: svc.info.backend, n_prompt: nPrompt, n_reused: 0, n_generated: nGenerated, prefill_ms: 0, decode_ms: 0,
-    tokens_per_s: 0, ttft_ms: 0, rounds: spec ? 0 : null, drafted: spec ? 0 : null, accepted: spec ? 0 : null,
-    mean_accepted_length: null, acceptance_rate: null, dp_runs: spec ? 0 : null, dp_ms: spec ? 0 : null,
-    cost_model_speedup: null, backend_reason: svc.info.backendReason, policy: null, fallback: false, final_M: null,
-  };
-}
-

@@ -1,7 +1,7 @@
 // `clasp bench`: every prompt in every mode, in one process, interleaved after a warm-up, so the
 // speed-ups are ratios measured in the same run. Reports per mode and per category.
 import * as fs from 'node:fs';
-import type { GenerateSettings, GenerationStats, Mode } from '../shared/engineTypes';
+import type { GenerationStats, Mode } from '../shared/engineTypes';
 import { EngineService } from '../services/EngineService';
 import { validateSettings } from '../services/settings';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
@@ -106,7 +106,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     );
     // Warm-up: page in the weights, measure step costs, let the adaptive policy see the model.
     log(`[bench] ${svc.info.name} on ${svc.info.deviceInfo}: warming up`);
-    for (const m of modes) await svc.generate(encoded[0]!, { ...base, mode: m, maxTokens: Math.min(32, base.maxTokens) });
+    for (const m of modes) await svc.generate(encoded[0]!, validateSettings({ ...base, mode: m, maxTokens: Math.min(32, base.maxTokens) }, svc.info.nLayer));
 
     const best = new Map<string, GenerationStats>(); // `${prompt}|${mode}` -> fastest run
     const outputs = new Map<string, string>();
@@ -116,7 +116,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     for (let rep = 0; rep < repeat; rep++) {
       for (let i = 0; i < prompts.length; i++) {
         for (const m of modes) {
-          const s: GenerateSettings = { ...base, mode: m };
+          const s = validateSettings({ ...base, mode: m }, svc.info.nLayer);
           const r = await svc.generate(encoded[i]!, s);
           const key = `${i}|${m}`;
           const prev = best.get(key);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineService } from '../services/EngineService';
 import { repoRoot } from '../services/native';
+import { validateSettings } from '../services/settings';
 import { helpText, parseArgs, type FlagSpec } from './args';
 
 const SPEC: Record<string, FlagSpec> = {
@@ -25,7 +26,7 @@ async function measureOurs(model: string, threads: number, promptLen: number, ge
   const svc = await EngineService.load({ modelPath: model, backend: 'cpu', threads });
   try {
     const prompt = Array.from({ length: promptLen }, (_, k) => (k * 37 + 11) % svc.info.nVocab);
-    const settings = { mode: 'ar' as const, maxTokens: gen, ignoreEos: true, temperature: 0 };
+    const settings = validateSettings({ mode: 'ar', maxTokens: gen, ignoreEos: true, temperature: 0 }, svc.info.nLayer);
     svc.resetCache();
     await svc.generate(prompt, settings); // warm-up: pages in the weights
     let prefill = 0;

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type IpcMainInvokeEvent, type MenuItemConstructorOptions } from 'electron';
-import { ApiError } from '../app/AppService';
+import { ApiError } from '../app/apiErrors';
 import { createApp, type ClaspApp } from '../app/createApp';
 import { IPC, type ExportedFile, type IpcResult } from '../shared/api';
 import { APP_ORIGIN, APP_SCHEME, createAppProtocolHandler } from './appProtocol';

@@ -6,7 +6,7 @@
 // server has already checked Host and Origin. Bodies must be JSON, within the server's --max-body.
 import type { ServerResponse } from 'node:http';
 import type { AppService } from '../app/AppService';
-import { ApiError } from '../app/AppService';
+import { ApiError } from '../app/apiErrors';
 import { HttpError, readJson, sendError, sendJson } from './http';
 import type { RequestContext, ServerExtension } from './server';
 

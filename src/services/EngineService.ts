@@ -7,7 +7,7 @@ import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, RoundE
 import { LLAMA3_SAMPLING, type SamplingDefaults } from '../shared/settings';
 import { loadAddon, type NativeEngine } from './native';
 import { resolveModelPath } from './modelPaths';
-import { toNativeParams, validateSettings } from './settings';
+import { toNativeParams, type ValidSettings } from './settings';
 import { renderChat, renderChatSegments, type ChatMessage } from './text/chatTemplate';
 import { checkChatTemplate } from './text/templateCheck';
 import { Tokenizer } from './text/tokenizer';
@@ -152,15 +152,12 @@ export class EngineService {
     return { addGenerationPrompt: true, bosToken: this.tokenizer.bosToken, eosToken: this.tokenizer.eosToken };
   }
 
-  /** Queues a generation; resolves when it finishes, is cancelled (finishReason 'cancelled') or fails. */
-  generate(promptIds: number[], settings: Partial<GenerateSettings>, cb: GenerateCallbacks = {}): Promise<GenerationResult> {
+  /**
+   * Queues a generation; resolves when it finishes, is cancelled (finishReason 'cancelled') or fails.
+   * The settings were validated where they came in (validateSettings with this model's layer count).
+   */
+  generate(promptIds: number[], s: ValidSettings, cb: GenerateCallbacks = {}): Promise<GenerationResult> {
     if (this.disposed) return Promise.reject(new Error('the model was unloaded'));
-    let s: GenerateSettings;
-    try {
-      s = validateSettings(settings, this.info.nLayer);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     const run = async (): Promise<GenerationResult> => {
       if (this.disposed) throw new Error('the model was unloaded');
       if (cb.signal?.aborted) return this.cancelledResult(promptIds, s);

@@ -1,12 +1,17 @@
 // The model a front door is using, and switching between models. A switch is refused while a reply
 // is being generated (ModelBusyError); the new file is checked before the old model is freed, and
 // when it still fails to load the old model is put back. Models load only from the allowed folder
-// when one is set (`--models-dir`), plus the bundled demo model.
+// when one is set (`--models-dir`), plus the bundled demo model. The app remembers the models a user
+// picks (`ModelMemory`, its session store): the last one loads at start-up, the recent ones are
+// offered first. The app's model list and the OpenAI server's /v1/models are both `catalogue()`.
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ModelListItem } from '../shared/api';
 import type { BackendKind } from '../shared/engineTypes';
 import { EngineService } from './EngineService';
 import { bundledModelPath, checkModelFile, isInside, listModels, resolveModelPath } from './modelPaths';
+import { validateSettings } from './settings';
 
 export interface ModelManagerOptions {
   modelsDir?: string;
@@ -25,8 +30,18 @@ export class ModelBusyError extends Error {
 
 export interface LoadProgress { path: string; phase: string; fraction: number; message: string }
 
+/** Where the models a user picked are remembered (the app's session store has these two methods). */
+export interface ModelMemory {
+  getSetting<T>(key: string): T | undefined;
+  setSetting(key: string, value: unknown): void;
+}
+
+const RECENT_MODELS_KEY = 'recentModels';
+const LAST_MODEL_KEY = 'lastModel';
+const MAX_RECENT = 10;
+
 export class ModelManager extends EventEmitter {
-  private svc: EngineService | null = null;
+  private engine: EngineService | null = null;
   private loading: Promise<EngineService> | null = null;
   private readonly aborts = new Set<AbortController>();
 
@@ -35,18 +50,28 @@ export class ModelManager extends EventEmitter {
   }
 
   get current(): EngineService | null {
-    return this.svc;
+    return this.engine;
   }
 
-  /** The models a user may pick: the bundled one, and those in the models folder. */
-  list(): { name: string; path: string; kind: 'gguf' | 'hf'; bytes: number; loaded: boolean }[] {
-    const items = this.opts.modelsDir ? listModels(this.opts.modelsDir) : [];
+  /**
+   * The models a user may pick: the loaded one, the recently picked ones (most recent first; those
+   * still allowed and present), then the bundled one and those in the models folder.
+   */
+  catalogue(memory?: ModelMemory): ModelListItem[] {
+    const listed = new Map<string, Omit<ModelListItem, 'loaded' | 'recent'>>();
     const bundled = bundledModelPath();
-    if (!items.some((m) => path.resolve(m.path) === bundled)) {
-      items.unshift({ name: 'clasp-demo-29M (bundled)', path: bundled, kind: 'gguf', bytes: 0 });
+    listed.set(bundled, { name: 'clasp-demo-29M (bundled)', path: bundled, kind: 'gguf', bytes: 0 });
+    for (const m of this.opts.modelsDir ? listModels(this.opts.modelsDir) : []) listed.set(path.resolve(m.path), m);
+
+    const loadedPath = this.engine ? path.resolve(this.engine.info.path) : undefined;
+    const recent = (memory?.getSetting<string[]>(RECENT_MODELS_KEY) ?? []).map((p) => path.resolve(p)).filter((p) => this.isAllowed(p));
+    const out: ModelListItem[] = [];
+    for (const full of new Set([...(loadedPath ? [loadedPath] : []), ...recent, ...listed.keys()])) {
+      // A remembered model that is gone is left out; the loaded one stays, even if its file went.
+      const m = listed.get(full) ?? describeModel(full) ?? (full === loadedPath ? { name: path.basename(full), path: full, kind: 'gguf' as const, bytes: 0 } : null);
+      if (m) out.push({ ...m, loaded: full === loadedPath, recent: recent.includes(full) });
     }
-    const cur = this.svc?.info.path;
-    return items.map((m) => ({ ...m, loaded: cur !== undefined && path.resolve(m.path) === path.resolve(cur) }));
+    return out;
   }
 
   /**
@@ -72,43 +97,69 @@ export class ModelManager extends EventEmitter {
     return () => this.aborts.delete(ac);
   }
 
-  async ensure(): Promise<EngineService> {
-    if (this.svc) return this.svc;
+  /** True when `allowed(p)` would accept the path. */
+  isAllowed(p: string): boolean {
+    try {
+      this.allowed(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The loaded model; else the one loading; else the last one picked (when it is still allowed and
+   * present); else the default. Concurrent callers share one load.
+   */
+  async ensure(memory?: ModelMemory): Promise<EngineService> {
+    if (this.engine) return this.engine;
     if (this.loading) return this.loading;
+    const last = memory?.getSetting<string>(LAST_MODEL_KEY);
+    if (last && fs.existsSync(last) && this.isAllowed(last)) return this.load(last);
     return this.load(this.opts.defaultModel ?? bundledModelPath());
+  }
+
+  /** Loads the model a user picked and remembers it: first among the recent ones, and the one to load next time. */
+  async choose(p: string, memory: ModelMemory): Promise<EngineService> {
+    const full = this.allowed(p);
+    const engine = await this.load(full);
+    const recent = (memory.getSetting<string[]>(RECENT_MODELS_KEY) ?? []).filter((x) => x !== full);
+    memory.setSetting(RECENT_MODELS_KEY, [full, ...recent].slice(0, MAX_RECENT));
+    memory.setSetting(LAST_MODEL_KEY, full);
+    return engine;
   }
 
   async load(p: string): Promise<EngineService> {
     const full = this.allowed(p);
     // One load at a time: wait for one in progress before deciding anything.
     while (this.loading) await this.loading.catch(() => undefined);
-    if (this.svc && path.resolve(this.svc.info.path) === full) return this.svc;
+    if (this.engine && path.resolve(this.engine.info.path) === full) return this.engine;
     // A file that is plainly not a model fails here, with the current model untouched.
     checkModelFile(full);
-    if (this.svc && this.busy) throw new ModelBusyError();
+    if (this.engine && this.busy) throw new ModelBusyError();
     const task = (async () => {
-      const old = this.svc;
+      const old = this.engine;
       const oldPath = old?.info.path;
-      this.svc = null;
+      this.engine = null;
       this.emit('unloaded', oldPath);
       if (old) {
         // Let a generation still queued return before its engine is freed; the old model is freed
         // before the new one loads, so two large models never sit in memory together.
-        await old.generate([old.info.bosId >= 0 ? old.info.bosId : 0], { maxTokens: 0, mode: 'ar' }).catch(() => undefined);
+        await old.generate([old.info.bosId >= 0 ? old.info.bosId : 0], validateSettings({ maxTokens: 0, mode: 'ar' })).catch(() => undefined);
         old.dispose();
       }
       try {
-        const svc = await this.open(full);
-        this.svc = svc;
-        if (svc.chatTemplateWarning) this.emit('warning', `${svc.info.name}: ${svc.chatTemplateWarning}`);
-        this.emit('loaded', svc.info);
-        return svc;
+        const engine = await this.open(full);
+        this.engine = engine;
+        if (engine.chatTemplateWarning) this.emit('warning', `${engine.info.name}: ${engine.chatTemplateWarning}`);
+        this.emit('loaded', engine.info);
+        return engine;
       } catch (e) {
         // Put the previous model back so a bad file does not leave the app without one.
         if (oldPath) {
           try {
-            this.svc = await this.open(oldPath);
-            this.emit('loaded', this.svc.info);
+            this.engine = await this.open(oldPath);
+            this.emit('loaded', this.engine.info);
           } catch {
             /* the previous model cannot be reopened either: stay without one */
           }
@@ -136,7 +187,19 @@ export class ModelManager extends EventEmitter {
 
   dispose(): void {
     for (const ac of this.aborts) ac.abort();
-    this.svc?.dispose();
-    this.svc = null;
+    this.engine?.dispose();
+    this.engine = null;
   }
+}
+
+/** A model file or folder for the catalogue, or null when it cannot be read. */
+function describeModel(full: string): Omit<ModelListItem, 'loaded' | 'recent'> | null {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(full);
+  } catch {
+    return null;
+  }
+  const kind = st.isDirectory() ? 'hf' : 'gguf';
+  return { name: path.basename(full).replace(/\.gguf$/i, ''), path: full, kind, bytes: st.isFile() ? st.size : 0 };
 }

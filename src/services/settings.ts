@@ -7,6 +7,14 @@ import type { NativeGenerateParams } from './native';
 
 export class SettingsError extends Error {}
 
+declare const validated: unique symbol;
+/**
+ * Settings that passed `validateSettings`. EngineService.generate takes only these, so a reply's
+ * settings are checked once, where they come in (the app, the server, the CLI); the addon checks
+ * again as the last line of defence.
+ */
+export type ValidSettings = GenerateSettings & { readonly [validated]: true };
+
 function checkNumber(s: NumberSetting, v: unknown, max = s.max): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new SettingsError(`${s.name} must be a number`);
   if (s.int && !Number.isInteger(v)) throw new SettingsError(`${s.name} must be an integer`);
@@ -16,8 +24,8 @@ function checkNumber(s: NumberSetting, v: unknown, max = s.max): void {
   }
 }
 
-/** Merges a partial settings object over the defaults and checks every field. */
-export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: number): GenerateSettings {
+/** Merges a partial settings object over the defaults and checks every field (the skip count against `nLayer` when given). */
+export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: number): ValidSettings {
   const s: GenerateSettings = { ...DEFAULT_SETTINGS, ...stripUndefined(partial) };
   if (!(MODE_VALUES as readonly string[]).includes(s.mode)) {
     throw new SettingsError(`mode must be ar, clasp or static (got ${JSON.stringify(s.mode)})`);
@@ -31,7 +39,7 @@ export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: nu
   }
   if (typeof s.ignoreEos !== 'boolean') throw new SettingsError('ignoreEos must be a boolean');
   if (typeof s.dpTable !== 'boolean') throw new SettingsError('dpTable must be a boolean');
-  return s;
+  return s as ValidSettings;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -175,6 +175,8 @@ export interface ModelListItem {
   kind: 'gguf' | 'hf';
   bytes: number;
   loaded: boolean;
+  /** picked by the user lately (the list holds these first, most recent first, after the loaded model) */
+  recent: boolean;
 }
 
 export interface TraceListItem {

@@ -11,6 +11,7 @@ import { LLAMA3_CHAT_TEMPLATE, renderChat, renderChatSegments, type ChatMessage 
 import { checkChatTemplate } from '../../src/services/text/templateCheck';
 import { DEMO_Q8, loadDemo } from './helpers/engine';
 import { setGgufString } from './helpers/ggufRewrite';
+import { validateSettings } from '../../src/services/settings';
 
 let svc: EngineService;
 beforeAll(async () => {
@@ -129,7 +130,7 @@ describe('chat template test render at load', () => {
       expect(warnings).toHaveLength(1);
       const messages: ChatMessage[] = [{ role: 'user', content: 'Count from 12 to 30.' }];
       expect(looping.encode({ messages })).toEqual(svc.encode({ messages })); // the demo's own template is Llama 3's
-      const r = await looping.generate(looping.encode({ messages }), { mode: 'ar', maxTokens: 4 });
+      const r = await looping.generate(looping.encode({ messages }), validateSettings({ mode: 'ar', maxTokens: 4 }));
       expect(r.ids.length).toBeGreaterThan(0);
     } finally {
       mm.dispose();

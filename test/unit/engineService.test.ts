@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineService } from '../../src/services/EngineService';
 import { loadDemo } from './helpers/engine';
 import { loadGolden } from './helpers/paths';
+import { validateSettings, type ValidSettings } from '../../src/services/settings';
+import { DEFAULT_SETTINGS, type GenerateSettings } from '../../src/shared/engineTypes';
 
 let svc: EngineService;
 beforeAll(async () => {
@@ -24,7 +26,7 @@ describe('EngineService', () => {
     const g = loadGolden().chat_add!;
     const pieces: string[] = [];
     const ids: number[] = [];
-    const r = await svc.generate(g.prompt_ids, { mode: 'ar', maxTokens: 64 }, { onToken: (id, t) => { ids.push(id); pieces.push(t); } });
+    const r = await svc.generate(g.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 64 }), { onToken: (id, t) => { ids.push(id); pieces.push(t); } });
     expect(r.ids).toEqual(g.greedy_ids);
     expect(ids).toEqual(r.ids);
     expect(pieces.join('')).toBe(r.text);
@@ -42,15 +44,15 @@ describe('EngineService', () => {
 
   it('reuses the cached prefix of the previous prompt', async () => {
     const g = loadGolden().plain_news!;
-    await svc.generate(g.prompt_ids, { mode: 'ar', maxTokens: 4 });
-    const r = await svc.generate([...g.prompt_ids, 707, 331], { mode: 'ar', maxTokens: 4 });
+    await svc.generate(g.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 4 }));
+    const r = await svc.generate([...g.prompt_ids, 707, 331], validateSettings({ mode: 'ar', maxTokens: 4 }));
     expect(r.stats.n_reused).toBeGreaterThanOrEqual(g.prompt_ids.length);
   });
 
   it('cancels mid-generation and keeps what was produced', async () => {
     const ac = new AbortController();
     let n = 0;
-    const r = await svc.generate([8182, 473], { mode: 'ar', maxTokens: 500, ignoreEos: true }, {
+    const r = await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 500, ignoreEos: true }), {
       signal: ac.signal,
       onToken: () => { if (++n === 5) ac.abort(); },
     });
@@ -58,7 +60,7 @@ describe('EngineService', () => {
     expect(r.ids.length).toBeGreaterThanOrEqual(5);
     expect(r.ids.length).toBeLessThan(500);
     // The engine is usable afterwards.
-    const again = await svc.generate([8182, 473], { mode: 'ar', maxTokens: 3 });
+    const again = await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 3 }));
     expect(again.ids.length).toBe(3);
   });
 
@@ -66,15 +68,15 @@ describe('EngineService', () => {
     const golden = loadGolden();
     const prompts = Object.values(golden).map((g) => g.prompt_ids);
     const alone = [];
-    for (const p of prompts) alone.push((await svc.generate(p, { mode: 'ar', maxTokens: 12 })).ids);
-    const together = await Promise.all(prompts.map((p) => svc.generate(p, { mode: 'clasp', skip: 8, maxTokens: 12 })));
+    for (const p of prompts) alone.push((await svc.generate(p, validateSettings({ mode: 'ar', maxTokens: 12 }))).ids);
+    const together = await Promise.all(prompts.map((p) => svc.generate(p, validateSettings({ mode: 'clasp', skip: 8, maxTokens: 12 }))));
     expect(together.map((r) => r.ids)).toEqual(alone);
   });
 
   it('keeps the event loop free while generating', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    await svc.generate([8182, 473], { mode: 'ar', maxTokens: 150, ignoreEos: true });
+    await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 150, ignoreEos: true }));
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(3);
   });
@@ -82,10 +84,10 @@ describe('EngineService', () => {
   it('stops at the context end with finish reason length', async () => {
     const small = await EngineService.load({ modelPath: svc.info.path, backend: 'cpu', threads: 2, nCtx: 24 });
     try {
-      const r = await small.generate(loadGolden().chat_count!.prompt_ids, { mode: 'ar', maxTokens: 100, ignoreEos: true });
+      const r = await small.generate(loadGolden().chat_count!.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 100, ignoreEos: true }));
       expect(r.finishReason).toBe('length');
       expect(r.ids.length).toBeLessThanOrEqual(24 - 18 + 1);
-      const c = await small.generate(loadGolden().chat_count!.prompt_ids, { mode: 'clasp', skip: 10, maxTokens: 100, ignoreEos: true });
+      const c = await small.generate(loadGolden().chat_count!.prompt_ids, validateSettings({ mode: 'clasp', skip: 10, maxTokens: 100, ignoreEos: true }));
       expect(c.finishReason).toBe('length');
       expect(c.ids).toEqual(r.ids);
       expect(() => small.encode({ promptIds: Array(30).fill(100) })).toThrow(/more than the model's context of 24/);
@@ -98,9 +100,20 @@ describe('EngineService', () => {
     await expect(EngineService.load({ modelPath: '/no/such/model.gguf' })).rejects.toThrow(/no such file or directory/);
     expect(() => svc.encode({ promptIds: [1, 99999] })).toThrow(/not a token of this model/);
     expect(() => svc.encode({ promptIds: [] })).toThrow(/empty/);
-    await expect(svc.generate([1, 2], { temperature: -1 })).rejects.toThrow(/temperature/);
-    await expect(svc.generate([1, 2], { mode: 'fast' as never })).rejects.toThrow(/mode must be ar, clasp or static/);
-    await expect(svc.generate([1, 2], { skip: 40 })).rejects.toThrow(/skip must be between 0 and 31/);
-    await expect(svc.generate([1, 2], { topP: 0 })).rejects.toThrow(/top-p/);
+    // Settings are checked once, where they come in (with the model's layer count for the skip count).
+    expect(() => validateSettings({ temperature: -1 }, svc.info.nLayer)).toThrow(/temperature/);
+    expect(() => validateSettings({ mode: 'fast' as never }, svc.info.nLayer)).toThrow(/mode must be ar, clasp or static/);
+    expect(() => validateSettings({ skip: 40 }, svc.info.nLayer)).toThrow(/skip must be between 0 and 31/);
+    expect(() => validateSettings({ topP: 0 }, svc.info.nLayer)).toThrow(/top-p/);
+  });
+
+  it('the addon refuses bad settings that got past validation (its last line of defence)', async () => {
+    // A ValidSettings made by hand, as a buggy caller could: EngineService passes it on as it is.
+    const unchecked = (bad: Partial<GenerateSettings>) => ({ ...DEFAULT_SETTINGS, ...bad }) as ValidSettings;
+    await expect(svc.generate([1, 2], unchecked({ temperature: -1 }))).rejects.toThrow(/temperature/);
+    await expect(svc.generate([1, 2], unchecked({ topP: 0 }))).rejects.toThrow(/topP/);
+    await expect(svc.generate([1, 2], unchecked({ mode: 'clasp', skip: 40 }))).rejects.toThrow(/skip 40 must be below the layer count \(32\)/);
+    // and the engine still serves the next request
+    expect((await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 2, ignoreEos: true }))).ids).toHaveLength(2);
   });
 });

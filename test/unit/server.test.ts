@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineService } from '../../src/services/EngineService';
 import { bundledModelPath } from '../../src/services/modelPaths';
 import { startServer, postJson, raw, type TestServer } from './server.harness';
+import { validateSettings } from '../../src/services/settings';
 
 let ts: TestServer;
 let svc: EngineService;
@@ -30,7 +31,7 @@ const COUNT = [{ role: 'user' as const, content: 'Count from 1 to 10.' }];
 
 /** What plain greedy decoding (mode ar) gives for the same prompt: the reference output. */
 async function arReference(ids: number[], maxTokens: number): Promise<{ text: string; n: number }> {
-  const r = await svc.generate(ids, { mode: 'ar', temperature: 0, maxTokens });
+  const r = await svc.generate(ids, validateSettings({ mode: 'ar', temperature: 0, maxTokens }));
   return { text: svc.tokenizer.decode(r.ids, { skipSpecial: true }), n: r.ids.length };
 }
 

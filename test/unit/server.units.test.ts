@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../src/cli/args';
 import { serveCommand } from '../../src/cli/serve';
-import { seededSkip } from '../../src/server/openai';
+import { seededSkip } from '../../src/server/openaiJobs';
 import { chatRequestSchema, completionRequestSchema, parseBody, UNSUPPORTED } from '../../src/server/openaiSchemas';
 import { StopMatcher } from '../../src/server/stopStrings';
 import { RequestQueue } from '../../src/server/requestQueue';

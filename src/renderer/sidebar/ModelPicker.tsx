@@ -8,15 +8,10 @@ export function ModelPicker() {
   const models = useApp((s) => s.models);
   const current = useApp((s) => s.current);
   const load = useApp((s) => s.modelLoad);
-  const recent = useApp((s) => s.recentModels);
   const loadModel = useApp((s) => s.loadModel);
 
-  const { recentItems, others } = useMemo(() => {
-    const byPath = new Map(models.map((m) => [m.path, m]));
-    const r = recent.map((p) => byPath.get(p)).filter((m): m is NonNullable<typeof m> => !!m);
-    const rs = new Set(r.map((m) => m.path));
-    return { recentItems: r, others: models.filter((m) => !rs.has(m.path)) };
-  }, [models, recent]);
+  // models:list holds the recent ones first, most recent first.
+  const { recentItems, others } = useMemo(() => ({ recentItems: models.filter((m) => m.recent), others: models.filter((m) => !m.recent) }), [models]);
 
   const value = load?.path ?? current?.path ?? '';
   const known = models.some((m) => m.path === value);

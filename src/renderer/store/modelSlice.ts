@@ -1,35 +1,14 @@
-// The loaded model, the models a user may pick (recently used first), and load progress.
+// The loaded model, the models a user may pick (the main process keeps which were used lately:
+// `recent` on each), and load progress.
 import type { ModelInfo } from '@shared/engineTypes';
 import { call, errorText } from '../lib/client';
 import type { ModelSlice, Slice } from './types';
-
-const RECENT_KEY = 'clasp.recentModels';
-
-function loadRecent(): string[] {
-  try {
-    const v = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]') as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, 5) : [];
-  } catch {
-    return [];
-  }
-}
-
-function pushRecent(list: string[], path: string): string[] {
-  const next = [path, ...list.filter((p) => p !== path)].slice(0, 5);
-  try {
-    localStorage.setItem(RECENT_KEY, JSON.stringify(next));
-  } catch {
-    /* recent models are a convenience */
-  }
-  return next;
-}
 
 export const createModelSlice: Slice<ModelSlice> = (set, get) => {
   const loaded = (info: ModelInfo) => {
     set({
       current: info,
       modelLoad: null,
-      recentModels: pushRecent(get().recentModels, info.path),
       models: get().models.map((m) => ({ ...m, loaded: m.path === info.path })),
     });
     call('models:current', {})
@@ -42,13 +21,11 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
     current: null,
     modelDefaults: null,
     modelLoad: null,
-    recentModels: loadRecent(),
 
     async refreshModels() {
       try {
         const [models, current] = await Promise.all([call('models:list', {}), call('models:current', {})]);
         set({ models, current: current?.info ?? get().current, modelDefaults: current?.defaults ?? get().modelDefaults });
-        if (current) set({ recentModels: pushRecent(get().recentModels, current.info.path) });
       } catch (e) {
         get().pushError(`Could not list models: ${errorText(e)}`);
       }
@@ -59,6 +36,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
       set({ modelLoad: { path, fraction: 0, message: 'starting' } });
       try {
         loaded(await call('models:load', { path }));
+        void get().refreshModels(); // the picked model is now the most recent one
       } catch (e) {
         set({ modelLoad: null });
         get().pushError(`Could not load the model: ${errorText(e)}`);

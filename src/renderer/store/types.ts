@@ -52,7 +52,6 @@ export interface ModelSlice {
   /** the loaded model's sampling defaults (its generation_config.json) */
   modelDefaults: SamplingDefaults | null;
   modelLoad: LoadState | null;
-  recentModels: string[];
   refreshModels(): Promise<void>;
   loadModel(path: string): Promise<void>;
   applyModelEvent(e: ModelEvent): void;

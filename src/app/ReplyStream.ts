@@ -1,0 +1,224 @@
+// One running reply: it generates on the engine, sends its tokens and rounds out as ReplyEvents
+// (batched: at most one 'tokens' and one 'rounds' event per `eventIntervalMs`), writes the growing
+// reply to the store (at most once per `persistIntervalMs`, so a killed app loses little), and at the
+// end stores the final reply and its trace, then emits 'done' (or 'error').
+import type { Message, ReplyEvent } from '../shared/api';
+import type { GenerateSettings, RoundEvent } from '../shared/engineTypes';
+import type { EngineService } from '../services/EngineService';
+import type { ValidSettings } from '../services/settings';
+import { buildTrace } from '../services/traceBuilder';
+import type { SessionStore } from '../store/SessionStore';
+import { FateTracker } from './fates';
+import type { PromptPlan } from './promptPlan';
+
+/** What a reply needs from the app around it. */
+export interface ReplyContext {
+  store: SessionStore;
+  emit(e: ReplyEvent): void;
+  /** Tells every window that the conversation's row changed (its last activity). */
+  conversationUpdated(conversationId: string): void;
+  log(msg: string): void;
+  eventIntervalMs: number;
+  persistIntervalMs: number;
+  /** How long a token may wait for its round before it goes out as 'plain' (ms). */
+  fateHoldMs: number;
+}
+
+export class ReplyStream {
+  readonly ac = new AbortController();
+  /** Resolves when the reply has finished and been stored. */
+  done: Promise<void> = Promise.resolve();
+  /** Set when the reply was stopped by something other than the user (a model switch, quitting). */
+  reason: string | null = null;
+  /** The conversation is being deleted: write nothing more. */
+  discard = false;
+
+  constructor(
+    private readonly ctx: ReplyContext,
+    private readonly engine: EngineService,
+    readonly conversationId: string,
+    readonly messageId: string,
+    private readonly plan: PromptPlan,
+    private readonly gen: ValidSettings,
+  ) {}
+
+  /** Emits 'start' and runs the reply. `release` frees the conversation; it runs before 'done' goes out, so a client may act on it at once. */
+  start(release: () => void): void {
+    const { plan } = this;
+    this.ctx.emit({ type: 'start', conversationId: this.conversationId, messageId: this.messageId, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns, note: plan.note });
+    this.done = this.run(release)
+      .catch((e) => this.ctx.log(`reply ${this.messageId} failed unexpectedly: ${(e as Error).stack ?? e}`))
+      .finally(release);
+  }
+
+  /** Stops the reply (kept as 'cancelled', with `reason` as its note when given) and waits until it is stored. */
+  stop(reason?: string): Promise<void> {
+    if (reason !== undefined) this.reason ??= reason;
+    this.ac.abort();
+    return this.done;
+  }
+
+  private async run(release: () => void): Promise<void> {
+    const { messageId, conversationId, engine, plan, gen, ctx } = this;
+    const { store } = ctx;
+    const decoder = engine.tokenizer.createStreamDecoder({ skipSpecial: true });
+    const fates = new FateTracker(gen.mode, ctx.fateHoldMs);
+    let content = '';
+    let pendingRounds: RoundEvent[] = [];
+    let lastFlush = 0;
+    let lastPersist = 0; // the first batch is written at once: a kill right after still keeps it
+    let timer: NodeJS.Timeout | null = null;
+    let textOfToken: string[] = [];
+
+    const persist = (force: boolean) => {
+      if (this.discard) return;
+      const now = Date.now();
+      if (!force && now - lastPersist < ctx.persistIntervalMs) return;
+      lastPersist = now;
+      this.safeWrite(() => store.updateMessage(messageId, { content, tokenIds: fates.ids.slice(), fates: fates.final(), pieces: textOfToken.slice() }));
+    };
+
+    const flush = (all: boolean) => {
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      lastFlush = Date.now();
+      if (pendingRounds.length) {
+        ctx.emit({ type: 'rounds', messageId, rounds: pendingRounds });
+        pendingRounds = [];
+      }
+      const t = fates.take(all);
+      if (t.ids.length) {
+        // The text that goes with the tokens going out (held-back tokens keep theirs back too).
+        const pieces = textOfToken.slice(t.from, t.from + t.ids.length);
+        ctx.emit({ type: 'tokens', messageId, text: pieces.join(''), ids: t.ids, fates: t.fates, pieces });
+      }
+      persist(all);
+      if (!all && fates.pending > 0) schedule(); // held tokens: look again at the next tick
+    };
+
+    const schedule = () => {
+      if (timer) return;
+      const wait = Math.max(lastFlush + ctx.eventIntervalMs - Date.now(), 0);
+      timer = setTimeout(() => {
+        timer = null;
+        flush(false);
+      }, wait);
+    };
+
+    const onToken = (id: number) => {
+      let piece = '';
+      try {
+        piece = decoder.push(id);
+      } catch {
+        piece = '';
+      }
+      content += piece;
+      textOfToken.push(piece);
+      fates.token(id);
+      schedule();
+    };
+    const onRound = (r: RoundEvent) => {
+      pendingRounds.push(r);
+      fates.round(r);
+      schedule();
+    };
+
+    let status: Message['status'] = 'complete';
+    try {
+      const r = await engine.generate(plan.ids, gen, { onToken, onRound, signal: this.ac.signal });
+      const tail = decoder.flush();
+      content += tail;
+      if (tail) textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
+      flush(true);
+      // The engine's ids are authoritative; the tracker saw the same ones, in order.
+      const finalFates = fates.final().slice(0, r.ids.length);
+      while (finalFates.length < r.ids.length) finalFates.push('plain');
+      status = r.finishReason === 'cancelled' ? 'cancelled' : 'complete';
+      let traceId: string | null = null;
+      if (!this.discard && r.ids.length > 0) {
+        try {
+          const trace = buildTrace(engine.info, gen, r);
+          traceId = this.safeWrite(() =>
+            store.putTrace(trace, { source: 'generated', name: `${engine.info.name} · ${gen.mode} · ${r.ids.length} tokens`, conversationId, messageId }),
+          ) ?? null;
+        } catch (e) {
+          ctx.log(`the trace of reply ${messageId} could not be built: ${(e as Error).message}`);
+        }
+      }
+      if (!this.discard) {
+        this.safeWrite(() =>
+          store.updateMessage(messageId, {
+            content,
+            status,
+            stats: r.stats,
+            tokenIds: r.ids,
+            fates: finalFates,
+            pieces: textOfToken.slice(0, r.ids.length),
+            traceId,
+            ...(this.reason && status === 'cancelled' ? { note: joinNotes(plan.note, this.reason) } : {}),
+          }),
+        );
+        this.safeWrite(() => store.touchConversation(conversationId));
+        ctx.conversationUpdated(conversationId);
+      }
+      release();
+      const note = this.reason && status === 'cancelled' ? joinNotes(plan.note, this.reason) : undefined;
+      ctx.emit({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, fates: finalFates, ids: r.ids, note });
+    } catch (e) {
+      if (timer) clearTimeout(timer);
+      const aborted = this.ac.signal.aborted;
+      const message = aborted ? (this.reason ?? 'stopped') : (e as Error).message;
+      flush(true);
+      if (!this.discard) {
+        this.safeWrite(() =>
+          store.updateMessage(messageId, {
+            content,
+            status: aborted ? 'cancelled' : 'error',
+            tokenIds: fates.ids.slice(),
+            fates: fates.final(),
+            error: aborted ? null : message,
+            ...(aborted && this.reason ? { note: joinNotes(plan.note, this.reason) } : {}),
+          }),
+        );
+      }
+      release();
+      if (aborted) {
+        const note = this.reason ? joinNotes(plan.note, this.reason) : undefined;
+        ctx.emit({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, engine, plan.ids.length, fates.ids.length), traceId: null, fates: fates.final(), ids: fates.ids.slice(), note });
+      } else {
+        ctx.log(`reply ${messageId}: ${message}`);
+        ctx.emit({ type: 'error', messageId, message });
+      }
+    } finally {
+      textOfToken = [];
+    }
+  }
+
+  /** A store write that must not throw out of the reply loop (e.g. the store was closed on quit). */
+  private safeWrite<T>(fn: () => T): T | undefined {
+    if (!this.ctx.store.isOpen) return undefined;
+    try {
+      return fn();
+    } catch (e) {
+      this.ctx.log(`could not save: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+}
+
+function joinNotes(a: string | undefined, b: string): string {
+  return a ? `${a} ${b}` : b;
+}
+
+/** The stats of a reply stopped before the engine answered. */
+function emptyStats(gen: GenerateSettings, engine: EngineService, nPrompt: number, nGenerated: number) {
+  const spec = gen.mode !== 'ar';
+  return {
+    mode: gen.mode, backend: engine.info.backend, n_prompt: nPrompt, n_reused: 0, n_generated: nGenerated, prefill_ms: 0, decode_ms: 0,
+    tokens_per_s: 0, ttft_ms: 0, rounds: spec ? 0 : null, drafted: spec ? 0 : null, accepted: spec ? 0 : null,
+    mean_accepted_length: null, acceptance_rate: null, dp_runs: spec ? 0 : null, dp_ms: spec ? 0 : null,
+    cost_model_speedup: null, backend_reason: engine.info.backendReason, policy: null, fallback: false, final_M: null,
+  };
+}
