@@ -1,6 +1,7 @@
-// Model switching under load, --models-dir oddities, and the data folder: a bad file or another model
-// never cuts off a running reply; dangling links are skipped; a path outside the folder is refused
-// without telling whether it exists; one process per data folder; sessions.db is private.
+// Model switching under load, --models-dir oddities, the model catalogue and the data folder: a bad
+// file or another model never cuts off a running reply; dangling links are skipped; a path outside
+// the folder is refused without telling whether it exists; picked models are remembered; one process
+// per data folder; sessions.db is private.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +16,7 @@ import { ClaspServer } from '../../src/server/server';
 import { OpenAiApi } from '../../src/server/openai';
 import { createUiExtension } from '../../src/server/uiRoutes';
 import { SessionStore } from '../../src/store/SessionStore';
+import type { ResponseOf } from '../../src/shared/api';
 import { DEMO_Q8 } from './helpers/engine';
 import { expectOpenAiError, raw, waitFor } from './server.harness';
 
@@ -160,5 +162,42 @@ describe('the data folder', () => {
     fs.mkdirSync(path.join(data, DB_FILE), { recursive: true });
     expect(() => createApp({ dataDir: data, models, log: () => {} })).toThrow(path.join(data, DB_FILE));
     expect(fs.existsSync(path.join(data, LOCK_FILE))).toBe(false); // released again
+  });
+});
+
+describe('the model catalogue (the app’s model list and /v1/models)', () => {
+  it('a model picked in the app is remembered: listed first as recent, and loaded again when none is', async () => {
+    const demo = path.join(modelsDir, 'demo.gguf');
+    const other = path.join(modelsDir, 'other.gguf');
+    const list = async () => (await app.call('models:list', {})) as ResponseOf<'models:list'>;
+    try {
+      expect((await list())[0]).toMatchObject({ path: demo, loaded: true, recent: false });
+      await app.call('models:load', { path: other });
+      await app.call('models:load', { path: demo });
+      const picked = await list();
+      expect(picked.slice(0, 2).map((m) => [path.basename(m.path), m.loaded, m.recent])).toEqual([
+        ['demo.gguf', true, true],
+        ['other.gguf', false, true],
+      ]);
+      // each model once; the bundled one and the rest of the folder after the recent ones
+      expect(new Set(picked.map((m) => m.path)).size).toBe(picked.length);
+      expect(picked.slice(2).every((m) => !m.recent)).toBe(true);
+      expect(picked.some((m) => m.name === 'clasp-demo-29M (bundled)')).toBe(true);
+      // the OpenAI server's catalogue is the same one, without the app's memory: nothing is recent
+      expect(models.catalogue().map((m) => m.path)).toEqual(expect.arrayContaining([demo, other]));
+      expect(models.catalogue().some((m) => m.recent)).toBe(false);
+
+      // a remembered model that is gone (a dangling link) is left out
+      store.setSetting('recentModels', [path.join(modelsDir, 'dangling.gguf'), other]);
+      expect((await list()).filter((m) => m.recent).map((m) => m.path)).toEqual([other]);
+
+      // with no model loaded, the last one picked loads
+      store.setSetting('lastModel', other);
+      models.dispose();
+      expect(models.current).toBeNull();
+      expect((await models.ensure(store)).info.path).toBe(other);
+    } finally {
+      await models.load(demo);
+    }
   });
 });
