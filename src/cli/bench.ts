@@ -98,15 +98,15 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const json = flags.json === true;
   const log = (s: string) => process.stderr.write(s + '\n');
 
-  const svc = await EngineService.load({ modelPath: flags.model as string | undefined, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags) });
+  const engine = await EngineService.load({ modelPath: flags.model as string | undefined, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags) });
   try {
-    const base = validateSettings({ ...settingsFromFlags(flags), mode: 'ar' }, svc.info.nLayer);
+    const base = validateSettings({ ...settingsFromFlags(flags), mode: 'ar' }, engine.info.nLayer);
     const encoded = prompts.map((p) =>
-      svc.encode(p.prompt_ids ? { promptIds: p.prompt_ids } : p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' }),
+      engine.encode(p.prompt_ids ? { promptIds: p.prompt_ids } : p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' }),
     );
     // Warm-up: page in the weights, measure step costs, let the adaptive policy see the model.
-    log(`[bench] ${svc.info.name} on ${svc.info.deviceInfo}: warming up`);
-    for (const m of modes) await svc.generate(encoded[0]!, validateSettings({ ...base, mode: m, maxTokens: Math.min(32, base.maxTokens) }, svc.info.nLayer));
+    log(`[bench] ${engine.info.name} on ${engine.info.deviceInfo}: warming up`);
+    for (const m of modes) await engine.generate(encoded[0]!, validateSettings({ ...base, mode: m, maxTokens: Math.min(32, base.maxTokens) }, engine.info.nLayer));
 
     const best = new Map<string, GenerationStats>(); // `${prompt}|${mode}` -> fastest run
     const outputs = new Map<string, string>();
@@ -116,8 +116,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     for (let rep = 0; rep < repeat; rep++) {
       for (let i = 0; i < prompts.length; i++) {
         for (const m of modes) {
-          const s = validateSettings({ ...base, mode: m }, svc.info.nLayer);
-          const r = await svc.generate(encoded[i]!, s);
+          const s = validateSettings({ ...base, mode: m }, engine.info.nLayer);
+          const r = await engine.generate(encoded[i]!, s);
           const key = `${i}|${m}`;
           const prev = best.get(key);
           if (!prev || r.stats.decode_ms < prev.decode_ms) best.set(key, r.stats);
@@ -149,10 +149,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
       }
     });
     const result = {
-      model: svc.info.name,
-      backend: svc.info.backend,
-      device: svc.info.deviceInfo,
-      threads: svc.info.deviceInfo.match(/(\d+) threads/)?.[1] ? Number(svc.info.deviceInfo.match(/(\d+) threads/)![1]) : null,
+      model: engine.info.name,
+      backend: engine.info.backend,
+      device: engine.info.deviceInfo,
+      threads: engine.info.deviceInfo.match(/(\d+) threads/)?.[1] ? Number(engine.info.deviceInfo.match(/(\d+) threads/)![1]) : null,
       max_tokens: base.maxTokens,
       prompts: prompts.length,
       identical: base.temperature === 0 ? identical : null,
@@ -171,7 +171,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     }
     return identical ? 0 : 1;
   } finally {
-    svc.dispose();
+    engine.dispose();
   }
 }
 

@@ -23,24 +23,24 @@ const SPEC: Record<string, FlagSpec> = {
 interface Row { engine: string; model: string; prefill_tok_s: number; decode_tok_s: number; rss_mb: number }
 
 async function measureOurs(model: string, threads: number, promptLen: number, gen: number, reps: number): Promise<Row> {
-  const svc = await EngineService.load({ modelPath: model, backend: 'cpu', threads });
+  const engine = await EngineService.load({ modelPath: model, backend: 'cpu', threads });
   try {
-    const prompt = Array.from({ length: promptLen }, (_, k) => (k * 37 + 11) % svc.info.nVocab);
-    const settings = validateSettings({ mode: 'ar', maxTokens: gen, ignoreEos: true, temperature: 0 }, svc.info.nLayer);
-    svc.resetCache();
-    await svc.generate(prompt, settings); // warm-up: pages in the weights
+    const prompt = Array.from({ length: promptLen }, (_, k) => (k * 37 + 11) % engine.info.nVocab);
+    const settings = validateSettings({ mode: 'ar', maxTokens: gen, ignoreEos: true, temperature: 0 }, engine.info.nLayer);
+    engine.resetCache();
+    await engine.generate(prompt, settings); // warm-up: pages in the weights
     let prefill = 0;
     let decode = 0;
     for (let i = 0; i < reps; i++) {
-      svc.resetCache();
-      const r = await svc.generate(prompt, settings);
+      engine.resetCache();
+      const r = await engine.generate(prompt, settings);
       prefill = Math.max(prefill, promptLen / (r.stats.prefill_ms / 1000));
       // decode: tokens after the first, over the time of their forward passes
       decode = Math.max(decode, r.stats.tokens_per_s);
     }
     return { engine: 'clasp', model: path.basename(model), prefill_tok_s: prefill, decode_tok_s: decode, rss_mb: process.memoryUsage().rss / 1e6 };
   } finally {
-    svc.dispose();
+    engine.dispose();
   }
 }
 

@@ -71,15 +71,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;
   // The app's data folder first: a second server on the same folder is refused before loading anything.
   const app = staticDir ? createApp({ models, log: (m) => log(m) }) : null;
-  let svc;
+  let engine;
   try {
-    svc = await models.ensure();
+    engine = await models.ensure();
   } catch (e) {
     await app?.close();
     throw e;
   }
-  log(`model ${svc.info.name} (${svc.info.path}) on ${svc.info.deviceInfo}`);
-  if (svc.info.backendReason) log(`using the CPU: ${svc.info.backendReason}`);
+  log(`model ${engine.info.name} (${engine.info.path}) on ${engine.info.deviceInfo}`);
+  if (engine.info.backendReason) log(`using the CPU: ${engine.info.backendReason}`);
 
   const server = new ClaspServer({ models, host, port, apiKey, staticDir, limits, log });
   server.use(new OpenAiApi(server, { shutdownGraceMs: grace * 1000 }));

@@ -8,17 +8,17 @@ import { loadDemo } from './helpers/engine';
 import { loadGolden, SHARED } from './helpers/paths';
 import { validateSettings } from '../../src/services/settings';
 
-let svc: EngineService;
+let engine: EngineService;
 beforeAll(async () => {
-  svc = await loadDemo();
+  engine = await loadDemo();
 });
-afterAll(() => svc?.dispose());
+afterAll(() => engine?.dispose());
 
 function benchPrompts(): { id: string; ids: number[] }[] {
   const lines = readFileSync(resolve(SHARED, 'bench/prompts.jsonl'), 'utf8').split('\n').filter((l) => l.trim());
   return lines.map((l) => {
     const p = JSON.parse(l) as { id: string; chat?: string; prompt?: string; prompt_ids?: number[] };
-    const ids = p.prompt_ids ?? svc.encode(p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' });
+    const ids = p.prompt_ids ?? engine.encode(p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' });
     return { id: p.id, ids };
   });
 }
@@ -32,10 +32,10 @@ describe('greedy CLaSp is lossless', () => {
     expect(cases.length).toBeGreaterThanOrEqual(25);
     const settings = { maxTokens: 128, ignoreEos: true, temperature: 0 };
     for (const c of cases) {
-      const ar = await svc.generate(c.ids, validateSettings({ ...settings, mode: 'ar' }));
+      const ar = await engine.generate(c.ids, validateSettings({ ...settings, mode: 'ar' }));
       expect(ar.ids.length).toBe(128);
       for (const mode of ['clasp', 'static'] as const) {
-        const r = await svc.generate(c.ids, validateSettings({ ...settings, mode }));
+        const r = await engine.generate(c.ids, validateSettings({ ...settings, mode }));
         expect(r.ids, `${c.id} in ${mode} mode`).toEqual(ar.ids);
       }
     }
@@ -44,9 +44,9 @@ describe('greedy CLaSp is lossless', () => {
   it('with explicit skip counts, including none, one and all but one', async () => {
     const ids = loadGolden().chat_fortune!.prompt_ids;
     const settings = { maxTokens: 64, ignoreEos: true, temperature: 0 };
-    const ar = await svc.generate(ids, validateSettings({ ...settings, mode: 'ar' }));
+    const ar = await engine.generate(ids, validateSettings({ ...settings, mode: 'ar' }));
     for (const skip of [0, 1, 16, 31]) {
-      const r = await svc.generate(ids, validateSettings({ ...settings, mode: 'clasp', skip, loi: 1 }));
+      const r = await engine.generate(ids, validateSettings({ ...settings, mode: 'clasp', skip, loi: 1 }));
       expect(r.ids, `skip ${skip}`).toEqual(ar.ids);
       expect(r.stats.final_M).toBe(skip);
     }

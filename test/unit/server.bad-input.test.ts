@@ -139,10 +139,10 @@ describe('transport limits', () => {
 
   /** Records what the engine returned for each generation (to see cancellations). */
   function watchEngine(): { calls: () => number; results: GenerationResult[]; restore: () => void } {
-    const svc = ts.models.current!;
-    const orig = svc.generate.bind(svc);
+    const engine = ts.models.current!;
+    const orig = engine.generate.bind(engine);
     const results: GenerationResult[] = [];
-    const spy = vi.spyOn(svc, 'generate').mockImplementation((...a: Parameters<typeof orig>) => orig(...a).then((r) => (results.push(r), r)));
+    const spy = vi.spyOn(engine, 'generate').mockImplementation((...a: Parameters<typeof orig>) => orig(...a).then((r) => (results.push(r), r)));
     return { calls: () => spy.mock.calls.length, results, restore: () => spy.mockRestore() };
   }
 

@@ -10,7 +10,7 @@ import { startServer, postJson, raw, type TestServer } from './server.harness';
 import { validateSettings } from '../../src/services/settings';
 
 let ts: TestServer;
-let svc: EngineService;
+let engine: EngineService;
 // --models-dir: a copy of the demo model under another name, to switch models per request
 const modelsDir = mkdtempSync(join(tmpdir(), 'clasp-models-'));
 copyFileSync(bundledModelPath(), join(modelsDir, 'demo-copy.gguf'));
@@ -18,7 +18,7 @@ copyFileSync(bundledModelPath(), join(modelsDir, 'demo-copy.gguf'));
 beforeAll(async () => {
   // a 256-token context keeps the context-end test's prefill short
   ts = await startServer({ modelsDir, nCtx: 256 });
-  svc = ts.models.current!;
+  engine = ts.models.current!;
 });
 
 afterAll(async () => {
@@ -31,8 +31,8 @@ const COUNT = [{ role: 'user' as const, content: 'Count from 1 to 10.' }];
 
 /** What plain greedy decoding (mode ar) gives for the same prompt: the reference output. */
 async function arReference(ids: number[], maxTokens: number): Promise<{ text: string; n: number }> {
-  const r = await svc.generate(ids, validateSettings({ mode: 'ar', temperature: 0, maxTokens }));
-  return { text: svc.tokenizer.decode(r.ids, { skipSpecial: true }), n: r.ids.length };
+  const r = await engine.generate(ids, validateSettings({ mode: 'ar', temperature: 0, maxTokens }));
+  return { text: engine.tokenizer.decode(r.ids, { skipSpecial: true }), n: r.ids.length };
 }
 
 /**
@@ -71,7 +71,7 @@ describe('GET /v1/models', () => {
 describe('POST /v1/chat/completions', () => {
   it('greedy output equals ar decoding, with correct usage and clasp stats', async () => {
     const c = await ts.client.chat.completions.create({ model: 'clasp-demo-29M-q8_0', messages: COUNT, temperature: 0, max_tokens: 40 });
-    const ids = svc.encode({ messages: COUNT });
+    const ids = engine.encode({ messages: COUNT });
     const ref = await arReference(ids, 40);
     expect(c.object).toBe('chat.completion');
     expect(c.model).toBe('clasp-demo-29M-q8_0');
@@ -96,7 +96,7 @@ describe('POST /v1/chat/completions', () => {
     });
     const chunks = [];
     for await (const ch of stream) chunks.push(ch);
-    const ids = svc.encode({ messages: COUNT });
+    const ids = engine.encode({ messages: COUNT });
     const ref = await arReference(ids, 40);
     expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
     const text = chunks.map((ch) => ch.choices[0]?.delta.content ?? '').join('');
@@ -179,7 +179,7 @@ describe('POST /v1/chat/completions', () => {
       ],
       temperature: 0, max_tokens: 8,
     });
-    const ids = svc.encode({ messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Count from 1 to 10.' }] });
+    const ids = engine.encode({ messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Count from 1 to 10.' }] });
     expect(c.usage!.prompt_tokens).toBe(ids.length);
     expect(c.choices[0]!.message.content).toBe((await arReference(ids, 8)).text);
   });
@@ -202,7 +202,7 @@ describe('POST /v1/completions', () => {
 
   it('greedy text equals ar decoding; streaming gives the same', async () => {
     const c = await ts.client.completions.create({ model: 'clasp-demo-29M-q8_0', prompt: PROMPT, temperature: 0, max_tokens: 12 });
-    const ids = svc.encode({ prompt: PROMPT });
+    const ids = engine.encode({ prompt: PROMPT });
     const ref = await arReference(ids, 12);
     expect(c.object).toBe('text_completion');
     expect(c.choices[0]!.text).toBe(ref.text);
@@ -222,19 +222,19 @@ describe('POST /v1/completions', () => {
   });
 
   it('defaults max_tokens to 16 as OpenAI does, and takes token-id prompts', async () => {
-    const ids = svc.encode({ prompt: PROMPT });
+    const ids = engine.encode({ prompt: PROMPT });
     const c = await ts.client.completions.create({ prompt: ids, temperature: 0, clasp: { ignore_eos: true } } as never);
     expect(c.usage!.completion_tokens).toBe(16);
     expect(c.usage!.prompt_tokens).toBe(ids.length);
   });
 
   it('stops with finish_reason length at the end of the context; refuses a prompt longer than it', async () => {
-    const nCtx = svc.info.nCtx;
-    const ids = [svc.info.bosId, ...Array.from({ length: nCtx - 4 }, (_, i) => 300 + (i % 500))];
+    const nCtx = engine.info.nCtx;
+    const ids = [engine.info.bosId, ...Array.from({ length: nCtx - 4 }, (_, i) => 300 + (i % 500))];
     const c = await ts.client.completions.create({ prompt: ids, temperature: 0, max_tokens: 50, clasp: { ignore_eos: true, mode: 'ar' } } as never);
     expect(c.choices[0]!.finish_reason).toBe('length');
     expect(c.usage!.completion_tokens).toBeLessThanOrEqual(4);
-    const tooLong = [svc.info.bosId, ...Array.from({ length: nCtx }, () => 300)];
+    const tooLong = [engine.info.bosId, ...Array.from({ length: nCtx }, () => 300)];
     const r = await postJson(ts.port, '/v1/completions', { prompt: tooLong, max_tokens: 4 });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe('context_length_exceeded');
@@ -262,6 +262,6 @@ describe('switching models per request (last: it replaces the loaded engine)', (
     const back = await ask('clasp-demo-29M-q8_0.gguf');
     expect(back.model).toBe('clasp-demo-29M-q8_0');
     expect(ts.models.current!.info.path).toBe(bundledModelPath());
-    svc = ts.models.current!;
+    engine = ts.models.current!;
   });
 });
