@@ -4,9 +4,7 @@
 //
 // Every request is validated with the zod schema of its channel (src/shared/api.ts) before use
 // (apiErrors.ts). A reply's prompt is planned in promptPlan.ts; each running reply is a ReplyStream,
-// which streams it as ReplyEvents and writes it to the store as it grows.
-import { EventEmitter } from 'node:events';
-import * as crypto from 'node:crypto';
+// which streams it as ReplyEvents (appEvents.ts) and writes it to the store as it grows.
 import * as path from 'node:path';
 import {
   requests,
@@ -26,13 +24,14 @@ import { defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
 import type { EngineService } from '../services/EngineService';
 import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
-import { SettingsError, validateSettings, type ValidSettings } from '../services/settings';
+import { stripUndefined, type ValidSettings } from '../services/settings';
 import type { ChatMessage } from '../services/text/chatTemplate';
 import type { SessionStore } from '../store/SessionStore';
 import { ApiError, checkSettings, parsePayload, toApiError } from './apiErrors';
+import { AppEvents } from './appEvents';
 import { exportChat, exportTrace } from './exporters';
 import { planPrompt, toChat, type PromptPlan } from './promptPlan';
-import { ReplyStream, type ReplyContext } from './ReplyStream';
+import { addReplyRow, ReplyStream, replySettings, type ReplyContext } from './ReplyStream';
 
 /** What only a desktop shell can do; absent in `clasp serve`. */
 export interface AppHost {
@@ -61,7 +60,7 @@ export class AppService {
   readonly models: ModelManager;
   readonly store: SessionStore;
   private readonly host: AppHost;
-  private readonly events = new EventEmitter();
+  private readonly events: AppEvents;
   /** the running reply of each conversation that has one */
   private readonly active = new Map<string, ReplyStream>();
   private readonly replyContext: ReplyContext;
@@ -74,16 +73,16 @@ export class AppService {
     this.store = opts.store;
     this.host = opts.host ?? {};
     this.log = opts.log ?? ((m) => process.stderr.write(`[clasp app] ${m}\n`));
+    this.events = new AppEvents(this.log);
     this.replyContext = {
       store: this.store,
-      emit: (e) => this.emitReply(e),
+      emit: (e) => this.events.emit('reply', e),
       conversationUpdated: (id) => this.conversationUpdated(id),
       log: this.log,
       eventIntervalMs: opts.eventIntervalMs ?? 40,
       persistIntervalMs: opts.persistIntervalMs ?? 250,
       fateHoldMs: opts.fateHoldMs ?? 300,
     };
-    this.events.setMaxListeners(0);
 
     const onProgress = (p: LoadProgress) => this.emitModel({ type: 'progress', path: p.path, fraction: p.fraction, message: p.message });
     const onLoaded = (info: ModelInfo) => this.emitModel({ type: 'loaded', info });
@@ -103,31 +102,15 @@ export class AppService {
   // ---- events ----
 
   onReplyEvent(cb: (e: ReplyEvent) => void): () => void {
-    return this.listen('reply', cb);
+    return this.events.on('reply', cb);
   }
 
   onModelEvent(cb: (e: ModelEvent) => void): () => void {
-    return this.listen('model', cb);
+    return this.events.on('model', cb);
   }
 
   onAppEvent(cb: (e: AppEvent) => void): () => void {
-    return this.listen('app', cb);
-  }
-
-  private listen<T>(name: string, cb: (e: T) => void): () => void {
-    const safe = (e: T) => {
-      try {
-        cb(e);
-      } catch (err) {
-        this.log(`an event listener threw: ${(err as Error).message}`);
-      }
-    };
-    this.events.on(name, safe);
-    return () => this.events.off(name, safe);
-  }
-
-  private emitReply(e: ReplyEvent): void {
-    this.events.emit('reply', e);
+    return this.events.on('app', cb);
   }
 
   private emitModel(e: ModelEvent): void {
@@ -252,13 +235,17 @@ export class AppService {
     }
   }
 
-  private async send(p: RequestOf<'chat:send'>): Promise<ResponseOf<'chat:send'>> {
-    let conv = this.requireConversation(p.conversationId);
-    this.assertIdle(conv.id);
+  /** The conversation, with no reply running, and the model to answer with (the usual one is loaded if none is). */
+  private async ready(conversationId: string): Promise<{ conv: Conversation; engine: EngineService }> {
+    this.assertIdle(this.requireConversation(conversationId).id);
     const engine = await this.ensureModel();
-    conv = this.requireConversation(p.conversationId); // it may have changed while the model loaded
+    const conv = this.requireConversation(conversationId); // it may have changed while the model loaded
     this.assertIdle(conv.id);
+    return { conv, engine };
+  }
 
+  private async send(p: RequestOf<'chat:send'>): Promise<ResponseOf<'chat:send'>> {
+    const { conv, engine } = await this.ready(p.conversationId);
     const history = this.store.listMessages(conv.id);
     let base: Message[];
     let edited: Message | undefined;
@@ -271,9 +258,7 @@ export class AppService {
     } else {
       base = history;
     }
-    const turns = [...toChat(base), { role: 'user' as const, content: p.content }];
-    const { gen, chat } = this.replySettings(engine, conv.settings);
-    const plan = this.planPrompt(engine, conv, turns, gen.maxTokens);
+    const { gen, chat, plan } = this.prepare(engine, conv, [...toChat(base), { role: 'user', content: p.content }]);
 
     // Everything checked: change the store in one step.
     let userMessage!: Message;
@@ -286,7 +271,7 @@ export class AppService {
       } else {
         userMessage = this.store.addMessage({ conversationId: conv.id, role: 'user', content: p.content, status: 'complete' });
       }
-      assistantMessage = this.newReply(engine, conv.id, chat, plan);
+      assistantMessage = addReplyRow(this.store, engine, conv.id, chat, plan);
       if (conv.title === DEFAULT_TITLE && base.length === 0) {
         this.store.updateConversation(conv.id, { title: titleFrom(p.content) });
       }
@@ -297,11 +282,7 @@ export class AppService {
   }
 
   private async regenerate(conversationId: string): Promise<ResponseOf<'chat:regenerate'>> {
-    let conv = this.requireConversation(conversationId);
-    this.assertIdle(conv.id);
-    const engine = await this.ensureModel();
-    conv = this.requireConversation(conversationId);
-    this.assertIdle(conv.id);
+    const { conv, engine } = await this.ready(conversationId);
     const history = this.store.listMessages(conv.id);
     const last = history[history.length - 1];
     const replaced = last?.role === 'assistant' ? last : undefined;
@@ -309,12 +290,11 @@ export class AppService {
     if (base[base.length - 1]?.role !== 'user') {
       throw new ApiError('nothing to regenerate: the conversation does not end with a user message and its reply', 'bad_request');
     }
-    const { gen, chat } = this.replySettings(engine, conv.settings);
-    const plan = this.planPrompt(engine, conv, toChat(base), gen.maxTokens);
+    const { gen, chat, plan } = this.prepare(engine, conv, toChat(base));
     let assistantMessage!: Message;
     this.store.transaction(() => {
       if (replaced) this.store.deleteMessage(replaced.id); // its trace goes with it
-      assistantMessage = this.newReply(engine, conv.id, chat, plan);
+      assistantMessage = addReplyRow(this.store, engine, conv.id, chat, plan);
     });
     this.conversationUpdated(conv.id);
     this.startReply(engine, conv.id, assistantMessage, plan, gen);
@@ -334,55 +314,12 @@ export class AppService {
     await Promise.all(list.map((a) => a?.done));
   }
 
-  /**
-   * The reply's settings: the conversation's, with a fresh seed unless the seed is fixed, checked
-   * against the model (its layer count bounds the skip count). The one check before the engine.
-   */
-  private replySettings(engine: EngineService, s: ChatSettings): { gen: ValidSettings; chat: ChatSettings } {
-    const seed = s.fixedSeed ? s.seed : crypto.randomInt(0, 2 ** 31);
-    const chat: ChatSettings = { ...s, seed };
-    try {
-      const gen = validateSettings(
-        {
-          maxTokens: s.maxTokens,
-          temperature: s.temperature,
-          topK: s.topK,
-          topP: s.topP,
-          seed,
-          mode: s.mode,
-          skip: s.skip,
-          skipRatio: s.skipRatio,
-          det: s.det,
-          maxDraft: s.maxDraft,
-          loi: s.loi,
-          ignoreEos: false,
-          dpTable: true, // the inspector draws the DP's table
-        },
-        engine.info.nLayer,
-      );
-      return { gen, chat };
-    } catch (e) {
-      if (e instanceof SettingsError) throw new ApiError(`this conversation's settings do not fit ${engine.info.name}: ${e.message}`, 'bad_request');
-      throw e;
-    }
-  }
-
-  private planPrompt(engine: EngineService, conv: Conversation, turns: ChatMessage[], maxTokens: number): PromptPlan {
+  /** A reply's settings (checked against the model) and its prompt; throws ApiError before anything is stored. */
+  private prepare(engine: EngineService, conv: Conversation, turns: ChatMessage[]): { gen: ValidSettings; chat: ChatSettings; plan: PromptPlan } {
+    const { gen, chat } = replySettings(engine, conv.settings);
     const { nCtx, name } = engine.info;
-    return planPrompt({ systemPrompt: conv.systemPrompt, turns, maxTokens, nCtx, modelName: name, encodeChat: (m) => engine.encodeChat(m) });
-  }
-
-  private newReply(engine: EngineService, conversationId: string, settings: ChatSettings, plan: PromptPlan): Message {
-    return this.store.addMessage({
-      conversationId,
-      role: 'assistant',
-      content: '',
-      status: 'streaming',
-      settings,
-      note: plan.note,
-      droppedTurns: plan.droppedTurns,
-      model: { name: engine.info.name, path: engine.info.path, device: engine.info.deviceInfo },
-    });
+    const plan = planPrompt({ systemPrompt: conv.systemPrompt, turns, maxTokens: gen.maxTokens, nCtx, modelName: name, encodeChat: (m) => engine.encodeChat(m) });
+    return { gen, chat, plan };
   }
 
   private startReply(engine: EngineService, conversationId: string, msg: Message, plan: PromptPlan, gen: ValidSettings): void {
@@ -464,17 +401,11 @@ export class AppService {
     this.closed = true;
     await Promise.all([...this.active.values()].map((a) => a.stop('Stopped: the app was closing.')));
     this.detach();
-    this.events.removeAllListeners();
+    this.events.clear();
   }
 }
 
 function titleFrom(content: string): string {
   const line = content.trim().split('\n')[0]!.trim();
   return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line || DEFAULT_TITLE;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

@@ -1,13 +1,16 @@
 // One running reply: it generates on the engine, sends its tokens and rounds out as ReplyEvents
 // (batched: at most one 'tokens' and one 'rounds' event per `eventIntervalMs`), writes the growing
 // reply to the store (at most once per `persistIntervalMs`, so a killed app loses little), and at the
-// end stores the final reply and its trace, then emits 'done' (or 'error').
-import type { Message, ReplyEvent } from '../shared/api';
+// end stores the final reply and its trace, then emits 'done' (or 'error'). Also here, for before it
+// starts: the reply's settings, checked once against the model, and its row in the store.
+import * as crypto from 'node:crypto';
+import type { ChatSettings, Message, ReplyEvent } from '../shared/api';
 import type { GenerateSettings, RoundEvent } from '../shared/engineTypes';
 import type { EngineService } from '../services/EngineService';
-import type { ValidSettings } from '../services/settings';
+import { SettingsError, validateSettings, type ValidSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import type { SessionStore } from '../store/SessionStore';
+import { ApiError } from './apiErrors';
 import { FateTracker } from './fates';
 import type { PromptPlan } from './promptPlan';
 
@@ -205,6 +208,53 @@ export class ReplyStream {
       this.ctx.log(`could not save: ${(e as Error).message}`);
       return undefined;
     }
+  }
+}
+
+/** The reply's row, stored before it starts (status 'streaming', its settings, model and prompt note). */
+export function addReplyRow(store: SessionStore, engine: EngineService, conversationId: string, settings: ChatSettings, plan: PromptPlan): Message {
+  return store.addMessage({
+    conversationId,
+    role: 'assistant',
+    content: '',
+    status: 'streaming',
+    settings,
+    note: plan.note,
+    droppedTurns: plan.droppedTurns,
+    model: { name: engine.info.name, path: engine.info.path, device: engine.info.deviceInfo },
+  });
+}
+
+/**
+ * The reply's settings: the conversation's, with a fresh seed unless the seed is fixed, checked
+ * against the model (its layer count bounds the skip count). The one check before the engine.
+ */
+export function replySettings(engine: EngineService, s: ChatSettings): { gen: ValidSettings; chat: ChatSettings } {
+  const seed = s.fixedSeed ? s.seed : crypto.randomInt(0, 2 ** 31);
+  const chat: ChatSettings = { ...s, seed };
+  try {
+    const gen = validateSettings(
+      {
+        maxTokens: s.maxTokens,
+        temperature: s.temperature,
+        topK: s.topK,
+        topP: s.topP,
+        seed,
+        mode: s.mode,
+        skip: s.skip,
+        skipRatio: s.skipRatio,
+        det: s.det,
+        maxDraft: s.maxDraft,
+        loi: s.loi,
+        ignoreEos: false,
+        dpTable: true, // the inspector draws the DP's table
+      },
+      engine.info.nLayer,
+    );
+    return { gen, chat };
+  } catch (e) {
+    if (e instanceof SettingsError) throw new ApiError(`this conversation's settings do not fit ${engine.info.name}: ${e.message}`, 'bad_request');
+    throw e;
   }
 }
 

@@ -42,7 +42,8 @@ export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: nu
   return s as ValidSettings;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
+/** The object without its undefined fields (so a merge over defaults keeps the defaults). */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
