@@ -335,7 +335,7 @@ export class AppService {
   // ---- models ----
 
   /** The loaded model, or the usual one (ModelManager.ensure: the last one picked, or the default). */
-  async ensureModel(): Promise<EngineService> {
+  private async ensureModel(): Promise<EngineService> {
     try {
       return await this.models.ensure(this.store);
     } catch (e) {
