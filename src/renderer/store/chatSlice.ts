@@ -1,7 +1,7 @@
 // Messages per conversation and the reply being streamed: send, edit and resend, regenerate, stop,
 // and the reply events (start, tokens, rounds, done, error) that the listeners hand over in
 // batches, one state update per animation frame.
-import type { Message, ReplyEvent, TokenFate } from '@shared/api';
+import type { Message, TokenFate } from '@shared/api';
 import { client, errorText, type SendResult } from '../lib/client';
 import type { ChatSlice, Slice } from './types';
 
