@@ -7,7 +7,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', 'build/', 'native/build*/', 'bench/node_modules/', 'test-artifacts/'] },
+  { ignores: ['node_modules/', 'dist/', 'out/', 'build/', 'native/build*/', 'build-gpu/', 'gpu-out/', 'bench/node_modules/', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

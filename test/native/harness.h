@@ -24,6 +24,7 @@ std::string models_dir();  // the large reference models: $CLASP_MODELS_DIR or .
 // reported skipped by name, except under CI=true, where its absence is a failure.
 std::string reference_model(const std::string& name);
 extern std::string skip_reason;
+bool ci_refuses_skips();  // CI=true (or 1)
 
 struct registrar {
     registrar(const char* name, std::function<void()> fn) { registry().push_back({name, std::move(fn)}); }

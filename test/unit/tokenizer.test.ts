@@ -128,7 +128,7 @@ describe('GGUF and HF agree', () => {
 });
 
 // The tokenizer files in test/fixtures are copies; these check them against the reference models.
-describe('the reference models carry the same tokenizer', () => {
+describe('reference model', () => {
   const hfDir = referenceModel('clasp-demo-29M');
   const f16 = referenceModel('clasp-demo-29M.gguf');
   const bundled = Tokenizer.fromGgufMetadata(readGgufMetadata(DEMO_Q8));
@@ -139,8 +139,8 @@ describe('the reference models carry the same tokenizer', () => {
     for (const p of Object.values(golden)) expect(tok.encode(p.text)).toEqual(p.prompt_ids);
   };
 
-  it.skipIf(hfDir.skip)('the HF folder clasp-demo-29M', () => same(Tokenizer.fromHfDir(hfDir.path)));
-  it.skipIf(f16.skip)('the F16 GGUF clasp-demo-29M.gguf', () => same(Tokenizer.fromGgufMetadata(readGgufMetadata(f16.path))));
+  it.skipIf(hfDir.skip)('clasp-demo-29M (HF folder) has the bundled tokenizer', () => same(Tokenizer.fromHfDir(hfDir.path)));
+  it.skipIf(f16.skip)('clasp-demo-29M.gguf (F16) has the bundled tokenizer', () => same(Tokenizer.fromGgufMetadata(readGgufMetadata(f16.path))));
 });
 
 describe('bad input', () => {
