@@ -538,7 +538,7 @@ export class AppService {
     };
 
     const onToken = (id: number) => {
-      let piece = '';
+      let piece: string;
       try {
         piece = decoder.push(id);
       } catch {

@@ -59,12 +59,15 @@ export async function generateCommand(argv: string[]): Promise<number> {
           ? { chat: flags.chat as string, system: flags.system as string | undefined }
           : { promptIds: parseIds(String(flags['prompt-ids']), '--prompt-ids') },
     );
+    // End tokens (<|eot_id|>, <|end_of_text|>) and other special tokens are control ids, not text:
+    // the stream shows text only; --json keeps every id.
+    const shown = svc.tokenizer.createStreamDecoder({ skipSpecial: true });
     const ac = new AbortController();
     const onSig = () => ac.abort();
     process.once('SIGINT', onSig);
     const r = await svc.generate(promptIds, settings, {
       signal: ac.signal,
-      onToken: json ? undefined : (_id, text) => process.stdout.write(text),
+      onToken: json ? undefined : (id) => process.stdout.write(shown.push(id)),
     });
     process.removeListener('SIGINT', onSig);
     if (flags.trace !== undefined) {
@@ -74,7 +77,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     if (json) {
       process.stdout.write(JSON.stringify({ prompt_ids: r.promptIds, ids: r.ids, text: r.text, finish_reason: r.finishReason, stats: r.stats }) + '\n');
     } else {
-      process.stdout.write('\n');
+      process.stdout.write(shown.flush() + '\n');
       const s = r.stats;
       let line = `[clasp] ${s.mode}: ${s.n_generated} tokens in ${s.decode_ms.toFixed(0)} ms (${s.tokens_per_s.toFixed(1)} tok/s), prefill ${s.prefill_ms.toFixed(0)} ms, ${r.finishReason}`;
       if (s.mean_accepted_length !== null) {

@@ -13,7 +13,7 @@ using namespace clasp;
 
 namespace {
 
-std::string demo_q8() { return th::shared_dir() + "/models/clasp-demo-29M-q8_0.gguf"; }
+std::string demo_q8() { return th::demo_model(); }
 
 std::unique_ptr<engine> demo_engine(const std::string& backend = "cpu") {
     engine_options o;

@@ -1,11 +1,10 @@
 // The lossless invariant: greedy `clasp` and `static` produce exactly the ids of `ar`, 128 new
 // tokens with end tokens ignored, for every golden prompt and every benchmark prompt.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineService } from '../../src/services/EngineService';
 import { loadDemo } from './helpers/engine';
-import { loadGolden, SHARED } from './helpers/paths';
+import { BENCH_PROMPTS, loadGolden } from './helpers/paths';
 
 let svc: EngineService;
 beforeAll(async () => {
@@ -14,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => svc?.dispose());
 
 function benchPrompts(): { id: string; ids: number[] }[] {
-  const lines = readFileSync(resolve(SHARED, 'bench/prompts.jsonl'), 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(BENCH_PROMPTS, 'utf8').split('\n').filter((l) => l.trim());
   return lines.map((l) => {
     const p = JSON.parse(l) as { id: string; chat?: string; prompt?: string; prompt_ids?: number[] };
     const ids = p.prompt_ids ?? svc.encode(p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' });
