@@ -27,9 +27,9 @@ export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: nu
     num('skip', s.skip, 0, nLayer !== undefined ? nLayer - 1 : 4096, true);
   }
   if (s.skipRatio !== undefined) num('skip ratio', s.skipRatio, 0, 0.99);
-  num('det', s.det, 0, 1);
+  if (s.det !== undefined) num('det', s.det, 0, 1);
   num('max draft', s.maxDraft, 1, 64, true);
-  num('loi', s.loi, 1, 100_000, true);
+  if (s.loi !== undefined) num('loi', s.loi, 1, 100_000, true);
   if (typeof s.ignoreEos !== 'boolean') throw new SettingsError('ignoreEos must be a boolean');
   if (typeof s.dpTable !== 'boolean') throw new SettingsError('dpTable must be a boolean');
   return s;

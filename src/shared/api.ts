@@ -2,16 +2,18 @@
 // server-sent events against `clasp serve`). Every request payload is validated with these zod
 // schemas in the main process / server before use.
 import { z } from 'zod';
-import type { GenerationStats, ModelInfo, RoundEvent, FinishReason } from './engineTypes';
+import type { GenerationStats, ModelInfo, RoundEvent, FinishReason, TokenFate } from './engineTypes';
 import type { Trace } from './trace';
 
 export const settingsSchema = z.object({
   mode: z.enum(['ar', 'clasp', 'static']),
   skip: z.union([z.literal('auto'), z.number().int().min(0).max(1023)]),
   skipRatio: z.number().min(0).max(0.99).optional(),
-  det: z.number().min(0).max(1),
+  /** absent: chosen from the cost table (docs/NUMBERS.md) */
+  det: z.number().min(0).max(1).optional(),
   maxDraft: z.number().int().min(1).max(64),
-  loi: z.number().int().min(1).max(100000),
+  /** absent: chosen so the DP's share stays at or below 5% */
+  loi: z.number().int().min(1).max(100000).optional(),
   temperature: z.number().min(0).max(100),
   topP: z.number().gt(0).max(1),
   topK: z.number().int().min(0).max(1_000_000),
@@ -61,7 +63,7 @@ export interface Message {
   model?: { name: string; path: string; device: string };
 }
 
-export type TokenFate = 'accepted' | 'correction' | 'bonus' | 'plain';
+export type { TokenFate } from './engineTypes';
 
 /** Events streamed while a reply is generated (IPC 'reply:event' or SSE on /api/ui/events). */
 export type ReplyEvent =
@@ -74,9 +76,6 @@ export type ReplyEvent =
       finishReason: FinishReason;
       stats: GenerationStats;
       traceId: string | null;
-      /** (added) every token id and its exact fate; replaces what the 'tokens' events said */
-      ids?: number[];
-      fates?: TokenFate[];
     }
   | { type: 'error'; messageId: string; message: string };
 

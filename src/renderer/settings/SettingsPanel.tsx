@@ -11,9 +11,7 @@ export function appDefaults(d: { temperature: number; topP: number; topK: number
   return {
     mode: DEFAULT_SETTINGS.mode,
     skip: DEFAULT_SETTINGS.skip,
-    det: DEFAULT_SETTINGS.det,
     maxDraft: DEFAULT_SETTINGS.maxDraft,
-    loi: DEFAULT_SETTINGS.loi,
     temperature: d?.temperature ?? 0.6,
     topP: d?.topP ?? 0.9,
     topK: d?.topK ?? 0,
@@ -85,13 +83,14 @@ export function SettingsPanel() {
           <NumField
             id="settings-det"
             label="Draft-exit threshold (DET)"
-            help="Drafting stops once the draft's top-1 probability falls below this."
+            help="Drafting stops once the chain's confidence (the product of the drafts' top-1 probabilities) falls below this. Empty: chosen from the measured costs."
             value={s.det}
-            def={D.det}
+            optional
+            placeholder="auto"
             min={0}
             max={1}
             disabled={ar}
-            onCommit={(det) => det !== undefined && set({ det })}
+            onCommit={(det) => set({ det })}
           />
           <NumField
             id="settings-max-draft"
@@ -108,14 +107,15 @@ export function SettingsPanel() {
           <NumField
             id="settings-loi"
             label="Layer-optimisation interval (LOI)"
-            help="Verify rounds between DP runs that re-choose the skipped layers."
+            help="Verify rounds between DP runs that re-choose the skipped layers. Empty: the smallest that keeps the DP under 5% of decoding time."
             value={s.loi}
-            def={D.loi}
+            optional
+            placeholder="auto"
             min={1}
             max={100000}
             int
             disabled={ar || s.mode === 'static'}
-            onCommit={(loi) => loi !== undefined && set({ loi })}
+            onCommit={(loi) => set({ loi })}
           />
         </div>
       </div>

@@ -264,9 +264,6 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
               status: e.finishReason === 'cancelled' ? 'cancelled' : 'complete',
               stats: e.stats,
               traceId: e.traceId ?? m.traceId,
-              // the final word on every token and its fate
-              ...(e.ids ? { tokenIds: e.ids } : {}),
-              ...(e.fates ? { fates: e.fates } : {}),
             }));
             const cid = findConv(e.messageId);
             if (activeReply?.messageId === e.messageId) activeReply = null;
