@@ -146,7 +146,10 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
             nd.probe = false;
         }
         if (mem) policy::note(*mem, dec, nd);
-        if (!first_decision && same_plan(nd, dec)) { dec.reason = nd.reason; return std::nullopt; }
+        if (!first_decision && same_plan(nd, dec)) {
+            dec = nd;  // the same plan on fresher counts: only the figures and the reason move
+            return std::nullopt;
+        }
         if (dec.speculate != nd.speculate || first_decision) end_plain();
         const bool was_speculating = dec.speculate && !first_decision;
         const int dp_M = have_dp ? last_dp.M : -1;

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The LOI x M x DET sweep behind CLaSp's defaults (docs/PERF.md): every setting over the same
+// benchmark prompts, greedy, with plain decoding (ar) measured in the same block so the speed-up
+// is a ratio taken under the same machine load. Writes docs/perf/sweep.json; scripts/plot-sweep.js
+// draws it. Needs `npm run build:node`.
+//   node scripts/sweep-clasp.js [--prompts FILE] [--limit 10] [--max-tokens 64] [--threads 2] [--out docs/perf/sweep.json]
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { EngineService } = require('../dist/services/EngineService');
+const { readPrompts } = require('../dist/cli/bench');
+const { validateSettings } = require('../dist/services/settings');
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const root = path.resolve(__dirname, '..');
+const promptsFile = args.prompts ?? path.resolve(root, '../shared/bench/prompts.jsonl');
+const limit = Number(args.limit ?? 10);
+const maxTokens = Number(args['max-tokens'] ?? 64);
+const out = args.out ?? path.join(root, 'docs/perf/sweep.json');
+const Ms = [4, 8, 12, 16, 20];
+const DETs = [0.3, 0.5, 0.7, 0.9];
+const LOIs = [1, 4, 16, 64];
+
+async function main() {
+  const svc = await EngineService.load({ threads: Number(args.threads ?? 2), backend: 'cpu' });
+  const prompts = readPrompts(promptsFile).slice(0, limit);
+  const ids = prompts.map((p) => svc.encode(p.prompt_ids ? { promptIds: p.prompt_ids } : p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt }));
+  const base = { maxTokens, temperature: 0, ignoreEos: true };
+  const block = async (extra) => {
+    let tokens = 0, ms = 0, rounds = 0, drafted = 0, accepted = 0, dpMs = 0, costed = 0, measured = 0, n = 0;
+    for (const p of ids) {
+      const r = await svc.generate(p, validateSettings({ ...base, ...extra }, svc.info.nLayer));
+      tokens += r.stats.n_generated;
+      ms += r.stats.decode_ms;
+      rounds += r.stats.rounds ?? 0;
+      drafted += r.stats.drafted ?? 0;
+      accepted += r.stats.accepted ?? 0;
+      dpMs += r.stats.dp_ms ?? 0;
+      if (r.stats.costed_speedup != null) { costed += r.stats.costed_speedup; measured += r.stats.speedup ?? 0; n++; }
+    }
+    return { tps: tokens / (ms / 1000), ms, rounds, drafted, accepted, dpMs, costed: n ? costed / n : null, measured: n ? measured / n : null };
+  };
+  await block({ mode: 'ar' }); // warm-up
+  await block({ mode: 'clasp', skip: 8 }); // measures the cost table
+  const rows = [];
+  const run = async (label, extra) => {
+    const ar = await block({ mode: 'ar' });
+    const b = await block(extra);
+    const row = {
+      label, ...extra,
+      speedup: b.tps / ar.tps,
+      mean_accepted_length: b.rounds ? (b.accepted + b.rounds) / b.rounds : null,
+      acceptance_rate: b.drafted ? b.accepted / b.drafted : null,
+      dp_share: b.dpMs / b.ms,
+      costed_speedup: b.costed,
+      engine_speedup: b.measured,
+    };
+    rows.push(row);
+    process.stderr.write(`${label}: ${row.speedup.toFixed(3)}x, accepted length ${row.mean_accepted_length?.toFixed(2)}, DP share ${(100 * row.dp_share).toFixed(1)}%\n`);
+  };
+  await run('auto', { mode: 'clasp' });
+  for (const M of Ms) for (const det of DETs) for (const loi of LOIs) await run(`M=${M} DET=${det} LOI=${loi}`, { mode: 'clasp', skip: M, det, loi });
+  for (const M of Ms) await run(`static M=${M}`, { mode: 'static', skip: M });
+  const costs = (await svc.generate(ids[0], validateSettings({ ...base, mode: 'clasp', maxTokens: 2 }, svc.info.nLayer))).stats.costs;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({
+    model: svc.info.name, device: svc.info.deviceInfo, date: new Date().toISOString(), prompts: prompts.map((p) => p.id), max_tokens: maxTokens,
+    grid: { M: Ms, det: DETs, loi: LOIs }, costs, rows,
+  }, null, 1) + '\n');
+  svc.dispose();
+  process.stderr.write(`wrote ${out}\n`);
+}
+main().catch((e) => { console.error(e); process.exit(1); });
