@@ -3,7 +3,8 @@
 // benchmark prompts, greedy, with plain decoding (ar) measured in the same block so the speed-up
 // is a ratio taken under the same machine load. Writes docs/perf/sweep.json; scripts/plot-sweep.js
 // draws it. Needs `npm run build:node`.
-//   node scripts/sweep-clasp.js [--prompts FILE] [--limit 10] [--max-tokens 64] [--threads 2] [--out docs/perf/sweep.json]
+//   node scripts/sweep-clasp.js [--prompts FILE] [--limit 8] [--max-tokens 64] [--threads 2] [--M 4,8,12,16] [--det 0.3,0.6,0.9]
+//                               [--loi 1,4,16,64] [--out docs/perf/sweep.json]
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -16,12 +17,13 @@ const args = Object.fromEntries(
 );
 const root = path.resolve(__dirname, '..');
 const promptsFile = args.prompts ?? path.resolve(root, '../shared/bench/prompts.jsonl');
-const limit = Number(args.limit ?? 10);
+const limit = Number(args.limit ?? 8);
 const maxTokens = Number(args['max-tokens'] ?? 64);
 const out = args.out ?? path.join(root, 'docs/perf/sweep.json');
-const Ms = [4, 8, 12, 16, 20];
-const DETs = [0.3, 0.5, 0.7, 0.9];
-const LOIs = [1, 4, 16, 64];
+const list = (v, def) => (v ? v.split(',').map(Number) : def);
+const Ms = list(args.M, [4, 8, 12, 16]);
+const DETs = list(args.det, [0.3, 0.6, 0.9]);
+const LOIs = list(args.loi, [1, 4, 16, 64]);
 
 async function main() {
   const svc = await EngineService.load({ threads: Number(args.threads ?? 2), backend: 'cpu' });

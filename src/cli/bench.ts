@@ -48,10 +48,10 @@ export function readPrompts(file: string): BenchPrompt[] {
   return out;
 }
 
-interface Agg { tokens: number; ms: number; rounds: number; drafted: number; accepted: number; dpMs: number; predicted: number; costed: number; nSpec: number; n: number; fallbacks: number }
-const emptyAgg = (): Agg => ({ tokens: 0, ms: 0, rounds: 0, drafted: 0, accepted: 0, dpMs: 0, predicted: 0, costed: 0, nSpec: 0, n: 0, fallbacks: 0 });
+export interface Agg { tokens: number; ms: number; rounds: number; drafted: number; accepted: number; dpMs: number; predicted: number; costed: number; nSpec: number; n: number; fallbacks: number }
+export const emptyAgg = (): Agg => ({ tokens: 0, ms: 0, rounds: 0, drafted: 0, accepted: 0, dpMs: 0, predicted: 0, costed: 0, nSpec: 0, n: 0, fallbacks: 0 });
 
-function add(a: Agg, s: GenerationStats): void {
+export function add(a: Agg, s: GenerationStats): void {
   a.tokens += s.n_generated;
   a.ms += s.decode_ms;
   a.rounds += s.rounds ?? 0;
@@ -79,7 +79,7 @@ function t95(n: number): number {
  * One mode over a set of prompts. passes[r] holds pass r's runs (this mode and ar), so the speed-up
  * is a ratio of rates measured in the same pass; with several passes, its mean and 95% interval.
  */
-function summarize(mode: Mode, passes: { m: Agg; ar: Agg }[]) {
+export function summarize(mode: Mode, passes: { m: Agg; ar: Agg }[]) {
   const all = emptyAgg();
   for (const p of passes) {
     for (const k of Object.keys(all) as (keyof Agg)[]) all[k] += p.m[k];
