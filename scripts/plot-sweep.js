@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Draws docs/perf/sweep.json (scripts/sweep-clasp.js) as an SVG: one heat map of the speed-up over
 // plain decoding per LOI, skip count M down the side, DET across. No plotting library: the SVG is
-// written by hand; `convert sweep.svg sweep.png` (ImageMagick) makes the PNG for the docs.
+// written by hand, and headless Chromium renders it as a PNG for the docs.
 //   node scripts/plot-sweep.js [docs/perf/sweep.json] [docs/perf/sweep.svg]
 'use strict';
 const fs = require('node:fs');
@@ -30,7 +30,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const parts = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="13">`,
   `<rect width="100%" height="100%" fill="white"/>`,
-  `<text x="${pad}" y="24" font-size="16" font-weight="bold">${esc(d.model)}: greedy CLaSp speed-up over plain decoding (same block, ${d.prompts.length} prompts x ${d.max_tokens} tokens)</text>`,
+  `<text x="${pad}" y="24" font-size="16" font-weight="bold">${esc(d.model)}: greedy CLaSp speed-up over plain decoding (interleaved prompt by prompt, ${d.prompts.length} prompts x ${d.max_tokens} tokens)</text>`,
   `<text x="${pad}" y="44" fill="#555">${esc(d.device)}, ${esc(d.date.slice(0, 10))}. Rows: skip count M; columns: DET; one panel per LOI.</text>`,
 ];
 LOIs.forEach((loi, p) => {
@@ -53,3 +53,15 @@ if (auto) parts.push(`<text x="${pad}" y="${H - 16}">Policy default (auto M, DET
 parts.push('</svg>');
 fs.writeFileSync(output, parts.join('\n') + '\n');
 process.stderr.write(`wrote ${output}\n`);
+
+// The PNG for the docs: headless Chromium (as the e2e tests use) renders the SVG.
+async function png() {
+  const { chromium } = require('playwright-core');
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const page = await browser.newPage({ viewport: { width: W, height: H } });
+  await page.goto('file://' + path.resolve(output));
+  await page.screenshot({ path: output.replace(/\.svg$/, '.png') });
+  await browser.close();
+  process.stderr.write(`wrote ${output.replace(/\.svg$/, '.png')}\n`);
+}
+png().catch((e) => process.stderr.write(`no PNG: ${e.message}\n`));

@@ -71,28 +71,40 @@ cost_table measure_costs(transformer& tf, int max_T) {
     auto time_pass = [&](int T, const uint8_t* skip, bool hidden) {
         std::vector<int> rows(T);
         for (int i = 0; i < T; i++) rows[i] = i;
-        double best = 1e30;
-        for (int rep = 0; rep < 3; rep++) {  // the fastest of three: the least disturbed
-            double t0 = now_ms();
-            // Scratch positions: cache.n is unchanged, so the next real pass overwrites them.
-            tf.forward(toks.data(), T, pos, skip, true, rows, hidden ? std::vector<int>{0} : std::vector<int>{}, out);
-            best = std::min(best, now_ms() - t0);
-        }
-        return best;
+        double t0 = now_ms();
+        // Scratch positions: cache.n is unchanged, so the next real pass overwrites them.
+        tf.forward(toks.data(), T, pos, skip, true, rows, hidden ? std::vector<int>{0} : std::vector<int>{}, out);
+        return now_ms() - t0;
     };
-    time_pass(1, nullptr, false);  // warm-up
+    // What to time: full passes of a few sizes, and one-token passes skipping the last M layers
+    // (which layers a draft skips does not change its cost, only how many).
+    std::vector<int> sizes;
     for (int T : {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64})
-        if (T <= max_T) c.verify[T] = time_pass(T, nullptr, false);
-    c.verify[max_T] = time_pass(max_T, nullptr, false);
-    fill_gaps(c.verify, 1);
-
-    // Which layers a draft skips does not change its cost, only how many: skip the last M.
-    std::vector<int> grid = {0, L / 4, L / 2, (3 * L) / 4, L};
+        if (T < max_T) sizes.push_back(T);
+    sizes.push_back(max_T);
+    std::vector<int> grid = {L / 4, L / 2, (3 * L) / 4, L};
+    std::vector<std::vector<uint8_t>> skips;
     for (int M : grid) {
-        std::vector<uint8_t> skip(L, 0);
-        for (int l = L - M; l < L; l++) skip[l] = 1;
-        c.draft[M] = M == 0 ? c.verify[1] : time_pass(1, skip.data(), false);
+        skips.emplace_back(L, 0);
+        for (int l = L - M; l < L; l++) skips.back()[l] = 1;
     }
+    time_pass(1, nullptr, false);  // warm-up
+    // Three rounds over every size, keeping each one's fastest: interleaved, so that a burst of load
+    // on a shared machine does not land on one size only.
+    for (int rep = 0; rep < 3; rep++) {
+        for (int T : sizes) {
+            double ms = time_pass(T, nullptr, false);
+            c.verify[T] = rep == 0 ? ms : std::min(c.verify[T], ms);
+        }
+        for (size_t g = 0; g < grid.size(); g++) {
+            double ms = time_pass(1, skips[g].data(), false);
+            c.draft[grid[g]] = rep == 0 ? ms : std::min(c.draft[grid[g]], ms);
+        }
+    }
+    // A bigger pass never costs less than a smaller one (noise can say otherwise).
+    for (size_t i = 1; i < sizes.size(); i++) c.verify[sizes[i]] = std::max(c.verify[sizes[i]], c.verify[sizes[i - 1]]);
+    fill_gaps(c.verify, 1);
+    c.draft[0] = c.verify[1];
     fill_gaps(c.draft, 0);
 
     // The DP on the hidden states of a one-token pass (layer candidates write nothing to the cache).

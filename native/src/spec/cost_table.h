@@ -25,7 +25,8 @@ struct cost_table {
 
 // Times full passes of a few batch sizes up to max_T, one-token passes with a few skip counts, and
 // DP runs with a few budgets, at scratch positions after the cache (which keeps its length);
-// the sizes in between are interpolated. Best of three for passes, of two for DP runs.
+// the sizes in between are interpolated. The fastest of three interleaved rounds for passes, of
+// two for DP runs.
 cost_table measure_costs(transformer& tf, int max_T);
 
 // A table from given figures (tests, and a table kept from an earlier run): verify has entries for
