@@ -175,7 +175,7 @@ describe('traces', () => {
     const sb = (await app.call('export:trace', { traceId, format: 'specbench' })) as { content: string };
     expect(JSON.parse(sb.content).choices[0].accept_lengths).toEqual([1, 3]);
     const csv = (await app.call('export:trace', { traceId, format: 'csv' })) as { content: string };
-    expect(csv.content.split('\n')[0]).toMatch(/^round,pos,/);
+    expect(csv.content.split('\n')[0]).toMatch(/^kind,round,pos,tokens,/);
 
     expect(await app.call('trace:delete', { traceId })).toEqual({ deleted: true });
     expect((await rejects(app.call('trace:get', { traceId }))).code).toBe('not_found');
