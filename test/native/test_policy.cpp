@@ -43,7 +43,7 @@ TEST(policy_falls_back_where_speculation_cannot_pay) {
     policy_memory m;
     count(m, 12, 0.95, 500);  // even with high acceptance
     decision d = policy::decide(c, &m, inputs(32), 200);
-    CHECK_MSG(!d.speculate && !d.probe, d.reason);
+    CHECK_MSG(!d.speculate && !d.probe && !d.can_pay, d.reason);
     CHECK_MSG(d.reason.find("even with every draft accepted") != std::string::npos, d.reason);
     // No probe however long it has been: a probe could not find a paying setting.
     m.plain_tokens = 100000;

@@ -141,6 +141,7 @@ decision decide(const cost_table& c, const policy_memory* mem, const policy_inpu
         d.speculate = true;
         d.reason = "speculating: " + why;
     } else if (ideal.predicted_speedup < MARGIN) {
+        d.can_pay = false;
         d.reason = fmt("plain decoding: even with every draft accepted the best is %.2fx (M=%d, k=%d; ", ideal.predicted_speedup,
                        ideal.M, ideal.k) +
                    costs_text(ideal, in.is_static) + "), below the " + fmt("%.2fx margin", MARGIN);

@@ -34,6 +34,7 @@ struct policy_inputs {
 struct decision {
     bool speculate = false;
     bool probe = false;           // speculating only to count acceptance (for PROBE_ROUNDS rounds)
+    bool can_pay = true;          // false: not even full acceptance would reach MARGIN (no probe helps)
     int M = 0, k = 0, loi = 1;
     float det = 0;
     double alpha = 0;             // the acceptance rate assumed at M

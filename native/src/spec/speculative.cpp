@@ -185,7 +185,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
 
         if (!dec.speculate || dec.M == 0) {
             // Plain decoding; after the step, a probe may be due (it needs this position's states).
-            const bool may_probe = mem && mem->plain_tokens + 1 >= policy::probe_after(mem->backoff);
+            // Where no acceptance could pay, nothing counted can change that within the reply.
+            const bool may_probe = mem && dec.can_pay && mem->plain_tokens + 1 >= policy::probe_after(mem->backoff);
             if (plain_n == 0) plain_pos = n;
             int32_t t = x;
             tf.forward(&t, 1, n, nullptr, true, {0}, may_probe ? std::vector<int>{0} : std::vector<int>{}, out);
