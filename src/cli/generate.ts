@@ -79,7 +79,8 @@ export async function generateCommand(argv: string[]): Promise<number> {
       process.stdout.write('\n');
       const s = r.stats;
       let line = `[clasp] ${s.mode}: ${s.n_generated} tokens in ${s.decode_ms.toFixed(0)} ms (${s.tokens_per_s.toFixed(1)} tok/s), prefill ${s.prefill_ms.toFixed(0)} ms, ${r.finishReason}`;
-      if (s.mean_accepted_length !== null) {
+      if (s.rounds === 0) line += '; no verify rounds';
+      else if (s.mean_accepted_length !== null) {
         line += `; mean accepted length ${s.mean_accepted_length.toFixed(2)} (tokens per verify round), acceptance rate ${(100 * (s.acceptance_rate ?? 0)).toFixed(0)}% (accepted drafts / drafts)`;
       }
       log(line);
