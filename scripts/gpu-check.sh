@@ -9,18 +9,17 @@
 # Environment:
 #   OUT            where logs and results go (default ./gpu-out): gpu-tests.txt, native-tests.txt,
 #                  gpu-bench.jsonl, build.log, summary.txt
-#   CLASP_SHARED   the shared data folder (golden/, models/). Default: ../shared beside the checkout,
-#                  else ./shared-gpu, else ./shared.
+#   CLASP_MODELS_DIR  the reference models folder (optional). Default: ../shared/models beside the
+#                  checkout, else ./shared-gpu/models, else ./shared/models.
 #   CUDA_ARCHS     CMake CUDA architectures (default 90-real;90-virtual, or the card's own when older)
 #   BUILD_DIR      build folder (default build-gpu/ in the repository)
 #
-# A GPU server usually gets the repository only. The Q8_0 demo model is already in it
-# (resources/clasp-demo-29M-q8_0.gguf, 31 MB); the tests also need golden.json (0.3 MB). The F16 GGUF
-# (59 MB), whose weights are exactly the golden reference's, is optional: with it the golden greedy
-# ids are checked on the GPU directly; without it the Q8_0 model is checked against the CPU backend.
-# The whole shared/models folder (~150 MB) is not needed. From the checkout:
-#   mkdir -p shared-gpu/golden shared-gpu/models
-#   cp ../shared/golden/golden.json shared-gpu/golden/
+# A GPU server usually gets the repository only, and that is enough: the Q8_0 demo model
+# (resources/clasp-demo-29M-q8_0.gguf, 31 MB) and golden.json (test/fixtures/golden) are in it. The F16
+# GGUF (59 MB), whose weights are exactly the golden reference's, is optional: with it the golden
+# greedy ids are checked on the GPU directly; without it the Q8_0 model is checked against the CPU
+# backend. The whole shared/models folder (~150 MB) is not needed. From the checkout:
+#   mkdir -p shared-gpu/models
 #   cp ../shared/models/clasp-demo-29M.gguf shared-gpu/models/   # optional, if the transfer allows
 set -euo pipefail
 
@@ -35,7 +34,7 @@ while [ $# -gt 0 ]; do
     --no-bench) BENCH=0 ;;
     --bench-quick) BENCH_ARGS+=(--quick) ;;
     --jobs) shift; JOBS=$1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -97,22 +96,20 @@ else
   [ "$DRY" = 1 ] || exit 1
 fi
 
-# ---- data
-SHARED=${CLASP_SHARED:-}
-if [ -z "$SHARED" ]; then
-  for d in "$ROOT/../shared" "$ROOT/shared-gpu" "$ROOT/shared"; do
-    if [ -f "$d/golden/golden.json" ]; then SHARED=$(cd "$d" && pwd); break; fi
+# ---- data (the native test binaries look the models folder up the same way)
+MODELS=${CLASP_MODELS_DIR:-}
+if [ -z "$MODELS" ]; then
+  for d in "$ROOT/../shared/models" "$ROOT/shared-gpu/models" "$ROOT/shared/models"; do
+    if [ -d "$d" ]; then MODELS=$(cd "$d" && pwd); break; fi
   done
 fi
-if [ -z "$SHARED" ] || [ ! -f "$SHARED/golden/golden.json" ]; then
-  say "golden.json not found (looked in \$CLASP_SHARED, ../shared, ./shared-gpu, ./shared). Copy it with:"
-  say "  mkdir -p shared-gpu/golden && cp ../shared/golden/golden.json shared-gpu/golden/"
-  [ "$DRY" = 1 ] || exit 1
-  SHARED="$ROOT/shared-gpu"
+if [ -n "$MODELS" ]; then
+  export CLASP_MODELS_DIR="$MODELS"
+  say "reference models: $MODELS"
+else
+  say "no reference models folder: the tests that need one are skipped"
 fi
-export CLASP_SHARED="$SHARED"
-say "shared data: $SHARED"
-for m in "$SHARED/models/clasp-demo-29M.gguf" "$SHARED/models/clasp-demo-29M-q8_0.gguf" "$ROOT/resources/clasp-demo-29M-q8_0.gguf"; do
+for m in "$MODELS/clasp-demo-29M.gguf" "$ROOT/resources/clasp-demo-29M-q8_0.gguf"; do
   if [ -f "$m" ]; then say "model: $m"; fi
 done
 

@@ -47,8 +47,6 @@ export interface AppServiceOptions {
   eventIntervalMs?: number;
   /** The streaming reply's row is rewritten at most this often (ms). */
   persistIntervalMs?: number;
-  /** How long a token may wait for its round before it goes out as 'plain' (ms). */
-  fateHoldMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -81,7 +79,6 @@ export class AppService {
       log: this.log,
       eventIntervalMs: opts.eventIntervalMs ?? 40,
       persistIntervalMs: opts.persistIntervalMs ?? 250,
-      fateHoldMs: opts.fateHoldMs ?? 300,
     };
 
     const onProgress = (p: LoadProgress) => this.emitModel({ type: 'progress', path: p.path, fraction: p.fraction, message: p.message });

@@ -5,13 +5,12 @@
 // starts: the reply's settings, checked once against the model, and its row in the store.
 import * as crypto from 'node:crypto';
 import type { ChatSettings, Message, ReplyEvent } from '../shared/api';
-import type { GenerateSettings, RoundEvent } from '../shared/engineTypes';
+import type { GenerateSettings, RoundEvent, TokenFate } from '../shared/engineTypes';
 import type { EngineService } from '../services/EngineService';
 import { SettingsError, validateSettings, type ValidSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import type { SessionStore } from '../store/SessionStore';
 import { ApiError } from './apiErrors';
-import { FateTracker } from './fates';
 import type { PromptPlan } from './promptPlan';
 
 /** What a reply needs from the app around it. */
@@ -23,8 +22,6 @@ export interface ReplyContext {
   log(msg: string): void;
   eventIntervalMs: number;
   persistIntervalMs: number;
-  /** How long a token may wait for its round before it goes out as 'plain' (ms). */
-  fateHoldMs: number;
 }
 
 export class ReplyStream {
@@ -64,10 +61,11 @@ export class ReplyStream {
   private async run(release: () => void): Promise<void> {
     const { messageId, conversationId, engine, plan, gen, ctx } = this;
     const { store } = ctx;
-    const decoder = engine.tokenizer.createStreamDecoder({ skipSpecial: true });
-    const fates = new FateTracker(gen.mode, ctx.fateHoldMs);
+    const ids: number[] = [];
+    const fates: TokenFate[] = [];
     let content = '';
     let pendingRounds: RoundEvent[] = [];
+    let sent = 0; // tokens [0, sent) went out in 'tokens' events
     let lastFlush = 0;
     let lastPersist = 0; // the first batch is written at once: a kill right after still keeps it
     let timer: NodeJS.Timeout | null = null;
@@ -78,7 +76,7 @@ export class ReplyStream {
       const now = Date.now();
       if (!force && now - lastPersist < ctx.persistIntervalMs) return;
       lastPersist = now;
-      this.safeWrite(() => store.updateMessage(messageId, { content, tokenIds: fates.ids.slice(), fates: fates.final(), pieces: textOfToken.slice() }));
+      this.safeWrite(() => store.updateMessage(messageId, { content, tokenIds: ids.slice(), fates: fates.slice(), pieces: textOfToken.slice() }));
     };
 
     const flush = (all: boolean) => {
@@ -91,14 +89,12 @@ export class ReplyStream {
         ctx.emit({ type: 'rounds', messageId, rounds: pendingRounds });
         pendingRounds = [];
       }
-      const t = fates.take(all);
-      if (t.ids.length) {
-        // The text that goes with the tokens going out (held-back tokens keep theirs back too).
-        const pieces = textOfToken.slice(t.from, t.from + t.ids.length);
-        ctx.emit({ type: 'tokens', messageId, text: pieces.join(''), ids: t.ids, fates: t.fates, pieces });
+      if (ids.length > sent) {
+        const pieces = textOfToken.slice(sent);
+        ctx.emit({ type: 'tokens', messageId, text: pieces.join(''), ids: ids.slice(sent), fates: fates.slice(sent), pieces });
+        sent = ids.length;
       }
       persist(all);
-      if (!all && fates.pending > 0) schedule(); // held tokens: look again at the next tick
     };
 
     const schedule = () => {
@@ -110,34 +106,29 @@ export class ReplyStream {
       }, wait);
     };
 
-    const onToken = (id: number) => {
-      let piece = '';
-      try {
-        piece = decoder.push(id);
-      } catch {
-        piece = '';
-      }
+    // The engine says each token's fate, and EngineService's decoder (skipping special tokens) its text.
+    const onToken = (id: number, piece: string, fate: TokenFate) => {
       content += piece;
+      ids.push(id);
+      fates.push(fate);
       textOfToken.push(piece);
-      fates.token(id);
       schedule();
     };
     const onRound = (r: RoundEvent) => {
       pendingRounds.push(r);
-      fates.round(r);
       schedule();
     };
 
     let status: Message['status'] = 'complete';
     try {
-      const r = await engine.generate(plan.ids, gen, { onToken, onRound, signal: this.ac.signal });
-      const tail = decoder.flush();
-      content += tail;
-      if (tail) textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
+      const r = await engine.generate(plan.ids, gen, { onToken, onRound, signal: this.ac.signal, skipSpecial: true });
+      // The decoder's last held-back bytes belong to the last token.
+      if (r.text.length > content.length) {
+        const tail = r.text.slice(content.length);
+        content = r.text;
+        textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
+      }
       flush(true);
-      // The engine's ids are authoritative; the tracker saw the same ones, in order.
-      const finalFates = fates.final().slice(0, r.ids.length);
-      while (finalFates.length < r.ids.length) finalFates.push('plain');
       status = r.finishReason === 'cancelled' ? 'cancelled' : 'complete';
       let traceId: string | null = null;
       if (!this.discard && r.ids.length > 0) {
@@ -157,7 +148,7 @@ export class ReplyStream {
             status,
             stats: r.stats,
             tokenIds: r.ids,
-            fates: finalFates,
+            fates: r.fates,
             pieces: textOfToken.slice(0, r.ids.length),
             traceId,
             ...(this.reason && status === 'cancelled' ? { note: joinNotes(plan.note, this.reason) } : {}),
@@ -168,7 +159,7 @@ export class ReplyStream {
       }
       release();
       const note = this.reason && status === 'cancelled' ? joinNotes(plan.note, this.reason) : undefined;
-      ctx.emit({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, fates: finalFates, ids: r.ids, note });
+      ctx.emit({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, note });
     } catch (e) {
       if (timer) clearTimeout(timer);
       const aborted = this.ac.signal.aborted;
@@ -179,8 +170,8 @@ export class ReplyStream {
           store.updateMessage(messageId, {
             content,
             status: aborted ? 'cancelled' : 'error',
-            tokenIds: fates.ids.slice(),
-            fates: fates.final(),
+            tokenIds: ids.slice(),
+            fates: fates.slice(),
             error: aborted ? null : message,
             ...(aborted && this.reason ? { note: joinNotes(plan.note, this.reason) } : {}),
           }),
@@ -189,7 +180,7 @@ export class ReplyStream {
       release();
       if (aborted) {
         const note = this.reason ? joinNotes(plan.note, this.reason) : undefined;
-        ctx.emit({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, engine, plan.ids.length, fates.ids.length), traceId: null, fates: fates.final(), ids: fates.ids.slice(), note });
+        ctx.emit({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, engine, plan.ids.length, ids.length), traceId: null, note });
       } else {
         ctx.log(`reply ${messageId}: ${message}`);
         ctx.emit({ type: 'error', messageId, message });
@@ -269,6 +260,6 @@ function emptyStats(gen: GenerateSettings, engine: EngineService, nPrompt: numbe
     mode: gen.mode, backend: engine.info.backend, n_prompt: nPrompt, n_reused: 0, n_generated: nGenerated, prefill_ms: 0, decode_ms: 0,
     tokens_per_s: 0, ttft_ms: 0, rounds: spec ? 0 : null, drafted: spec ? 0 : null, accepted: spec ? 0 : null,
     mean_accepted_length: null, acceptance_rate: null, dp_runs: spec ? 0 : null, dp_ms: spec ? 0 : null,
-    cost_model_speedup: null, backend_reason: engine.info.backendReason, policy: null, fallback: false, final_M: null,
+    backend_reason: engine.info.backendReason, policy: null, fallback: false, final_M: null,
   };
 }

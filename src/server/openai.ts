@@ -191,24 +191,19 @@ export class OpenAiApi implements ServerExtension {
   private async generate(engine: EngineService, job: Job, promptIds: number[], settings: ValidSettings, res: ServerResponse, ac: AbortController): Promise<void> {
     const out = new ReplyWriter(res, job.kind, job.stream, job.includeUsage, job.model?.id ?? modelId(engine.info.path));
     out.begin();
-    const decoder = engine.tokenizer.createStreamDecoder({ skipSpecial: true });
     const matcher = new StopMatcher(job.stops);
+    let decoded = 0; // characters of the engine service's text seen so far
     let counted = 0;
-    const decode = (f: () => string) => {
-      try {
-        return f();
-      } catch {
-        return ''; // an id the tokenizer lacks (padded vocabularies): no text
-      }
-    };
     let r: GenerationResult;
     try {
       r = await engine.generate(promptIds, settings, {
         signal: ac.signal,
-        onToken: (tok) => {
+        skipSpecial: true,
+        onToken: (_tok, piece) => {
+          decoded += piece.length;
           if (matcher.stopped) return;
           counted++;
-          out.write(matcher.push(decode(() => decoder.push(tok))));
+          out.write(matcher.push(piece));
           if (matcher.stopped) ac.abort(STOP_HIT);
         },
       });
@@ -217,7 +212,7 @@ export class OpenAiApi implements ServerExtension {
       return;
     }
     if (!matcher.stopped) {
-      out.write(matcher.push(decode(() => decoder.flush())));
+      out.write(matcher.push(r.text.slice(decoded))); // the decoder's last held-back bytes
       out.write(matcher.flush());
     }
 

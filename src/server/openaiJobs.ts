@@ -130,14 +130,9 @@ export function jobSettings(engine: EngineService, job: Job): ValidSettings {
     topP = 1;
   }
   const mode = c.mode ?? 'clasp';
-  let skip: number | 'auto' = c.skip ?? 'auto';
-  if (c.skip == null && c.skip_ratio == null && b.seed != null && temperature > 0 && mode !== 'ar') {
-    // The adaptive policy (skip "auto") steers by wall-clock measurements and by what it learned
-    // from earlier requests, and a different skip set consumes random numbers differently: the
-    // same seed would give different text. A seeded request samples with a fixed M instead, the
-    // policy's own starting point (40% of the layers), so the seed reproduces the reply.
-    skip = seededSkip(engine.info.nLayer);
-  }
+  // The policy decides from the measured cost table and acceptance counts, never from a clock,
+  // so a seeded request needs no special case (docs/NUMBERS.md, "Reproducibility").
+  const skip: number | 'auto' = c.skip ?? 'auto';
   try {
     return validateSettings(
       {
@@ -175,9 +170,4 @@ export function jobPromptIds(engine: EngineService, job: Job): number[] {
     }
     throw new HttpError(400, msg, 'invalid_request_error', 'invalid_value', param);
   }
-}
-
-/** The fixed skip count of seeded sampling requests: round(0.4 L), as the adaptive policy starts. */
-export function seededSkip(nLayer: number): number {
-  return Math.max(1, Math.min(nLayer - 1, Math.round(0.4 * nLayer)));
 }

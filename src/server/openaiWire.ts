@@ -12,7 +12,8 @@ import type { JobKind } from './openaiJobs';
 export interface ClaspResponse {
   stats: GenerationStats;
   settings: {
-    mode: string; skip: number | 'auto'; skip_ratio: number | null; det: number; max_draft: number; loi: number;
+    /** det and loi: the request's, or 'auto' (the values in force are stats.det and stats.loi) */
+    mode: string; skip: number | 'auto'; skip_ratio: number | null; det: number | 'auto'; max_draft: number; loi: number | 'auto';
     temperature: number; top_p: number; top_k: number; seed: number; max_tokens: number;
   };
   rounds?: RoundEvent[];
@@ -28,8 +29,8 @@ export function claspResponse(stats: GenerationStats, s: ValidSettings, rounds: 
   return {
     stats,
     settings: {
-      mode: s.mode, skip: s.skip, skip_ratio: s.skipRatio ?? null, det: s.det, max_draft: s.maxDraft,
-      loi: s.loi, temperature: s.temperature, top_p: s.topP, top_k: s.topK, seed: s.seed,
+      mode: s.mode, skip: s.skip, skip_ratio: s.skipRatio ?? null, det: s.det ?? 'auto', max_draft: s.maxDraft,
+      loi: s.loi ?? 'auto', temperature: s.temperature, top_p: s.topP, top_k: s.topK, seed: s.seed,
       max_tokens: s.maxTokens,
     },
     ...(rounds ? { rounds } : {}),

@@ -27,9 +27,9 @@ struct golden_prompt {
 };
 
 std::vector<golden_prompt> load_golden() {
-    std::string path = th::shared_dir() + "/golden/golden.json";
+    std::string path = th::golden_dir() + "/golden.json";
     std::ifstream f(path, std::ios::binary);
-    if (!f) fail(path + " not found: copy ../shared/golden/golden.json there or set CLASP_SHARED (scripts/gpu-check.sh)");
+    if (!f) fail(path + ": cannot open");
     std::stringstream ss;
     ss << f.rdbuf();
     std::string text = ss.str();
@@ -55,13 +55,10 @@ struct demo_model {
 };
 std::vector<demo_model> demo_models() {
     std::vector<demo_model> v;
-    std::string sh = th::shared_dir(), repo = th::repo_dir();
-    if (file_exists(sh + "/models/clasp-demo-29M.gguf")) v.push_back({"f16", sh + "/models/clasp-demo-29M.gguf"});
-    if (file_exists(sh + "/models/clasp-demo-29M")) v.push_back({"hf", sh + "/models/clasp-demo-29M"});
-    if (file_exists(sh + "/models/clasp-demo-29M-q8_0.gguf"))
-        v.push_back({"q8_0", sh + "/models/clasp-demo-29M-q8_0.gguf"});
-    else if (file_exists(repo + "/resources/clasp-demo-29M-q8_0.gguf"))
-        v.push_back({"q8_0", repo + "/resources/clasp-demo-29M-q8_0.gguf"});
+    std::string dir = th::models_dir();
+    if (file_exists(dir + "/clasp-demo-29M.gguf")) v.push_back({"f16", dir + "/clasp-demo-29M.gguf"});
+    if (file_exists(dir + "/clasp-demo-29M")) v.push_back({"hf", dir + "/clasp-demo-29M"});
+    if (file_exists(th::demo_model())) v.push_back({"q8_0", th::demo_model()});
     return v;
 }
 
@@ -115,7 +112,7 @@ size_t first_tie(const V& margins, double eps) {
 TEST(model_golden_greedy_on_cuda) {
     auto prompts = load_golden();
     auto models = demo_models();
-    CHECK_MSG(!models.empty(), "no demo model found under " << th::shared_dir() << "/models or resources/");
+    CHECK_MSG(!models.empty(), "no demo model found under " << th::models_dir() << " or resources/");
     bool have_f16 = false;
     for (const auto& dm : models) {
         if (dm.label == "q8_0") continue;  // Q8_0 legitimately leaves the float32 reference: see below
