@@ -284,6 +284,12 @@ void cuda_backend::attention(const float* q, const float* k_new, const float* v_
                              const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
                              float* out) {
     if (T <= 0) return;
+    // The DP compares each candidate state run in a batch with the same state alone; that holds only
+    // while every matmul of the batch takes the batch-invariant skinny kernel (a model of 80 layers
+    // or more can ask for more candidates than that).
+    if (mask == attn_mask::diagonal && T > cuda::SKINNY_MAX_T)
+        fail("the CLaSp DP's batch of " + std::to_string(T) + " candidate states exceeds the CUDA backend's " +
+             "batch-invariant limit of " + std::to_string(cuda::SKINNY_MAX_T) + " tokens per matmul");
     float* scratch = (float*)grow(att_, cuda::attention_scratch_floats(T, n_prefix, n_head, hd) * sizeof(float),
                                   "attention scratch");
     cuda::attention(q, k_new, v_new, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd,

@@ -15,8 +15,13 @@
 // never compared with decode.
 //
 // Precision: activations enter the tensor cores as hi + lo 16-bit parts (two mma per K step), so the
-// product keeps about 16 significant bits of x (weights are exact); accumulation is fp32.
+// product keeps about 16 (bf16) or 22 (f16) significant bits of x (weights are exact); accumulation is
+// fp32. f16 has a narrow range (overflow above 65504, subnormals below 6e-5), so for F16 and Q8_0
+// weights each token's 32-wide chunk of x is first multiplied by a power of two that brings its
+// largest element into [2^8, 2^9), and the chunk's partial sums by the inverse power. Both products
+// are exact, and the factor depends on that token's own 32 values only: batch invariance holds.
 #include "cuda_common.cuh"
+#include <type_traits>
 
 namespace clasp {
 namespace cuda {
@@ -24,6 +29,22 @@ namespace {
 
 constexpr int MMV_WARPS = 8;  // K split per block; fixed, so the reduction order never changes
 constexpr int MMV_ROWS = 16;  // rows per block: one mma M tile
+
+// 2^e as a float, exactly, for |e| <= 126.
+__device__ __forceinline__ float pow2(int e) { return __int_as_float((127 + e) << 23); }
+
+// The shift that brings the largest |x| of one token's 32-wide chunk into [2^8, 2^9). The chunk is
+// spread over the 4 lanes of a quad (same g); each lane passes its 8 values. 0 for an all-zero
+// chunk and for inf/NaN (left as they are); at most +-100, so pow2 stays exact.
+__device__ __forceinline__ int chunk_shift(float4 a, float4 b) {
+    float m = fmaxf(fmaxf(fmaxf(fabsf(a.x), fabsf(a.y)), fmaxf(fabsf(a.z), fabsf(a.w))),
+                    fmaxf(fmaxf(fabsf(b.x), fabsf(b.y)), fmaxf(fabsf(b.z), fabsf(b.w))));
+    m = fmaxf(m, __shfl_xor_sync(FULL_MASK, m, 1));
+    m = fmaxf(m, __shfl_xor_sync(FULL_MASK, m, 2));
+    const int biased = (__float_as_int(m) >> 23) & 0xff;  // m in [2^(biased-127), 2^(biased-126))
+    if (biased == 0 || biased == 0xff) return 0;            // zero or subnormal max; inf/NaN
+    return max(-100, min(100, 8 - (biased - 127)));
+}
 
 // Loads the A fragments of one 32-wide K chunk for rows ra and rb (= ra + 8): elements k..k+7 of
 // each row, which the two mma K steps consume as pairs (0,1)(2,3) and (4,5)(6,7). B uses the same
@@ -66,6 +87,7 @@ __global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(dev_weight w, const flo
     const int n_chunks = (int)(n_in / 32);
     const int64_t ra = row0 + g, rb = ra + 8;
     const bool va = ra < n_out, vb = rb < n_out;
+    constexpr bool F16_SCALED = std::is_same<TC, tc_f16>::value;  // F16 and Q8_0 weights
 
     float acc[NTILE][4];
 #pragma unroll
@@ -78,7 +100,7 @@ __global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(dev_weight w, const flo
     for (; c < n_chunks; c += MMV_WARPS) {
         const int cn = c + MMV_WARPS;
         if (cn < n_chunks) load_a<Q8>(w, ra, rb, va, vb, (int64_t)cn * 32 + tig * 8, n1, n2);
-        float da = 0.f, db = 0.f;
+        float da = 1.f, db = 1.f;
         if constexpr (Q8) {
             const int64_t nb = n_in / 32;
             da = va ? __half2float(w.scales[ra * nb + c]) : 0.f;
@@ -94,22 +116,36 @@ __global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(dev_weight w, const flo
                 x0 = __ldg(xp);
                 x1 = __ldg(xp + 1);
             }
+            // f16 only: the power-of-two scale of this token's chunk (lanes 4g..4g+3 hold its 32 values).
+            // inv0 and inv1 are the inverse scales of the tokens this lane's outputs belong to
+            // (columns 2tig and 2tig + 1 of the tile), fetched from the lanes that computed them.
+            float inv0 = 1.f, inv1 = 1.f;
+            if constexpr (F16_SCALED) {
+                const int sh = chunk_shift(x0, x1);
+                const float sc = pow2(sh);
+                x0.x *= sc; x0.y *= sc; x0.z *= sc; x0.w *= sc;
+                x1.x *= sc; x1.y *= sc; x1.z *= sc; x1.w *= sc;
+                const float inv = pow2(-sh);
+                inv0 = __shfl_sync(FULL_MASK, inv, 8 * tig);
+                inv1 = __shfl_sync(FULL_MASK, inv, 8 * tig + 4);
+            }
             uint32_t h0, l0, h1, l1, h2, l2, h3, l3;
             split_pack<TC>(x0.x, x0.y, h0, l0);
             split_pack<TC>(x0.z, x0.w, h1, l1);
             split_pack<TC>(x1.x, x1.y, h2, l2);
             split_pack<TC>(x1.z, x1.w, h3, l3);
-            if constexpr (Q8) {
-                // One chunk is one Q8_0 block: integer-valued products first, then the row's scale.
+            if constexpr (F16_SCALED) {
+                // One chunk (for Q8_0 one block): its products first, then the row's scale (1 for F16)
+                // times the token's inverse power of two.
                 float tmp[4] = {0.f, 0.f, 0.f, 0.f};
                 mma_16816<TC>(tmp, a1, h0, h1);
                 mma_16816<TC>(tmp, a1, l0, l1);
                 mma_16816<TC>(tmp, a2, h2, h3);
                 mma_16816<TC>(tmp, a2, l2, l3);
-                acc[j][0] = fmaf(da, tmp[0], acc[j][0]);
-                acc[j][1] = fmaf(da, tmp[1], acc[j][1]);
-                acc[j][2] = fmaf(db, tmp[2], acc[j][2]);
-                acc[j][3] = fmaf(db, tmp[3], acc[j][3]);
+                acc[j][0] = fmaf(da * inv0, tmp[0], acc[j][0]);
+                acc[j][1] = fmaf(da * inv1, tmp[1], acc[j][1]);
+                acc[j][2] = fmaf(db * inv0, tmp[2], acc[j][2]);
+                acc[j][3] = fmaf(db * inv1, tmp[3], acc[j][3]);
             } else {
                 mma_16816<TC>(acc[j], a1, h0, h1);
                 mma_16816<TC>(acc[j], a1, l0, l1);
@@ -187,11 +223,14 @@ void launch_tc(const dev_weight& w, const float* x, int T, float* y, cudaStream_
 
 }  // namespace
 
+bool skinny_uses_tensor_cores(const dev_weight& w, const float* x) {
+    return (w.type == dtype::F16 || w.type == dtype::BF16 || w.type == dtype::Q8_0) && w.n_in % 32 == 0 &&
+           ((uintptr_t)x % 16) == 0;
+}
+
 void matmul_skinny(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s) {
     if (T <= 0 || w.n_out <= 0) return;
-    const bool tc = (w.type == dtype::F16 || w.type == dtype::BF16 || w.type == dtype::Q8_0) && w.n_in % 32 == 0 &&
-                    ((uintptr_t)x % 16) == 0;
-    if (tc) {
+    if (skinny_uses_tensor_cores(w, x)) {
         if (w.type == dtype::BF16) launch_tc<tc_bf16, false>(w, x, T, y, s);
         else if (w.type == dtype::F16) launch_tc<tc_f16, false>(w, x, T, y, s);
         else launch_tc<tc_f16, true>(w, x, T, y, s);
