@@ -97,15 +97,19 @@ double bench_decode_ops(const op_shape& s, double copy_gb_s, double decode_ms, i
         dev_mem kc(kv_bytes * n), vc(kv_bytes * n), q(sizeof(float) * qd), kn(sizeof(float) * kvd),
             vn(sizeof(float) * kvd), out(sizeof(float) * qd);
         dev_mem scratch(sizeof(float) * cuda::attention_scratch_floats(1, n_kv - 1, s.n_head, s.head_dim));
-        const double us = time_us(st, reps, [&](int i) {
-            const size_t off = (size_t)(i % n) * n_kv * kvd;
-            cuda::attention(q.f(), kn.f(), vn.f(), 1, kc.f() + off, vc.f() + off, n_kv - 1, s.n_head, s.n_head_kv,
-                            s.head_dim, false, out.f(), scratch.f(), st);
-        });
-        std::printf("{\"bench\":\"op_attention\",\"model\":\"%s\",\"keys\":%d,\"us\":%.2f,\"gb_s\":%.1f,"
-                    "\"healthy_us\":5}\n",
-                    s.model, n_kv, us, 2.0 * kv_bytes / (us * 1e-6) / 1e9);
-        if (n_kv == context) attn_at_context = us;
+        for (bool block_only : {false, true}) {  // the default kernel, then the older block kernel
+            cuda::attention_block_kernel_only(block_only);
+            const double us = time_us(st, reps, [&](int i) {
+                const size_t off = (size_t)(i % n) * n_kv * kvd;
+                cuda::attention(q.f(), kn.f(), vn.f(), 1, kc.f() + off, vc.f() + off, n_kv - 1, s.n_head,
+                                s.n_head_kv, s.head_dim, false, out.f(), scratch.f(), st);
+            });
+            std::printf("{\"bench\":\"op_attention\",\"model\":\"%s\",\"kernel\":\"%s\",\"keys\":%d,\"us\":%.2f,"
+                        "\"gb_s\":%.1f,\"healthy_us\":5}\n",
+                        s.model, block_only ? "block" : "default", n_kv, us, 2.0 * kv_bytes / (us * 1e-6) / 1e9);
+            if (n_kv == context && !block_only) attn_at_context = us;
+        }
+        cuda::attention_block_kernel_only(false);
     }
     layer_us += attn_at_context;
 

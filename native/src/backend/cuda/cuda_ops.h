@@ -61,7 +61,10 @@ void rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out
 // Positions: pos_dev when not null, else pos0 + t * pos_step (the common cases need no upload).
 void rope(float* x, int T, int n_head, int hd, const int32_t* pos_dev, int pos0, int pos_step,
           const float* inv_freq, bool interleaved, cudaStream_t s);
-// Split-K attention; scratch holds attention_scratch_floats(...) floats.
+// Split-K attention; scratch holds attention_scratch_floats(...) floats. Common shapes take the warp
+// kernel (attention_warp.cu), others the block kernel; attention_block_kernel_only(true) makes every
+// shape take the block kernel (tests check both against the reference; not thread-safe).
+void attention_block_kernel_only(bool on);
 size_t attention_scratch_floats(int T, int n_prefix, int n_head, int hd);
 void attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
                const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, bool diagonal, float* out,
