@@ -5,6 +5,7 @@
 #include "cuda_common.cuh"
 #include <dlfcn.h>
 #include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -81,6 +82,17 @@ struct cuda_backend final : backend {
     void add(float* x, const float* y, size_t n) override { cuda::add(x, y, n, s_); }
     void sync() override { CUDA_CHECK(cudaStreamSynchronize(s_)); }
 
+    // The fused hooks: one launch where the defaults take two or three, with the same bits. They
+    // serve the skinny kernel's batches (decode, verify, DP) of prepared weights; anything else, or
+    // CLASP_CUDA_FUSED=0 in the environment, takes the defaults.
+    void matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) override;
+    void matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) override;
+    void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) override;
+    void qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
+                            const int32_t* pos, const float* inv_freq, bool interleaved, const float* k_cache,
+                            const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
+                            float* q, float* k, float* v, float* att) override;
+
 private:
     struct entry {
         dev_weight w;
@@ -90,6 +102,7 @@ private:
     cudaStream_t s_ = nullptr;
     std::string gpu_name_;
     int cc_major_ = 0, cc_minor_ = 0;
+    bool fused_ = true;
     std::unordered_map<const void*, entry> weights_;  // host data pointer -> device copy
     scratch_buf ids_, pos_, att_, raw_, tmp_q_, tmp_s_;
 
@@ -99,6 +112,11 @@ private:
     dev_weight upload_weight(const weight& W, void* mem, void* scales);
     // The prepared device copy of W, or a temporary upload for weights prepare() never saw (op tests).
     dev_weight resolve(const weight& W);
+    // Device copies of n prepared weights for one fused launch of T tokens on x; false when a weight
+    // was never prepared or the launch would not be the skinny tensor-core kernel matmul() takes.
+    bool fusable(const weight* const* W, int n, const float* x, int T, dev_weight* d) const;
+    // Positions as rope kernels take them: pos0 + t * step, or an uploaded array (pos_dev).
+    void positions(const int32_t* pos, int T, const int32_t*& pos_dev, int& step);
 };
 
 cuda_backend::cuda_backend(int dev) : dev_(dev) {
@@ -109,6 +127,8 @@ cuda_backend::cuda_backend(int dev) : dev_(dev) {
     cc_major_ = prop.major;
     cc_minor_ = prop.minor;
     CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking));
+    const char* f = std::getenv("CLASP_CUDA_FUSED");
+    fused_ = !(f && std::string(f) == "0");
 }
 
 cuda_backend::~cuda_backend() {
@@ -263,21 +283,80 @@ void cuda_backend::matmul(const weight& W, const float* x, int T, float* y) {
     else cuda::matmul_skinny(d, x, T, y, s_);
 }
 
-void cuda_backend::rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
-                        bool interleaved) {
-    if (T <= 0) return;
+void cuda_backend::positions(const int32_t* pos, int T, const int32_t*& pos_dev, int& step) {
     // Positions are almost always n_past + t (forward) or all equal (DP candidates): pass them as two
     // numbers instead of uploading an array.
-    const int step = T > 1 ? pos[1] - pos[0] : 0;
+    step = T > 1 ? pos[1] - pos[0] : 0;
     bool affine = true;
     for (int t = 0; t < T && affine; t++) affine = pos[t] == pos[0] + t * step;
-    const int32_t* pos_dev = nullptr;
+    pos_dev = nullptr;
     if (!affine) {
         int32_t* p = (int32_t*)grow(pos_, (size_t)T * sizeof(int32_t), "positions");
         CUDA_CHECK(cudaMemcpyAsync(p, pos, (size_t)T * sizeof(int32_t), cudaMemcpyHostToDevice, s_));
         pos_dev = p;
     }
+}
+
+void cuda_backend::rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
+                        bool interleaved) {
+    if (T <= 0) return;
+    const int32_t* pos_dev;
+    int step;
+    positions(pos, T, pos_dev, step);
     cuda::rope(x, T, n_head, head_dim, pos_dev, pos[0], step, inv_freq, interleaved, s_);
+}
+
+bool cuda_backend::fusable(const weight* const* W, int n, const float* x, int T, dev_weight* d) const {
+    if (!fused_ || T > cuda::SKINNY_MAX_T) return false;
+    for (int i = 0; i < n; i++) {
+        auto it = weights_.find(W[i]->data);
+        if (it == weights_.end() || it->second.w.type != W[i]->type || it->second.w.n_in != W[i]->n_in ||
+            it->second.w.n_out != W[i]->n_out)
+            return false;
+        d[i] = it->second.w;
+        if (!cuda::skinny_uses_tensor_cores(d[i], x) || d[i].type != d[0].type || d[i].n_in != d[0].n_in) return false;
+    }
+    return true;
+}
+
+void cuda_backend::matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) {
+    dev_weight d[3];
+    if (T > 0 && n >= 1 && n <= 3 && fusable(W, n, x, T, d)) cuda::matmul_skinny_n(n, d, x, T, y, s_);
+    else backend::matmul_n(n, W, x, T, y);
+}
+
+void cuda_backend::matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) {
+    const weight* Ws[1] = {&W};
+    dev_weight d[1];
+    if (T > 0 && fusable(Ws, 1, x, T, d)) cuda::matmul_skinny_add(d[0], x, T, y, s_);
+    else backend::matmul_add(W, x, T, tmp, y);
+}
+
+void cuda_backend::matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) {
+    const weight* Ws[2] = {&w_gate, &w_up};
+    dev_weight d[2];
+    if (T > 0 && w_gate.n_out == w_up.n_out && fusable(Ws, 2, x, T, d)) cuda::matmul_skinny_swiglu(d[0], d[1], x, T, g, s_);
+    else backend::matmul_swiglu(w_gate, w_up, x, T, g, u);
+}
+
+void cuda_backend::qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
+                                      const int32_t* pos, const float* inv_freq, bool interleaved,
+                                      const float* k_cache, const float* v_cache, int n_prefix, int n_head,
+                                      int n_head_kv, int hd, attn_mask mask, float* q, float* k, float* v,
+                                      float* att) {
+    if (!fused_ || T <= 0) {
+        backend::qkv_rope_attention(wq, wk, wv, xn, T, pos, inv_freq, interleaved, k_cache, v_cache, n_prefix, n_head,
+                                    n_head_kv, hd, mask, q, k, v, att);
+        return;
+    }
+    const weight* W[3] = {&wq, &wk, &wv};
+    float* const Y[3] = {q, k, v};
+    matmul_n(3, W, xn, T, Y);
+    const int32_t* pos_dev;
+    int step;
+    positions(pos, T, pos_dev, step);
+    cuda::rope_qk(q, n_head, k, n_head_kv, T, hd, pos_dev, pos[0], step, inv_freq, interleaved, s_);
+    attention(q, k, v, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd, mask, att);
 }
 
 void cuda_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,

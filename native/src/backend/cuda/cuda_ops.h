@@ -53,6 +53,15 @@ void matmul_skinny(const dev_weight& w, const float* x, int T, float* y, cudaStr
 // aligned) or the CUDA-core fallback. The two round differently, so decode and verify must see the
 // same alignment: every row of a buffer from alloc() is aligned when n_in % 4 == 0.
 bool skinny_uses_tensor_cores(const dev_weight& w, const float* x);
+// Fused variants of the tensor-core kernel (every weight must pass skinny_uses_tensor_cores, with one
+// type and n_in). Each gives the same bits as the plain products followed by the plain epilogue.
+// y[i] = W[i] x for up to 3 weights in one launch (Q|K|V).
+void matmul_skinny_n(int n, const dev_weight* w, const float* x, int T, float* const* y, cudaStream_t s);
+// y += W x: the residual add in the epilogue.
+void matmul_skinny_add(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s);
+// g = silu(gate x) * (up x), gate and up rows side by side in each block; no scratch.
+void matmul_skinny_swiglu(const dev_weight& gate, const dev_weight& up, const float* x, int T, float* g,
+                          cudaStream_t s);
 // The tensor-core GEMM for prefill (T > SKINNY_MAX_T); needs gemm_prefill_supported(w), 16-byte aligned x.
 bool gemm_prefill_supported(const dev_weight& w);
 void gemm_prefill(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s);
@@ -61,6 +70,9 @@ void rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out
 // Positions: pos_dev when not null, else pos0 + t * pos_step (the common cases need no upload).
 void rope(float* x, int T, int n_head, int hd, const int32_t* pos_dev, int pos0, int pos_step,
           const float* inv_freq, bool interleaved, cudaStream_t s);
+// rope() of q (T, n_head, hd) and k (T, n_head_kv, hd) at the same positions in one launch.
+void rope_qk(float* q, int n_head, float* k, int n_head_kv, int T, int hd, const int32_t* pos_dev, int pos0,
+             int pos_step, const float* inv_freq, bool interleaved, cudaStream_t s);
 // Split-K attention; scratch holds attention_scratch_floats(...) floats. Common shapes take the warp
 // kernel (attention_warp.cu), others the block kernel; attention_block_kernel_only(true) makes every
 // shape take the block kernel (tests check both against the reference; not thread-safe).

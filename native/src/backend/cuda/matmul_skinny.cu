@@ -50,12 +50,12 @@ __device__ __forceinline__ int chunk_shift(float4 a, float4 b) {
 // each row, which the two mma K steps consume as pairs (0,1)(2,3) and (4,5)(6,7). B uses the same
 // permutation of K, so the dot products are unchanged.
 template <bool Q8>
-__device__ __forceinline__ void load_a(const dev_weight& w, int64_t ra, int64_t rb, bool va, bool vb, int64_t k,
-                                       uint32_t (&a1)[4], uint32_t (&a2)[4]) {
+__device__ __forceinline__ void load_a(const dev_weight& wa, const dev_weight& wb, int64_t ra, int64_t rb, bool va,
+                                       bool vb, int64_t k, uint32_t (&a1)[4], uint32_t (&a2)[4]) {
     if constexpr (Q8) {
-        const int8_t* q = (const int8_t*)w.data;
-        uint2 qa = va ? __ldg((const uint2*)(q + ra * w.n_in + k)) : make_uint2(0, 0);
-        uint2 qb = vb ? __ldg((const uint2*)(q + rb * w.n_in + k)) : make_uint2(0, 0);
+        const int8_t *qpa = (const int8_t*)wa.data, *qpb = (const int8_t*)wb.data;
+        uint2 qa = va ? __ldg((const uint2*)(qpa + ra * wa.n_in + k)) : make_uint2(0, 0);
+        uint2 qb = vb ? __ldg((const uint2*)(qpb + rb * wb.n_in + k)) : make_uint2(0, 0);
         auto byte = [](uint32_t v, int i) { return (int8_t)((v >> (8 * i)) & 0xff); };
         a1[0] = pack_q8_pair(byte(qa.x, 0), byte(qa.x, 1));
         a1[1] = pack_q8_pair(byte(qb.x, 0), byte(qb.x, 1));
@@ -66,26 +66,46 @@ __device__ __forceinline__ void load_a(const dev_weight& w, int64_t ra, int64_t 
         a2[2] = pack_q8_pair(byte(qa.y, 2), byte(qa.y, 3));
         a2[3] = pack_q8_pair(byte(qb.y, 2), byte(qb.y, 3));
     } else {
-        const uint16_t* p = (const uint16_t*)w.data;
-        uint4 wa = va ? __ldg((const uint4*)(p + ra * w.n_in + k)) : make_uint4(0, 0, 0, 0);
-        uint4 wb = vb ? __ldg((const uint4*)(p + rb * w.n_in + k)) : make_uint4(0, 0, 0, 0);
-        a1[0] = wa.x; a1[1] = wb.x; a1[2] = wa.y; a1[3] = wb.y;
-        a2[0] = wa.z; a2[1] = wb.z; a2[2] = wa.w; a2[3] = wb.w;
+        const uint16_t *pa = (const uint16_t*)wa.data, *pb = (const uint16_t*)wb.data;
+        uint4 xa = va ? __ldg((const uint4*)(pa + ra * wa.n_in + k)) : make_uint4(0, 0, 0, 0);
+        uint4 xb = vb ? __ldg((const uint4*)(pb + rb * wb.n_in + k)) : make_uint4(0, 0, 0, 0);
+        a1[0] = xa.x; a1[1] = xb.x; a1[2] = xa.y; a1[3] = xb.y;
+        a2[0] = xa.z; a2[1] = xb.z; a2[2] = xa.w; a2[3] = xb.w;
     }
 }
 
+// What one launch computes. store/add: up to 3 products of the same x (weights of one type and n_in),
+// y_i = W_i x or y_i += W_i x; row tiles [0, end0) are product 0, [end0, end1) product 1, the rest
+// product 2. swiglu: y0 = silu(w0 x) * (w1 x), each block taking 8 rows of w0 (the tensor cores' rows
+// 0-7) and the same 8 rows of w1 (rows 8-15). A row's arithmetic does not depend on its neighbours
+// in the tile, so every variant gives the bits of the plain product followed by the plain epilogue.
+enum class epi { store, add, swiglu };
+struct mm_job {
+    dev_weight w0, w1, w2;
+    float *y0 = nullptr, *y1 = nullptr, *y2 = nullptr;
+    unsigned end0 = 0, end1 = 0;
+};
+
+// SwiGLU's formula, exactly as elementwise.cu's silu_mul kernel writes it.
+__device__ __forceinline__ float silu_times(float gv, float uv) { return gv / (1.0f + expf(-gv)) * uv; }
+
 // Y (T, n_out) = X (T, n_in) . W^T with W on the tensor cores' A side. Grid: (row tiles, token tiles
 // of NTILE * 8). Needs n_in % 32 == 0 and a 16-byte aligned x.
-template <typename TC, bool Q8, int NTILE>
-__global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(dev_weight w, const float* __restrict__ x, int T,
-                                                         float* __restrict__ y) {
+template <typename TC, bool Q8, int NTILE, epi E>
+__global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(mm_job job, const float* __restrict__ x, int T) {
     __shared__ float red[MMV_WARPS][MMV_ROWS][NTILE * 8];  // (warp, row, token) partial sums
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tig = lane & 3;
-    const int64_t n_in = w.n_in, n_out = w.n_out;
-    const int64_t row0 = (int64_t)blockIdx.x * MMV_ROWS;
+    const unsigned bx = blockIdx.x;
+    const int pi = bx < job.end0 ? 0 : bx < job.end1 ? 1 : 2;  // which product
+    const dev_weight wa = pi == 0 ? job.w0 : pi == 1 ? job.w1 : job.w2;
+    const dev_weight wb = E == epi::swiglu ? job.w1 : wa;
+    float* __restrict__ y = pi == 0 ? job.y0 : pi == 1 ? job.y1 : job.y2;
+    const int64_t tile = bx - (pi == 0 ? 0u : pi == 1 ? job.end0 : job.end1);
+    const int64_t n_in = wa.n_in, n_out = wa.n_out;
+    const int64_t row0 = tile * (E == epi::swiglu ? MMV_ROWS / 2 : MMV_ROWS);
     const int tok0 = blockIdx.y * NTILE * 8;
     const int n_chunks = (int)(n_in / 32);
-    const int64_t ra = row0 + g, rb = ra + 8;
+    const int64_t ra = row0 + g, rb = E == epi::swiglu ? ra : ra + 8;
     const bool va = ra < n_out, vb = rb < n_out;
     constexpr bool F16_SCALED = std::is_same<TC, tc_f16>::value;  // F16 and Q8_0 weights
 
@@ -96,15 +116,15 @@ __global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(dev_weight w, const flo
     // One chunk of prefetch keeps two weight loads per lane in flight.
     uint32_t a1[4], a2[4], n1[4], n2[4];
     int c = warp;
-    if (c < n_chunks) load_a<Q8>(w, ra, rb, va, vb, (int64_t)c * 32 + tig * 8, a1, a2);
+    if (c < n_chunks) load_a<Q8>(wa, wb, ra, rb, va, vb, (int64_t)c * 32 + tig * 8, a1, a2);
     for (; c < n_chunks; c += MMV_WARPS) {
         const int cn = c + MMV_WARPS;
-        if (cn < n_chunks) load_a<Q8>(w, ra, rb, va, vb, (int64_t)cn * 32 + tig * 8, n1, n2);
+        if (cn < n_chunks) load_a<Q8>(wa, wb, ra, rb, va, vb, (int64_t)cn * 32 + tig * 8, n1, n2);
         float da = 1.f, db = 1.f;
         if constexpr (Q8) {
             const int64_t nb = n_in / 32;
-            da = va ? __half2float(w.scales[ra * nb + c]) : 0.f;
-            db = vb ? __half2float(w.scales[rb * nb + c]) : 0.f;
+            da = va ? __half2float(wa.scales[ra * nb + c]) : 0.f;
+            db = vb ? __half2float(wb.scales[rb * nb + c]) : 0.f;
         }
         const int64_t k = (int64_t)c * 32 + tig * 8;
 #pragma unroll
@@ -167,14 +187,31 @@ __global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(dev_weight w, const flo
         red[warp][g + 8][j * 8 + 2 * tig + 1] = acc[j][3];
     }
     __syncthreads();
-    for (int o = threadIdx.x; o < MMV_ROWS * NTILE * 8; o += blockDim.x) {
-        const int r = o % MMV_ROWS, tl = o / MMV_ROWS;  // consecutive threads, consecutive rows
-        float s = 0.f;
+    if constexpr (E == epi::swiglu) {
+        for (int o = threadIdx.x; o < MMV_ROWS / 2 * NTILE * 8; o += blockDim.x) {
+            const int r = o % (MMV_ROWS / 2), tl = o / (MMV_ROWS / 2);
+            float sg = 0.f, su = 0.f;
 #pragma unroll
-        for (int wi = 0; wi < MMV_WARPS; wi++) s += red[wi][r][tl];
-        const int64_t row = row0 + r;
-        const int t = tok0 + tl;
-        if (row < n_out && t < T) y[(int64_t)t * n_out + row] = s;
+            for (int wi = 0; wi < MMV_WARPS; wi++) sg += red[wi][r][tl];
+#pragma unroll
+            for (int wi = 0; wi < MMV_WARPS; wi++) su += red[wi][r + 8][tl];
+            const int64_t row = row0 + r;
+            const int t = tok0 + tl;
+            if (row < n_out && t < T) y[(int64_t)t * n_out + row] = silu_times(sg, su);
+        }
+    } else {
+        for (int o = threadIdx.x; o < MMV_ROWS * NTILE * 8; o += blockDim.x) {
+            const int r = o % MMV_ROWS, tl = o / MMV_ROWS;  // consecutive threads, consecutive rows
+            float s = 0.f;
+#pragma unroll
+            for (int wi = 0; wi < MMV_WARPS; wi++) s += red[wi][r][tl];
+            const int64_t row = row0 + r;
+            const int t = tok0 + tl;
+            if (row < n_out && t < T) {
+                if constexpr (E == epi::add) y[(int64_t)t * n_out + row] += s;
+                else y[(int64_t)t * n_out + row] = s;
+            }
+        }
     }
 }
 
@@ -210,15 +247,31 @@ __global__ void __launch_bounds__(256) mmv_generic(dev_weight w, const float* __
     }
 }
 
-template <typename TC, bool Q8>
-void launch_tc(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s) {
+template <typename TC, bool Q8, epi E>
+void launch_tc(const mm_job& job, unsigned tiles, const float* x, int T, cudaStream_t s) {
     const int ntile = T <= 8 ? 1 : T <= 16 ? 2 : 4;
-    dim3 grid((unsigned)((w.n_out + MMV_ROWS - 1) / MMV_ROWS), (unsigned)((T + ntile * 8 - 1) / (ntile * 8)));
+    dim3 grid(tiles, (unsigned)((T + ntile * 8 - 1) / (ntile * 8)));
     dim3 block(MMV_WARPS * 32);
-    if (ntile == 1) mmv_tc<TC, Q8, 1><<<grid, block, 0, s>>>(w, x, T, y);
-    else if (ntile == 2) mmv_tc<TC, Q8, 2><<<grid, block, 0, s>>>(w, x, T, y);
-    else mmv_tc<TC, Q8, 4><<<grid, block, 0, s>>>(w, x, T, y);
+    if (ntile == 1) mmv_tc<TC, Q8, 1, E><<<grid, block, 0, s>>>(job, x, T);
+    else if (ntile == 2) mmv_tc<TC, Q8, 2, E><<<grid, block, 0, s>>>(job, x, T);
+    else mmv_tc<TC, Q8, 4, E><<<grid, block, 0, s>>>(job, x, T);
     CUDA_CHECK_LAUNCH();
+}
+
+template <epi E>
+void launch_job(const mm_job& job, unsigned tiles, const float* x, int T, cudaStream_t s) {
+    if (job.w0.type == dtype::BF16) launch_tc<tc_bf16, false, E>(job, tiles, x, T, s);
+    else if (job.w0.type == dtype::F16) launch_tc<tc_f16, false, E>(job, tiles, x, T, s);
+    else launch_tc<tc_f16, true, E>(job, tiles, x, T, s);
+}
+
+unsigned row_tiles(const dev_weight& w, int rows) { return (unsigned)((w.n_out + rows - 1) / rows); }
+
+// The fused variants need the tensor-core kernel for every weight, with one type and n_in.
+void check_fusable(const dev_weight* w, int n, const float* x, const char* what) {
+    for (int i = 0; i < n; i++)
+        if (!skinny_uses_tensor_cores(w[i], x) || w[i].type != w[0].type || w[i].n_in != w[0].n_in)
+            fail(std::string(what) + ": the weights cannot share one tensor-core launch");
 }
 
 }  // namespace
@@ -228,12 +281,49 @@ bool skinny_uses_tensor_cores(const dev_weight& w, const float* x) {
            ((uintptr_t)x % 16) == 0;
 }
 
+void matmul_skinny_n(int n, const dev_weight* w, const float* x, int T, float* const* y, cudaStream_t s) {
+    if (T <= 0) return;
+    if (n < 1 || n > 3) fail("matmul_skinny_n: 1 to 3 products per launch");
+    check_fusable(w, n, x, "matmul_skinny_n");
+    mm_job job;
+    job.w0 = w[0]; job.w1 = w[n > 1 ? 1 : 0]; job.w2 = w[n > 2 ? 2 : 0];
+    job.y0 = y[0]; job.y1 = y[n > 1 ? 1 : 0]; job.y2 = y[n > 2 ? 2 : 0];
+    job.end0 = row_tiles(w[0], MMV_ROWS);
+    job.end1 = job.end0 + (n > 1 ? row_tiles(w[1], MMV_ROWS) : 0);
+    const unsigned tiles = job.end1 + (n > 2 ? row_tiles(w[2], MMV_ROWS) : 0);
+    if (n == 1) job.end0 = job.end1 = tiles;  // every block is product 0
+    else if (n == 2) job.end1 = tiles;
+    if (tiles) launch_job<epi::store>(job, tiles, x, T, s);
+}
+
+void matmul_skinny_add(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s) {
+    if (T <= 0 || w.n_out <= 0) return;
+    check_fusable(&w, 1, x, "matmul_skinny_add");
+    mm_job job;
+    job.w0 = job.w1 = job.w2 = w;
+    job.y0 = job.y1 = job.y2 = y;
+    job.end0 = job.end1 = row_tiles(w, MMV_ROWS);
+    launch_job<epi::add>(job, job.end0, x, T, s);
+}
+
+void matmul_skinny_swiglu(const dev_weight& gate, const dev_weight& up, const float* x, int T, float* g,
+                          cudaStream_t s) {
+    if (T <= 0 || gate.n_out <= 0) return;
+    const dev_weight both[2] = {gate, up};
+    check_fusable(both, 2, x, "matmul_skinny_swiglu");
+    if (gate.n_out != up.n_out) fail("matmul_skinny_swiglu: gate and up differ in shape");
+    mm_job job;
+    job.w0 = job.w2 = gate;
+    job.w1 = up;
+    job.y0 = job.y1 = job.y2 = g;
+    job.end0 = job.end1 = row_tiles(gate, MMV_ROWS / 2);
+    launch_job<epi::swiglu>(job, job.end0, x, T, s);
+}
+
 void matmul_skinny(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s) {
     if (T <= 0 || w.n_out <= 0) return;
     if (skinny_uses_tensor_cores(w, x)) {
-        if (w.type == dtype::BF16) launch_tc<tc_bf16, false>(w, x, T, y, s);
-        else if (w.type == dtype::F16) launch_tc<tc_f16, false>(w, x, T, y, s);
-        else launch_tc<tc_f16, true>(w, x, T, y, s);
+        matmul_skinny_n(1, &w, x, T, &y, s);
         return;
     }
     dim3 grid((unsigned)((w.n_out + 7) / 8)), block(256);
