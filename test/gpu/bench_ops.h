@@ -8,8 +8,9 @@ struct op_shape {
 };
 
 // Times each op of a decode step on its own with CUDA events and prints one JSON line per op: every
-// matrix product as GB/s and as a share of the copy bandwidth (rotating weight copies so that L2 holds
-// none of them), attention alone at 512 and 4096 keys, rmsnorm, rope, add, silu and the KV-cache copies.
-// Then the sum of the ops over a whole step against the measured step (decode_ms): the gap is launch
-// and host overhead. Returns the sum in ms.
+// matrix product alone and as the fused launches the engine makes (Q|K|V, wo + add, gate|up + SwiGLU,
+// down + add) as GB/s and as a share of the copy bandwidth (rotating weight copies so that L2 holds
+// none of them), attention alone at 512 and 4096 keys (both kernels), rmsnorm, rope, add, silu and
+// the KV-cache copies. Then the sum of the launches of a whole step against the measured step
+// (decode_ms): the gap is launch and host overhead. Returns the sum in ms.
 double bench_decode_ops(const op_shape& s, double copy_gb_s, double decode_ms, int context, bool quick);

@@ -1,18 +1,13 @@
 // The CUDA backend: buffers in device memory, the model's weights uploaded once by prepare(), every op
-// queued on one stream. Only download() and sync() wait for the GPU. Also the run-time probe that
-// decides whether CUDA can be used at all, with a reason a user can read when it cannot.
+// queued on one stream. Only download() and sync() wait for the GPU. (Whether CUDA can be used at
+// all: cuda_probe.cu.)
 #include "../backend.h"
 #include "cuda_common.cuh"
-#include <dlfcn.h>
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#ifndef CLASP_CUDA_ARCHS
-#define CLASP_CUDA_ARCHS "unknown"
-#endif
 
 namespace clasp {
 namespace {
@@ -24,13 +19,6 @@ std::string fmt_bytes(uint64_t b) {
     if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / (double)(1ull << 30));
     else std::snprintf(buf, sizeof buf, "%.1f MiB", b / (double)(1ull << 20));
     return buf;
-}
-
-std::string cuda_version(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
-
-// A kernel whose attributes tell whether this build has code the device can run.
-__global__ void probe_kernel(int* p) {
-    if (p) *p = 1;
 }
 
 // Device memory a weight takes once uploaded (Q8_0 is repacked: int8 quants + fp16 scales).
@@ -149,8 +137,8 @@ std::string cuda_backend::device_info() const {
     cudaRuntimeGetVersion(&rt);
     cudaDriverGetVersion(&drv);
     return "cuda (" + gpu_name_ + ", sm_" + std::to_string(cc_major_) + std::to_string(cc_minor_) + ", " +
-           fmt_bytes(free_b) + " free of " + fmt_bytes(total_b) + ", runtime " + cuda_version(rt) + ", driver " +
-           cuda_version(drv) + ")";
+           fmt_bytes(free_b) + " free of " + fmt_bytes(total_b) + ", runtime " + cuda::cuda_version(rt) + ", driver " +
+           cuda::cuda_version(drv) + ")";
 }
 
 void* cuda_backend::dev_alloc(size_t bytes, const std::string& what) {
@@ -376,59 +364,6 @@ void cuda_backend::attention(const float* q, const float* k_new, const float* v_
 }
 
 }  // namespace
-
-bool cuda_probe(std::string& reason) {
-    // cudart loads the driver library itself; looking first gives a plain reason when it is absent.
-    if (!dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
-        const char* e = dlerror();
-        reason = std::string("no NVIDIA driver found (libcuda.so.1 could not be loaded") + (e ? std::string(": ") + e : "") + ")";
-        return false;
-    }
-    int n = 0;
-    cudaError_t e = cudaGetDeviceCount(&n);
-    if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0)) {
-        cudaGetLastError();
-        reason = "no CUDA device found";
-        return false;
-    }
-    if (e == cudaErrorInsufficientDriver) {
-        cudaGetLastError();
-        int drv = 0;
-        cudaDriverGetVersion(&drv);
-        reason = "the NVIDIA driver supports CUDA " + (drv ? cuda_version(drv) : std::string("(unknown)")) +
-                 ", but this build needs CUDA " + cuda_version(CUDART_VERSION) +
-                 " (update the driver, or rebuild with the toolkit the driver supports)";
-        return false;
-    }
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        reason = std::string("CUDA is not usable: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
-        return false;
-    }
-    cudaDeviceProp prop;
-    e = cudaGetDeviceProperties(&prop, 0);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        reason = std::string("CUDA device 0 cannot be queried: ") + cudaGetErrorString(e);
-        return false;
-    }
-    if (prop.major < 8) {
-        reason = std::string(prop.name) + " has compute capability " + std::to_string(prop.major) + "." +
-                 std::to_string(prop.minor) + "; the CUDA backend needs 8.0 or newer";
-        return false;
-    }
-    cudaFuncAttributes attr;
-    e = cudaFuncGetAttributes(&attr, probe_kernel);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        reason = std::string(prop.name) + " (compute capability " + std::to_string(prop.major) + "." +
-                 std::to_string(prop.minor) + ") cannot run this build's kernels (built for " CLASP_CUDA_ARCHS "): " +
-                 cudaGetErrorString(e) + "; rebuild with -DCLASP_CUDA_ARCHITECTURES=" + std::to_string(prop.major) +
-                 std::to_string(prop.minor);
-        return false;
-    }
-    return true;
-}
 
 std::unique_ptr<backend> cuda_backend_create(std::string& reason) {
     try {

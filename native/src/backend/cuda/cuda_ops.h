@@ -16,6 +16,9 @@ namespace cuda {
          cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
 }
 
+// "12.4" from CUDA's 12040.
+inline std::string cuda_version(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+
 }  // namespace cuda
 }  // namespace clasp
 
