@@ -190,6 +190,7 @@ if [ "$TESTS" = 1 ]; then
     echo "+   timeout $STEP_TIMEOUT $BUILD/clasp-gpu-tests --only NAME >> $OUT/gpu-tests.txt"
   else
     mapfile -t ALL < <("$BUILD/clasp-gpu-tests" --list)
+    if [ "${#ALL[@]}" = 0 ]; then STATUS=1; say "gpu tests FAILED: clasp-gpu-tests --list printed no test"; fi
     mapfile -t ORDER < <(printf '%s\n' "${ALL[@]}" | grep batch_invariant; printf '%s\n' "${ALL[@]}" | grep -v batch_invariant)
     pass=0 fail=0 skipped=()
     for t in "${ORDER[@]}"; do
@@ -197,7 +198,7 @@ if [ "$TESTS" = 1 ]; then
       to=$(step_timeout)
       if [ "$to" -lt 20 ]; then skipped+=("$t(no time left)"); continue; fi
       set +e
-      timeout "$to" "$BUILD/clasp-gpu-tests" --only "$t" 2>&1 | grep -v '^gpu: ' | tee -a "$OUT/gpu-tests.txt"
+      timeout "$to" "$BUILD/clasp-gpu-tests" --only "$t" 2>&1 | grep -Ev '^gpu: [0-9]+ passed' | tee -a "$OUT/gpu-tests.txt"
       rc=${PIPESTATUS[0]}
       set -e
       if [ "$rc" = 0 ]; then pass=$((pass + 1)); else

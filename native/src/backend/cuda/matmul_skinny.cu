@@ -29,6 +29,9 @@ namespace {
 
 constexpr int MMV_WARPS = 8;  // K split per block; fixed, so the reduction order never changes
 constexpr int MMV_ROWS = 16;  // rows per block: one mma M tile
+// Chunks of 32 weights per row loaded ahead by each warp (2 loads of 16 bytes per lane each); 2 was the
+// original pipeline (the current chunk plus the next). The order of the arithmetic does not depend on it.
+constexpr int PREFETCH = 4;
 
 // 2^e as a float, exactly, for |e| <= 126.
 __device__ __forceinline__ float pow2(int e) { return __int_as_float((127 + e) << 23); }
@@ -113,69 +116,79 @@ __global__ void __launch_bounds__(MMV_WARPS * 32) mmv_tc(mm_job job, const float
 #pragma unroll
     for (int j = 0; j < NTILE; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
 
-    // One chunk of prefetch keeps two weight loads per lane in flight.
-    uint32_t a1[4], a2[4], n1[4], n2[4];
-    int c = warp;
-    if (c < n_chunks) load_a<Q8>(wa, wb, ra, rb, va, vb, (int64_t)c * 32 + tig * 8, a1, a2);
-    for (; c < n_chunks; c += MMV_WARPS) {
-        const int cn = c + MMV_WARPS;
-        if (cn < n_chunks) load_a<Q8>(wa, wb, ra, rb, va, vb, (int64_t)cn * 32 + tig * 8, n1, n2);
-        float da = 1.f, db = 1.f;
+    // Each warp takes chunks warp, warp + 8, warp + 16, ... in that order (the reduction order), with
+    // the next PREFETCH of them (weights and, for Q8_0, their scales) loaded ahead in a register ring.
+    const int64_t nb = n_in / 32;
+    uint32_t A1[PREFETCH][4], A2[PREFETCH][4];
+    float DA[PREFETCH], DB[PREFETCH];
+    auto fetch = [&](int c, int slot) {
+        load_a<Q8>(wa, wb, ra, rb, va, vb, (int64_t)c * 32 + tig * 8, A1[slot], A2[slot]);
+        DA[slot] = DB[slot] = 1.f;
         if constexpr (Q8) {
-            const int64_t nb = n_in / 32;
-            da = va ? __half2float(wa.scales[ra * nb + c]) : 0.f;
-            db = vb ? __half2float(wb.scales[rb * nb + c]) : 0.f;
+            DA[slot] = va ? __half2float(wa.scales[ra * nb + c]) : 0.f;
+            DB[slot] = vb ? __half2float(wb.scales[rb * nb + c]) : 0.f;
         }
-        const int64_t k = (int64_t)c * 32 + tig * 8;
+    };
 #pragma unroll
-        for (int j = 0; j < NTILE; j++) {
-            const int t = tok0 + j * 8 + g;
-            float4 x0 = make_float4(0.f, 0.f, 0.f, 0.f), x1 = x0;
-            if (t < T) {
-                const float4* xp = (const float4*)(x + (int64_t)t * n_in + k);
-                x0 = __ldg(xp);
-                x1 = __ldg(xp + 1);
-            }
-            // f16 only: the power-of-two scale of this token's chunk (lanes 4g..4g+3 hold its 32 values).
-            // inv0 and inv1 are the inverse scales of the tokens this lane's outputs belong to
-            // (columns 2tig and 2tig + 1 of the tile), fetched from the lanes that computed them.
-            float inv0 = 1.f, inv1 = 1.f;
-            if constexpr (F16_SCALED) {
-                const int sh = chunk_shift(x0, x1);
-                const float sc = pow2(sh);
-                x0.x *= sc; x0.y *= sc; x0.z *= sc; x0.w *= sc;
-                x1.x *= sc; x1.y *= sc; x1.z *= sc; x1.w *= sc;
-                const float inv = pow2(-sh);
-                inv0 = __shfl_sync(FULL_MASK, inv, 8 * tig);
-                inv1 = __shfl_sync(FULL_MASK, inv, 8 * tig + 4);
-            }
-            uint32_t h0, l0, h1, l1, h2, l2, h3, l3;
-            split_pack<TC>(x0.x, x0.y, h0, l0);
-            split_pack<TC>(x0.z, x0.w, h1, l1);
-            split_pack<TC>(x1.x, x1.y, h2, l2);
-            split_pack<TC>(x1.z, x1.w, h3, l3);
-            if constexpr (F16_SCALED) {
-                // One chunk (for Q8_0 one block): its products first, then the row's scale (1 for F16)
-                // times the token's inverse power of two.
-                float tmp[4] = {0.f, 0.f, 0.f, 0.f};
-                mma_16816<TC>(tmp, a1, h0, h1);
-                mma_16816<TC>(tmp, a1, l0, l1);
-                mma_16816<TC>(tmp, a2, h2, h3);
-                mma_16816<TC>(tmp, a2, l2, l3);
-                acc[j][0] = fmaf(da * inv0, tmp[0], acc[j][0]);
-                acc[j][1] = fmaf(da * inv1, tmp[1], acc[j][1]);
-                acc[j][2] = fmaf(db * inv0, tmp[2], acc[j][2]);
-                acc[j][3] = fmaf(db * inv1, tmp[3], acc[j][3]);
-            } else {
-                mma_16816<TC>(acc[j], a1, h0, h1);
-                mma_16816<TC>(acc[j], a1, l0, l1);
-                mma_16816<TC>(acc[j], a2, h2, h3);
-                mma_16816<TC>(acc[j], a2, l2, l3);
-            }
-        }
-        if (cn < n_chunks) {
+    for (int i = 0; i < PREFETCH; i++)
+        if (warp + i * MMV_WARPS < n_chunks) fetch(warp + i * MMV_WARPS, i);
+    for (int c0 = warp; c0 < n_chunks; c0 += PREFETCH * MMV_WARPS) {
 #pragma unroll
-            for (int i = 0; i < 4; i++) { a1[i] = n1[i]; a2[i] = n2[i]; }
+        for (int slot = 0; slot < PREFETCH; slot++) {
+            const int c = c0 + slot * MMV_WARPS;
+            if (c >= n_chunks) break;  // warp-uniform
+            const float da = DA[slot], db = DB[slot];
+            uint32_t a1[4], a2[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) { a1[i] = A1[slot][i]; a2[i] = A2[slot][i]; }
+            if (c + PREFETCH * MMV_WARPS < n_chunks) fetch(c + PREFETCH * MMV_WARPS, slot);
+            const int64_t k = (int64_t)c * 32 + tig * 8;
+#pragma unroll
+            for (int j = 0; j < NTILE; j++) {
+                const int t = tok0 + j * 8 + g;
+                float4 x0 = make_float4(0.f, 0.f, 0.f, 0.f), x1 = x0;
+                if (t < T) {
+                    const float4* xp = (const float4*)(x + (int64_t)t * n_in + k);
+                    x0 = __ldg(xp);
+                    x1 = __ldg(xp + 1);
+                }
+                // f16 only: the power-of-two scale of this token's chunk (lanes 4g..4g+3 hold its 32 values).
+                // inv0 and inv1 are the inverse scales of the tokens this lane's outputs belong to
+                // (columns 2tig and 2tig + 1 of the tile), fetched from the lanes that computed them.
+                float inv0 = 1.f, inv1 = 1.f;
+                if constexpr (F16_SCALED) {
+                    const int sh = chunk_shift(x0, x1);
+                    const float sc = pow2(sh);
+                    x0.x *= sc; x0.y *= sc; x0.z *= sc; x0.w *= sc;
+                    x1.x *= sc; x1.y *= sc; x1.z *= sc; x1.w *= sc;
+                    const float inv = pow2(-sh);
+                    inv0 = __shfl_sync(FULL_MASK, inv, 8 * tig);
+                    inv1 = __shfl_sync(FULL_MASK, inv, 8 * tig + 4);
+                }
+                uint32_t h0, l0, h1, l1, h2, l2, h3, l3;
+                split_pack<TC>(x0.x, x0.y, h0, l0);
+                split_pack<TC>(x0.z, x0.w, h1, l1);
+                split_pack<TC>(x1.x, x1.y, h2, l2);
+                split_pack<TC>(x1.z, x1.w, h3, l3);
+                if constexpr (F16_SCALED) {
+                    // One chunk (for Q8_0 one block): its products first, then the row's scale (1 for F16)
+                    // times the token's inverse power of two.
+                    float tmp[4] = {0.f, 0.f, 0.f, 0.f};
+                    mma_16816<TC>(tmp, a1, h0, h1);
+                    mma_16816<TC>(tmp, a1, l0, l1);
+                    mma_16816<TC>(tmp, a2, h2, h3);
+                    mma_16816<TC>(tmp, a2, l2, l3);
+                    acc[j][0] = fmaf(da * inv0, tmp[0], acc[j][0]);
+                    acc[j][1] = fmaf(da * inv1, tmp[1], acc[j][1]);
+                    acc[j][2] = fmaf(db * inv0, tmp[2], acc[j][2]);
+                    acc[j][3] = fmaf(db * inv1, tmp[3], acc[j][3]);
+                } else {
+                    mma_16816<TC>(acc[j], a1, h0, h1);
+                    mma_16816<TC>(acc[j], a1, l0, l1);
+                    mma_16816<TC>(acc[j], a2, h2, h3);
+                    mma_16816<TC>(acc[j], a2, l2, l3);
+                }
+            }
         }
     }
 
