@@ -70,6 +70,8 @@ step_timeout() {
   l=$((l - 10))
   [ "$l" -lt "$STEP_TIMEOUT" ] && echo $((l > 0 ? l : 0)) || echo "$STEP_TIMEOUT"
 }
+# no_time: true when under 30 s of the budget remain (later steps are skipped, and the run fails).
+no_time() { [ "$(left)" -lt 30 ]; }
 # run_logged LOG CMD...: CMD's output on the terminal and appended to LOG; returns CMD's status.
 run_logged() {
   local log=$1
@@ -191,12 +193,21 @@ if [ "$TESTS" = 1 ]; then
   else
     mapfile -t ALL < <("$BUILD/clasp-gpu-tests" --list)
     if [ "${#ALL[@]}" = 0 ]; then STATUS=1; say "gpu tests FAILED: clasp-gpu-tests --list printed no test"; fi
-    mapfile -t ORDER < <(printf '%s\n' "${ALL[@]}" | grep batch_invariant; printf '%s\n' "${ALL[@]}" | grep -v batch_invariant)
+    # The probe first (it names the device, and nothing else can pass without it), then batch invariance.
+    mapfile -t ORDER < <(printf '%s\n' "${ALL[@]}" | grep batch_invariant
+                         printf '%s\n' "${ALL[@]}" | grep -v -e batch_invariant -e cuda_probe_and_device_info)
     pass=0 fail=0 skipped=()
+    if ! timeout 60 "$BUILD/clasp-gpu-tests" --only cuda_probe_and_device_info 2>&1 | tee -a "$OUT/gpu-tests.txt" |
+      grep -q '^ok '; then
+      say "CUDA is not usable: $(grep -m1 -e 'not usable' -e FAIL "$OUT/gpu-tests.txt" || echo 'see gpu-tests.txt')"
+      fail=1 ORDER=() BENCH=0
+    else
+      pass=1
+    fi
     for t in "${ORDER[@]}"; do
       if [ "$t" = model_golden_greedy_on_cuda ] && [ "$HAVE_GOLDEN" = 0 ]; then skipped+=("$t"); continue; fi
+      if no_time; then skipped+=("$t(no time left)"); STATUS=1; continue; fi
       to=$(step_timeout)
-      if [ "$to" -lt 20 ]; then skipped+=("$t(no time left)"); continue; fi
       set +e
       timeout "$to" "$BUILD/clasp-gpu-tests" --only "$t" 2>&1 | grep -Ev '^gpu: [0-9]+ passed' | tee -a "$OUT/gpu-tests.txt"
       rc=${PIPESTATUS[0]}
@@ -208,7 +219,7 @@ if [ "$TESTS" = 1 ]; then
     done
     [ "$fail" = 0 ] || STATUS=1
     say "gpu tests: $pass passed, $fail failed${skipped:+, skipped: ${skipped[*]}}"
-    grep '^FAIL' "$OUT/gpu-tests.txt" | while read -r l; do say "  $l"; done
+    grep '^FAIL' "$OUT/gpu-tests.txt" | while read -r l; do say "  $l"; done || true
   fi
   if [ "$CPU_SUITE" = 1 ]; then
     : > "$OUT/native-tests.txt"
@@ -225,7 +236,7 @@ if [ "$BENCH" = 1 ]; then
     to=$(step_timeout)
     echo "+ timeout $to $BUILD/clasp-gpu-bench --models $part ${BENCH_ARGS[*]:-} >> $OUT/gpu-bench.jsonl"
     [ "$DRY" = 1 ] && continue
-    if [ "$to" -lt 30 ]; then say "bench $part skipped: the time budget is spent"; continue; fi
+    if no_time; then say "bench $part skipped: the time budget is spent"; STATUS=1; continue; fi
     set +e
     timeout "$to" "$BUILD/clasp-gpu-bench" --models "$part" "${BENCH_ARGS[@]}" 2>> "$OUT/gpu-bench.err" |
       tee -a "$OUT/gpu-bench.jsonl"
@@ -233,7 +244,7 @@ if [ "$BENCH" = 1 ]; then
     set -e
     if [ "$rc" != 0 ]; then
       STATUS=1
-      say "bench $part FAILED (exit $rc$([ "$rc" = 124 ] && echo ", timed out after $to s")): $(tail -2 "$OUT/gpu-bench.err")"
+      say "bench $part FAILED (exit $rc$([ "$rc" = 124 ] && echo ", timed out after $to s")): $(tail -1 "$OUT/gpu-bench.err")"
     fi
   done
   [ "$DRY" = 1 ] || say "bench: $(wc -l < "$OUT/gpu-bench.jsonl") measurements in $OUT/gpu-bench.jsonl"
