@@ -272,3 +272,20 @@ TEST(cuda_probe_and_device_info) {
     std::printf("  device: %s\n", info.c_str());
     CHECK(info.rfind("cuda (", 0) == 0);
 }
+
+// A weight type the kernels do not read (the CPU backend's newer quantizations) is refused by name,
+// both for a prepared model and for a single product.
+TEST(cuda_unsupported_weight_type_is_refused) {
+    auto& be = tg::cuda();
+    auto W = tu::make_weight(dtype::F16, 8, 32, 3);
+    W.w.type = (dtype)99;  // no type the CUDA kernels know
+    W.w.name = "blk.0.ffn_up.weight";
+    tg::dbuf dx(be, tu::randv(32, 1)), dy(be, 8);
+    CHECK_THROWS(be.matmul(W.w, dx.p, 1, dy.p), "the CUDA backend reads F32, F16, BF16 and Q8_0");
+    llama_model m;
+    m.path = "other-quant.gguf";
+    llama_layer L;
+    L.w_up = W.w;
+    m.layers.push_back(L);
+    CHECK_THROWS(be.prepare(m), "other-quant.gguf: blk.0.ffn_up.weight is");
+}

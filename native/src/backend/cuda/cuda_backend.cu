@@ -21,6 +21,13 @@ std::string fmt_bytes(uint64_t b) {
     return buf;
 }
 
+// The weight types the kernels read; any other (a newer quantization) is refused by name, never run.
+void check_type(const weight& w, const std::string& where) {
+    if (w.type != dtype::F32 && w.type != dtype::F16 && w.type != dtype::BF16 && w.type != dtype::Q8_0)
+        fail(where + w.name + " is " + dtype_name(w.type) +
+             "; the CUDA backend reads F32, F16, BF16 and Q8_0 weights (use the cpu backend for this file)");
+}
+
 // Device memory a weight takes once uploaded (Q8_0 is repacked: int8 quants + fp16 scales).
 uint64_t device_bytes(const weight& w) {
     if (w.type == dtype::Q8_0) return (uint64_t)w.n_out * w.n_in + (uint64_t)w.n_out * (w.n_in / QK8_0) * 2;
@@ -199,6 +206,7 @@ void cuda_backend::prepare(const llama_model& m) {
         if (it != weights_.end() && it->second.w.type == w->type && it->second.w.n_in == w->n_in &&
             it->second.w.n_out == w->n_out)
             continue;
+        check_type(*w, m.path + ": ");
         if (w->type == dtype::Q8_0 && w->n_in % QK8_0)
             fail(m.path + ": " + w->name + " is Q8_0 with rows that are not a multiple of 32");
         todo.push_back(w);
@@ -240,6 +248,7 @@ dev_weight cuda_backend::resolve(const weight& W) {
     if (it != weights_.end() && it->second.w.type == W.type && it->second.w.n_in == W.n_in &&
         it->second.w.n_out == W.n_out)
         return it->second.w;
+    check_type(W, "");
     if (W.type == dtype::Q8_0 && W.n_in % QK8_0) fail(W.name + ": Q8_0 rows must be a multiple of 32");
     // Not prepared: a temporary copy for this call only. The host memory may be freed and reused
     // after the call, so nothing is cached by its address.
