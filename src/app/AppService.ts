@@ -23,17 +23,16 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../shared/api';
-import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import type { GenerateSettings, ModelInfo, RoundEvent, TokenFate } from '../shared/engineTypes';
 import { defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
-import type { EngineService } from '../services/EngineService';
-import type { LoadProgress, ModelManager } from '../services/ModelManager';
+import { PromptTooLongError, type EngineService } from '../services/EngineService';
+import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
 import { SettingsError, validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import type { ChatMessage } from '../services/text/chatTemplate';
 import { SessionStore, StoreError } from '../store/SessionStore';
 import { exportChat, exportTrace } from './exporters';
-import { FateTracker } from './fates';
 
 export type ApiErrorCode = 'unknown_channel' | 'bad_request' | 'not_found' | 'busy' | 'model_error' | 'unavailable' | 'internal';
 
@@ -47,11 +46,11 @@ const STATUS: Record<ApiErrorCode, number> = {
   internal: 500,
 };
 
-/** An error a caller may show as is: `code` and `status` say what kind. */
+/** An error a caller may show as is: `code` and `status` say what kind. Never longer than 1000 characters (no echoed input). */
 export class ApiError extends Error {
   readonly status: number;
   constructor(message: string, readonly code: ApiErrorCode) {
-    super(message);
+    super(message.length > 1000 ? `${message.slice(0, 1000)}… (${message.length - 1000} more characters)` : message);
     this.status = STATUS[code];
   }
 }
@@ -70,8 +69,6 @@ export interface AppServiceOptions {
   eventIntervalMs?: number;
   /** The streaming reply's row is rewritten at most this often (ms). */
   persistIntervalMs?: number;
-  /** How long a token may wait for its round before it goes out as 'plain' (ms). */
-  fateHoldMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -106,7 +103,6 @@ export class AppService {
   private readonly active = new Map<string, ActiveReply>();
   private readonly eventIntervalMs: number;
   private readonly persistIntervalMs: number;
-  private readonly fateHoldMs: number;
   private readonly log: (msg: string) => void;
   private readonly detach: () => void;
   private closed = false;
@@ -117,7 +113,6 @@ export class AppService {
     this.host = opts.host ?? {};
     this.eventIntervalMs = opts.eventIntervalMs ?? 40;
     this.persistIntervalMs = opts.persistIntervalMs ?? 250;
-    this.fateHoldMs = opts.fateHoldMs ?? 300;
     this.log = opts.log ?? ((m) => process.stderr.write(`[clasp app] ${m}\n`));
     this.events.setMaxListeners(0);
 
@@ -416,11 +411,20 @@ export class AppService {
       if (m.role === 'user' || groups.length === 0) groups.push([m]);
       else groups[groups.length - 1]!.push(m);
     }
-    const encode = (drop: number) => svc.tokenizer.encode(svc.renderChat([...system, ...groups.slice(drop).flat()]));
+    // null: the text alone is too long for the context (refused by length, before tokenizing).
+    const encode = (drop: number): number[] | null => {
+      try {
+        return svc.encodeChat([...system, ...groups.slice(drop).flat()]);
+      } catch (e) {
+        if (e instanceof PromptTooLongError) return null;
+        throw e;
+      }
+    };
+    const fits = (t: number[] | null): t is number[] => t !== null && t.length <= budget;
     const budget = nCtx - Math.min(maxTokens, Math.floor(nCtx / 2));
     let drop = 0;
     let ids = encode(0);
-    if (ids.length > budget && groups.length > 1) {
+    if (!fits(ids) && groups.length > 1) {
       // The fewest dropped turns that fit (the length falls as turns are dropped).
       // Invariant: dropping `hi` turns fits (or is the most we may drop: the last turn always stays).
       let lo = 1;
@@ -429,7 +433,7 @@ export class AppService {
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
         const t = encode(mid);
-        if (t.length <= budget) {
+        if (fits(t)) {
           hi = mid;
           best = t;
         } else {
@@ -439,9 +443,10 @@ export class AppService {
       ids = best;
       drop = hi;
     }
-    if (ids.length >= nCtx) {
+    if (ids === null || ids.length >= nCtx) {
       const what = system.length ? 'the system prompt and this message' : 'this message';
-      throw new ApiError(`${what} take ${ids.length} tokens, but ${svc.info.name}'s context holds ${nCtx}; shorten it`, 'bad_request');
+      const size = ids === null ? 'are far too long,' : `take ${ids.length} tokens,`;
+      throw new ApiError(`${what} ${size} but ${svc.info.name}'s context holds ${nCtx}; shorten it`, 'bad_request');
     }
     const note =
       drop > 0
@@ -481,10 +486,11 @@ export class AppService {
 
   private async runReply(svc: EngineService, entry: ActiveReply, plan: PromptPlan, gen: GenerateSettings, release: () => void): Promise<void> {
     const { messageId, conversationId } = entry;
-    const decoder = svc.tokenizer.createStreamDecoder({ skipSpecial: true });
-    const fates = new FateTracker(gen.mode, this.fateHoldMs);
+    const ids: number[] = [];
+    const fates: TokenFate[] = [];
     let content = '';
     let pendingRounds: RoundEvent[] = [];
+    let sent = 0; // tokens [0, sent) went out in 'tokens' events
     let lastFlush = 0;
     let lastPersist = 0; // the first batch is written at once: a kill right after still keeps it
     let timer: NodeJS.Timeout | null = null;
@@ -495,7 +501,7 @@ export class AppService {
       const now = Date.now();
       if (!force && now - lastPersist < this.persistIntervalMs) return;
       lastPersist = now;
-      this.safeWrite(() => this.store.updateMessage(messageId, { content, tokenIds: fates.ids.slice(), fates: fates.final(), pieces: textOfToken.slice() }));
+      this.safeWrite(() => this.store.updateMessage(messageId, { content, tokenIds: ids.slice(), fates: fates.slice(), pieces: textOfToken.slice() }));
     };
 
     const flush = (all: boolean) => {
@@ -508,14 +514,12 @@ export class AppService {
         this.emitReply({ type: 'rounds', messageId, rounds: pendingRounds });
         pendingRounds = [];
       }
-      const t = fates.take(all);
-      if (t.ids.length) {
-        // The text that goes with the tokens going out (held-back tokens keep theirs back too).
-        const pieces = textOfToken.slice(t.from, t.from + t.ids.length);
-        this.emitReply({ type: 'tokens', messageId, text: pieces.join(''), ids: t.ids, fates: t.fates, pieces });
+      if (ids.length > sent) {
+        const pieces = textOfToken.slice(sent);
+        this.emitReply({ type: 'tokens', messageId, text: pieces.join(''), ids: ids.slice(sent), fates: fates.slice(sent), pieces });
+        sent = ids.length;
       }
       persist(all);
-      if (!all && fates.pending > 0) schedule(); // held tokens: look again at the next tick
     };
 
     const schedule = () => {
@@ -527,34 +531,29 @@ export class AppService {
       }, wait);
     };
 
-    const onToken = (id: number) => {
-      let piece = '';
-      try {
-        piece = decoder.push(id);
-      } catch {
-        piece = '';
-      }
+    // The engine says each token's fate, and EngineService's decoder (skipping special tokens) its text.
+    const onToken = (id: number, piece: string, fate: TokenFate) => {
       content += piece;
+      ids.push(id);
+      fates.push(fate);
       textOfToken.push(piece);
-      fates.token(id);
       schedule();
     };
     const onRound = (r: RoundEvent) => {
       pendingRounds.push(r);
-      fates.round(r);
       schedule();
     };
 
     let status: Message['status'] = 'complete';
     try {
-      const r = await svc.generate(plan.ids, gen, { onToken, onRound, signal: entry.ac.signal });
-      const tail = decoder.flush();
-      content += tail;
-      if (tail) textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
+      const r = await svc.generate(plan.ids, gen, { onToken, onRound, signal: entry.ac.signal, skipSpecial: true });
+      // The decoder's last held-back bytes belong to the last token.
+      if (r.text.length > content.length) {
+        const tail = r.text.slice(content.length);
+        content = r.text;
+        textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
+      }
       flush(true);
-      // The engine's ids are authoritative; the tracker saw the same ones, in order.
-      const finalFates = fates.final().slice(0, r.ids.length);
-      while (finalFates.length < r.ids.length) finalFates.push('plain');
       status = r.finishReason === 'cancelled' ? 'cancelled' : 'complete';
       let traceId: string | null = null;
       if (!entry.discard && r.ids.length > 0) {
@@ -574,7 +573,7 @@ export class AppService {
             status,
             stats: r.stats,
             tokenIds: r.ids,
-            fates: finalFates,
+            fates: r.fates,
             pieces: textOfToken.slice(0, r.ids.length),
             traceId,
             ...(entry.reason && status === 'cancelled' ? { note: joinNotes(plan.note, entry.reason) } : {}),
@@ -585,7 +584,7 @@ export class AppService {
       }
       release();
       const note = entry.reason && status === 'cancelled' ? joinNotes(plan.note, entry.reason) : undefined;
-      this.emitReply({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, fates: finalFates, ids: r.ids, note });
+      this.emitReply({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, note });
     } catch (e) {
       if (timer) clearTimeout(timer);
       const aborted = entry.ac.signal.aborted;
@@ -596,8 +595,8 @@ export class AppService {
           this.store.updateMessage(messageId, {
             content,
             status: aborted ? 'cancelled' : 'error',
-            tokenIds: fates.ids.slice(),
-            fates: fates.final(),
+            tokenIds: ids.slice(),
+            fates: fates.slice(),
             error: aborted ? null : message,
             ...(aborted && entry.reason ? { note: joinNotes(plan.note, entry.reason) } : {}),
           }),
@@ -606,7 +605,7 @@ export class AppService {
       release();
       if (aborted) {
         const note = entry.reason ? joinNotes(plan.note, entry.reason) : undefined;
-        this.emitReply({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, svc, plan.ids.length, fates.ids.length), traceId: null, fates: fates.final(), ids: fates.ids.slice(), note });
+        this.emitReply({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, svc, plan.ids.length, ids.length), traceId: null, note });
       } else {
         this.log(`reply ${messageId}: ${message}`);
         this.emitReply({ type: 'error', messageId, message });
@@ -646,6 +645,7 @@ export class AppService {
       return await this.models.ensure();
     } catch (e) {
       const message = `the model could not be loaded: ${(e as Error).message}`;
+      this.log(message);
       this.emitModel({ type: 'error', message });
       throw new ApiError(message, 'model_error');
     }
@@ -678,7 +678,9 @@ export class AppService {
       this.remember(full);
       return svc.info;
     } catch (e) {
+      if (e instanceof ModelBusyError) throw new ApiError(e.message, 'busy');
       const message = `${path.basename(full)} could not be loaded: ${(e as Error).message}`;
+      this.log(`model load failed: ${full}: ${(e as Error).message}`);
       this.emitModel({ type: 'error', message });
       throw new ApiError(message, 'model_error');
     }
@@ -812,7 +814,7 @@ function emptyStats(gen: GenerateSettings, svc: EngineService, nPrompt: number, 
     mode: gen.mode, backend: svc.info.backend, n_prompt: nPrompt, n_reused: 0, n_generated: nGenerated, prefill_ms: 0, decode_ms: 0,
     tokens_per_s: 0, ttft_ms: 0, rounds: spec ? 0 : null, drafted: spec ? 0 : null, accepted: spec ? 0 : null,
     mean_accepted_length: null, acceptance_rate: null, dp_runs: spec ? 0 : null, dp_ms: spec ? 0 : null,
-    cost_model_speedup: null, backend_reason: svc.info.backendReason, policy: null, fallback: false, final_M: null,
+    backend_reason: svc.info.backendReason, policy: null, fallback: false, final_M: null,
   };
 }
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { ModelManager, type ModelManagerOptions } from '../services/ModelManager';
 import { SessionStore, StoreError } from '../store/SessionStore';
 import { AppService, type AppHost } from './AppService';
+import { lockDataDir } from './dataLock';
 
 export const DB_FILE = 'sessions.db';
 
@@ -64,10 +65,19 @@ export function createApp(opts: CreateAppOptions = {}): ClaspApp {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[clasp app] ${m}\n`));
   const dataDir = resolveDataDir(opts.dataDir, opts.defaultDataDir);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = openStore(path.join(dataDir, DB_FILE), opts.nativeBinding, log);
+  // One process per data folder (a second would take the first one's live replies for crashed ones).
+  const unlock = lockDataDir(dataDir);
+  let store: SessionStore;
+  try {
+    store = openStore(path.join(dataDir, DB_FILE), opts.nativeBinding, log);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   if (store.interruptedOnOpen > 0) log(`${store.interruptedOnOpen} reply(ies) were cut off when the app last quit; kept as 'interrupted'`);
   const ownModels = !opts.models;
   const models = opts.models ?? new ModelManager(opts.modelOptions);
+  if (ownModels) models.on('warning', (m: string) => log(m));
   const app = new AppService({ models, store, host: opts.host, log });
   if (opts.warmUp) app.warmUp();
   let closed = false;
@@ -81,6 +91,7 @@ export function createApp(opts: CreateAppOptions = {}): ClaspApp {
       closed = true;
       await app.close();
       store.close();
+      unlock();
       if (ownModels) models.dispose();
     },
   };

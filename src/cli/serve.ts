@@ -66,16 +66,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`[clasp serve] ${s}\n`);
 
   const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags) });
-  const svc = await models.ensure();
+  models.on('warning', (m: string) => log(`WARNING: ${m}`));
+  const uiDir = path.join(repoRoot(), 'out', 'renderer');
+  const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;
+  // The app's data folder first: a second server on the same folder is refused before loading anything.
+  const app = staticDir ? createApp({ models, log: (m) => log(m) }) : null;
+  let svc;
+  try {
+    svc = await models.ensure();
+  } catch (e) {
+    await app?.close();
+    throw e;
+  }
   log(`model ${svc.info.name} (${svc.info.path}) on ${svc.info.deviceInfo}`);
   if (svc.info.backendReason) log(`using the CPU: ${svc.info.backendReason}`);
 
-  const uiDir = path.join(repoRoot(), 'out', 'renderer');
-  const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;
-  const server = new ClaspServer({ models, host, port, apiKey, staticDir, limits });
+  const server = new ClaspServer({ models, host, port, apiKey, staticDir, limits, log });
   server.use(new OpenAiApi(server, { shutdownGraceMs: grace * 1000 }));
   // The app's UI API (conversations in SQLite, streamed replies, traces), ahead of the static files.
-  const app = staticDir ? createApp({ models, log: (m) => log(m) }) : null;
   if (app) {
     server.use(createUiExtension(app.app));
     log(`conversations are stored in ${app.dataDir}`);

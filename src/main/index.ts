@@ -2,8 +2,8 @@
 // AppService (src/app/), which `clasp serve` and the tests use too.
 //
 // Security: context isolation, the sandbox and web security on, no Node in the renderer; a strict
-// CSP on every response; no new windows, no navigation away from the app (http(s) links open in
-// the system browser); one IPC channel whose requests AppService validates; the renderer is served
+// CSP on every response; no new windows, no navigation away from the app (an http(s) link the user
+// clicks opens in the system browser); one IPC channel whose requests AppService validates; the renderer is served
 // from a privileged app:// scheme in production (not file://) so the CSP header applies.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,9 +11,9 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, ty
 import { ApiError } from '../app/AppService';
 import { createApp, type ClaspApp } from '../app/createApp';
 import { IPC, type ExportedFile, type IpcResult } from '../shared/api';
+import { APP_ORIGIN, APP_SCHEME, createAppProtocolHandler } from './appProtocol';
+import { externalUrl, GestureTracker, installNavigationRules, isAppUrl as isOnOrigin, isTrustedSender } from './security';
 
-const APP_SCHEME = 'app';
-const APP_ORIGIN = `${APP_SCHEME}://studio`;
 const DEV_URL = process.env.ELECTRON_RENDERER_URL; // set by `electron-vite dev`
 const RENDERER_DIR = path.join(__dirname, '..', 'renderer');
 
@@ -23,6 +23,8 @@ const CSP = DEV_URL
   : `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`;
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// Every renderer sandboxed, whatever a window's webPreferences say (must come before 'ready').
+app.enableSandbox();
 
 let clasp: ClaspApp | null = null;
 let win: BrowserWindow | null = null;
@@ -33,20 +35,12 @@ function appOrigin(): string {
 }
 
 function isAppUrl(u: string): boolean {
-  try {
-    return new URL(u).origin === appOrigin();
-  } catch {
-    return false;
-  }
+  return isOnOrigin(u, appOrigin());
 }
 
 function openExternal(u: string): void {
-  try {
-    const p = new URL(u).protocol;
-    if (p === 'https:' || p === 'http:') void shell.openExternal(u);
-  } catch {
-    /* not a URL: ignore */
-  }
+  const url = externalUrl(u);
+  if (url) void shell.openExternal(url);
 }
 
 /** better-sqlite3 built for Electron (scripts/build-electron-sqlite.js); the Node build cannot load here. */
@@ -58,27 +52,9 @@ function sqliteBinding(): string | undefined {
   return candidates.find((p) => fs.existsSync(p));
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml',
-  '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.map': 'application/json',
-};
-
 /** app://studio/<path> -> a file of the built renderer, with the CSP header; nothing outside it. */
 function serveRenderer(): void {
-  protocol.handle(APP_SCHEME, async (req) => {
-    const url = new URL(req.url);
-    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-    const file = path.resolve(RENDERER_DIR, '.' + rel);
-    if (url.host !== 'studio' || !file.startsWith(RENDERER_DIR + path.sep)) return new Response('not found', { status: 404 });
-    try {
-      const data = await fs.promises.readFile(file);
-      return new Response(data, {
-        headers: { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' },
-      });
-    } catch {
-      return new Response('not found', { status: 404 });
-    }
-  });
+  protocol.handle(APP_SCHEME, createAppProtocolHandler(RENDERER_DIR, CSP));
 }
 
 function send(channel: string, data: unknown): void {
@@ -101,9 +77,7 @@ async function saveFile(file: ExportedFile): Promise<string | null> {
 }
 
 function trustedSender(e: IpcMainInvokeEvent): boolean {
-  // Only the app's own window, its top frame, showing the app's own origin.
-  const frame = e.senderFrame;
-  return !!win && !win.isDestroyed() && e.sender === win.webContents && !!frame && frame.parent === null && isAppUrl(frame.url);
+  return !!win && !win.isDestroyed() && isTrustedSender(e, win.webContents, appOrigin());
 }
 
 async function onCall(e: IpcMainInvokeEvent, channel: unknown, payload: unknown): Promise<IpcResult> {
@@ -212,26 +186,13 @@ function createWindow(): void {
       webSecurity: true,
       allowRunningInsecureContent: false,
       webviewTag: false,
-      spellcheck: true,
+      // macOS checks spelling with the OS; elsewhere Chromium would download dictionaries from Google.
+      spellcheck: process.platform === 'darwin',
     },
   });
   win.once('ready-to-show', () => win?.show());
   win.on('closed', () => (win = null));
-  const wc = win.webContents;
-  wc.setWindowOpenHandler(({ url }) => {
-    openExternal(url);
-    return { action: 'deny' };
-  });
-  wc.on('will-navigate', (e, url) => {
-    if (!isAppUrl(url)) {
-      e.preventDefault();
-      openExternal(url);
-    }
-  });
-  wc.on('will-redirect', (e, url) => {
-    if (!isAppUrl(url)) e.preventDefault();
-  });
-  wc.on('will-attach-webview', (e) => e.preventDefault());
+  installNavigationRules(win.webContents, { appOrigin: appOrigin(), openExternal, gestures: new GestureTracker() });
   void win.loadURL(DEV_URL ?? `${APP_ORIGIN}/index.html`);
   setTitle();
 }
@@ -246,6 +207,8 @@ function hardenSession(): void {
   // No camera, microphone, notifications, geolocation, ...: the app needs none.
   s.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
   s.setPermissionCheckHandler(() => false);
+  // No spell-check dictionaries from the network (macOS uses the OS's own checker, nothing downloaded).
+  if (process.platform !== 'darwin') s.setSpellCheckerEnabled(false);
 }
 
 async function start(): Promise<void> {

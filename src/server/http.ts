@@ -15,6 +15,21 @@ export class HttpError extends Error {
 
   /** Close the connection after the reply (the request body was left unread). */
   closeConnection = false;
+  /** Extra reply headers (e.g. retry-after). */
+  headers: Record<string, string> = {};
+}
+
+/** An error to retry later: 429 or 409/503 with a Retry-After header (seconds). */
+export function retryLater(e: HttpError, seconds: number): HttpError {
+  e.headers['retry-after'] = String(seconds);
+  return e;
+}
+
+/** Error messages stay short: they never echo a large input back. */
+export const MAX_ERROR_MESSAGE = 1000;
+
+export function clipMessage(m: string): string {
+  return m.length > MAX_ERROR_MESSAGE ? `${m.slice(0, MAX_ERROR_MESSAGE)}… (${m.length - MAX_ERROR_MESSAGE} more characters)` : m;
 }
 
 function closing(e: HttpError): HttpError {
@@ -34,8 +49,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, e: unknown): void {
   const err = e instanceof HttpError ? e : new HttpError(500, e instanceof Error ? e.message : String(e));
-  const headers: Record<string, string> = err.closeConnection ? { connection: 'close' } : {};
-  sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.code } }, headers);
+  const headers: Record<string, string> = { ...err.headers, ...(err.closeConnection ? { connection: 'close' } : {}) };
+  const param = err.param === null ? null : clipMessage(err.param);
+  sendJson(res, err.status, { error: { message: clipMessage(err.message), type: err.type, param, code: err.code } }, headers);
 }
 
 /** Reads a request body up to `limit` bytes; a slow or oversized body is refused. */
@@ -76,12 +92,46 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 30_000
   });
 }
 
+/** Deeper JSON than this is refused (400): validators and error formatting recurse. */
+export const MAX_JSON_DEPTH = 64;
+
 export async function readJson(req: IncomingMessage, limit: number, timeoutMs?: number): Promise<unknown> {
   const buf = await readBody(req, limit, timeoutMs);
   if (buf.length === 0) throw new HttpError(400, 'the request body is empty; expected JSON');
+  let value: unknown;
   try {
-    return JSON.parse(buf.toString('utf8'));
+    value = JSON.parse(buf.toString('utf8'));
   } catch (e) {
-    throw new HttpError(400, `the request body is not valid JSON: ${(e as Error).message}`);
+    throw new HttpError(400, `the request body is not valid JSON: ${clipMessage((e as Error).message)}`);
+  }
+  if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new HttpError(400, `the request body is nested more than ${MAX_JSON_DEPTH} levels deep`, 'invalid_request_error', 'too_deep');
+  }
+  return value;
+}
+
+/** The nesting depth of a parsed JSON value, counted without recursion; stops past `limit`. */
+export function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    const depth = d + 1;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth]);
+    }
+  }
+  return deepest;
+}
+
+/** decodeURIComponent for a URL path: a malformed % escape is the client's error (400), not ours. */
+export function decodePath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new HttpError(400, 'the URL path has a malformed % escape', 'invalid_request_error', 'bad_path');
   }
 }

@@ -1,7 +1,7 @@
 // The API's request queue: one request runs on the engine at a time, the others wait in arrival
 // order (FIFO, so every client is served in turn). A waiting request whose client goes away leaves
 // the queue at once; a full queue refuses new requests (429).
-import { HttpError } from './http';
+import { HttpError, retryLater } from './http';
 
 interface Waiter {
   resolve: (release: () => void) => void;
@@ -34,9 +34,8 @@ export class RequestQueue {
       return Promise.resolve(this.releaser());
     }
     if (this.waiting.length >= this.maxWaiting) {
-      return Promise.reject(
-        new HttpError(429, `the server is busy: ${this.waiting.length} requests are already waiting (limit ${this.maxWaiting}); retry later`, 'rate_limit_error', 'queue_full'),
-      );
+      const busy = new HttpError(429, `the server is busy: ${this.waiting.length} requests are already waiting (limit ${this.maxWaiting}); retry later`, 'rate_limit_error', 'queue_full');
+      return Promise.reject(retryLater(busy, 1));
     }
     return new Promise((resolve, reject) => {
       const w: Waiter = {

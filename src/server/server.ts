@@ -1,16 +1,20 @@
 // The local HTTP server behind `clasp serve`: the web UI and the OpenAI-compatible API on one port.
 // It binds to 127.0.0.1 unless told otherwise, and checks every request before any route sees it:
-//   - Host must name this server (against DNS rebinding); a browser Origin must be this server's;
-//   - UI routes need the per-launch UI token (given in the URL that `clasp serve` prints, then
-//     kept in an HttpOnly SameSite=Strict cookie);
+//   - Host must name this server (against DNS rebinding): loopback, the --host address, and when
+//     binding all interfaces, this machine's interface addresses; a browser Origin must be this server's;
+//   - UI routes need the per-launch UI token: in the URL that `clasp serve` prints (?token=), then
+//     kept by the page in sessionStorage and sent as the x-clasp-token header (the query for
+//     EventSource). No cookie: cookies are not isolated by port, so every other local web server
+//     would receive it. A request is accepted when any credential it carries matches;
 //   - /v1 routes need the API key as a bearer token when one is set.
 // Routes are extensions: the OpenAI API and the app's UI API each register one.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
-import { HttpError, sendError, sendJson } from './http';
+import { decodePath, HttpError, sendError, sendJson } from './http';
 import type { ModelManager } from '../services/ModelManager';
 
 export interface ServerOptions {
@@ -22,6 +26,8 @@ export interface ServerOptions {
   staticDir?: string;
   uiToken?: string;
   limits?: Partial<ServerLimits>;
+  /** Where problems worth an operator's attention go (failed model loads); default stderr. */
+  log?: (msg: string) => void;
 }
 
 export interface ServerLimits {
@@ -38,7 +44,7 @@ export interface RequestContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   url: URL;
-  /** The request carried the UI token (header x-clasp-token or the cookie). */
+  /** The request carried the UI token (header x-clasp-token or the query's token). */
   ui: boolean;
   /** The request may use /v1 (no API key configured, or the right bearer token). */
   api: boolean;
@@ -68,6 +74,7 @@ export class ClaspServer {
   readonly limits: ServerLimits;
   readonly uiToken: string;
   readonly extensions: ServerExtension[] = [];
+  readonly log: (msg: string) => void;
   private port = 0;
   private closing = false;
   private readonly sockets = new Set<Duplex>();
@@ -75,6 +82,7 @@ export class ClaspServer {
   constructor(readonly opts: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.uiToken = opts.uiToken ?? crypto.randomBytes(18).toString('base64url');
+    this.log = opts.log ?? ((m) => process.stderr.write(`[clasp serve] ${m}\n`));
     this.http = http.createServer((req, res) => void this.onRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.http.on('connection', (s) => {
@@ -127,37 +135,50 @@ export class ClaspServer {
     clearTimeout(t);
   }
 
-  /** Hosts a request may name: this server's loopback names and the --host it was given. */
-  private allowedHosts(): Set<string> {
+  /**
+   * Hosts a request may name: this server's loopback names and the --host it was given; when it
+   * binds all interfaces, also this machine's interface addresses (never whatever the client says).
+   */
+  allowedHosts(): Set<string> {
     const p = this.port;
-    const hosts = new Set([`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`]);
+    const names = ['127.0.0.1', 'localhost', '::1'];
     const h = this.opts.host;
-    if (h && h !== '0.0.0.0' && h !== '::') hosts.add(h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
-    return hosts;
+    if (h && !this.bindsAll) names.push(h);
+    if (this.bindsAll) {
+      for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) names.push(a.address.replace(/%.*$/, ''));
+    }
+    return new Set(names.map((n) => (n.includes(':') ? `[${n.toLowerCase()}]:${p}` : `${n.toLowerCase()}:${p}`)));
+  }
+
+  private get bindsAll(): boolean {
+    return this.opts.host === '0.0.0.0' || this.opts.host === '::';
   }
 
   private checkOrigin(req: http.IncomingMessage): void {
     const host = (req.headers.host ?? '').toLowerCase();
-    const bindsAll = this.opts.host === '0.0.0.0' || this.opts.host === '::';
-    if (!bindsAll && !this.allowedHosts().has(host)) {
-      throw new HttpError(403, `Host "${host}" is not this server (DNS rebinding protection)`, 'invalid_request_error', 'bad_host');
+    if (!this.allowedHosts().has(host)) {
+      const shown = host.length > 100 ? `${host.slice(0, 100)}…` : host;
+      throw new HttpError(403, `Host "${shown}" is not this server (DNS rebinding protection)`, 'invalid_request_error', 'bad_host');
     }
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== `http://${host}`) {
-      throw new HttpError(403, `cross-origin requests are not allowed (Origin ${origin})`, 'invalid_request_error', 'bad_origin');
+      const shown = origin.length > 100 ? `${origin.slice(0, 100)}…` : origin;
+      throw new HttpError(403, `cross-origin requests are not allowed (Origin ${shown})`, 'invalid_request_error', 'bad_origin');
     }
   }
 
+  /** Any credential the request carries may match: a stale header does not hide a fresh ?token=. */
   private hasUiToken(req: http.IncomingMessage, url: URL): boolean {
-    const given = (req.headers['x-clasp-token'] as string | undefined) ?? cookie(req, 'clasp_ui') ?? url.searchParams.get('token') ?? '';
-    return safeEqual(given, this.uiToken);
+    const header = req.headers['x-clasp-token'];
+    const given = [...(Array.isArray(header) ? header : header !== undefined ? [header] : []), ...url.searchParams.getAll('token')];
+    return given.some((t) => safeEqual(t, this.uiToken));
   }
 
   private hasApiKey(req: http.IncomingMessage): boolean {
     const key = this.opts.apiKey;
     if (!key) return true;
-    const auth = req.headers.authorization ?? '';
-    return auth.startsWith('Bearer ') && safeEqual(auth.slice(7), key);
+    const m = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    return !!m && safeEqual(m[1]!.trim(), key);
   }
 
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -190,30 +211,28 @@ export class ClaspServer {
 
   private serveStatic(ctx: RequestContext): void {
     const { req, res, url } = ctx;
-    const root = path.resolve(this.opts.staticDir!);
-    let rel = decodeURIComponent(url.pathname);
-    if (rel === '/' || rel === '/index.html') {
-      if (!ctx.ui) {
-        throw new HttpError(401, 'open the URL that `clasp serve` printed (it carries the UI token)', 'authentication_error', 'ui_token');
-      }
-      rel = '/index.html';
-      // Keep the token in a cookie so reloads and asset requests need no query string.
-      res.setHeader('set-cookie', `clasp_ui=${this.uiToken}; HttpOnly; SameSite=Strict; Path=/`);
-    }
-    const file = path.resolve(root, '.' + rel);
-    if (!file.startsWith(root + path.sep)) throw new HttpError(404, 'not found');
-    let st: fs.Stats;
+    const root = realpath(path.resolve(this.opts.staticDir!));
+    const rel = url.pathname === '/' ? '/index.html' : decodePath(url.pathname);
+    if (rel.includes('\0') || rel.endsWith('/')) throw new HttpError(404, 'not found', 'invalid_request_error', 'not_found');
+    // Checked after resolving symlinks: nothing outside the folder, whatever links it holds.
+    const file = root === null ? null : realpath(path.resolve(root, '.' + rel));
+    let st: fs.Stats | null = null;
     try {
-      st = fs.statSync(file);
+      if (root !== null && file !== null && file.startsWith(root + path.sep)) st = fs.statSync(file);
     } catch {
-      throw new HttpError(404, `no such file: ${rel}`, 'invalid_request_error', 'not_found');
+      st = null;
     }
-    if (!st.isFile()) throw new HttpError(404, 'not found');
+    if (!st || !st.isFile() || root === null || file === null) throw new HttpError(404, 'not found', 'invalid_request_error', 'not_found');
+    // The page itself needs the token, whatever path names it.
+    const isPage = file === path.join(root, 'index.html');
+    if (isPage && !ctx.ui) {
+      throw new HttpError(401, 'open the URL that `clasp serve` printed (it carries the UI token)', 'authentication_error', 'ui_token');
+    }
     res.writeHead(200, {
       'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
       'content-length': st.size,
       'content-security-policy': CSP,
-      'cache-control': rel === '/index.html' ? 'no-store' : 'max-age=3600',
+      'cache-control': isPage ? 'no-store' : 'max-age=3600',
       'referrer-policy': 'no-referrer',
       'x-frame-options': 'DENY',
     });
@@ -235,14 +254,12 @@ export class ClaspServer {
   }
 }
 
-function cookie(req: http.IncomingMessage, name: string): string | undefined {
-  const raw = req.headers.cookie;
-  if (!raw) return undefined;
-  for (const part of raw.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
+function realpath(p: string): string | null {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return null;
   }
-  return undefined;
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -2,8 +2,8 @@
 //   POST /api/ui/call    {channel, payload}  ->  200 {result} | 4xx/5xx {error: {message, type, code}}
 //   GET  /api/ui/events  server-sent events: `event: reply` (ReplyEvent), `event: model` (ModelEvent),
 //                        `event: app` (AppEvent), each with one JSON object as data.
-// Both need the per-launch UI token (the HttpOnly cookie set with the page, or x-clasp-token); the
-// server has already checked Host and Origin. Bodies are size-limited and must be JSON.
+// Both need the per-launch UI token (the x-clasp-token header, or ?token= for EventSource); the
+// server has already checked Host and Origin. Bodies must be JSON, within the server's --max-body.
 import type { ServerResponse } from 'node:http';
 import type { AppService } from '../app/AppService';
 import { ApiError } from '../app/AppService';
@@ -11,7 +11,7 @@ import { HttpError, readJson, sendError, sendJson } from './http';
 import type { RequestContext, ServerExtension } from './server';
 
 export interface UiExtensionOptions {
-  /** Largest request body (trace imports are the big ones). Default 256 MiB. */
+  /** Largest request body (trace imports are the big ones). Default: the server's maxBodyBytes (--max-body). */
   maxBodyBytes?: number;
   /** Comment lines keep idle event streams open through proxies. Default 15 s. */
   heartbeatMs?: number;
@@ -21,7 +21,6 @@ export const UI_CALL_PATH = '/api/ui/call';
 export const UI_EVENTS_PATH = '/api/ui/events';
 
 export function createUiExtension(app: AppService, opts: UiExtensionOptions = {}): ServerExtension {
-  const maxBody = opts.maxBodyBytes ?? 256 * 1024 * 1024;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const streams = new Set<ServerResponse>();
 
@@ -42,7 +41,7 @@ export function createUiExtension(app: AppService, opts: UiExtensionOptions = {}
     if (!/^application\/json\b/i.test(type)) {
       throw new HttpError(415, 'send the request as application/json', 'invalid_request_error', 'unsupported_media_type');
     }
-    const body = await readJson(req, maxBody);
+    const body = await readJson(req, opts.maxBodyBytes ?? ctx.server.limits.maxBodyBytes, ctx.server.limits.bodyTimeoutMs);
     if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { channel?: unknown }).channel !== 'string') {
       throw new HttpError(400, 'expected {"channel": string, "payload": object}', 'invalid_request_error', 'bad_request');
     }

@@ -3,12 +3,13 @@
 // blocks the event loop: the engine computes on native threads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate } from '../shared/engineTypes';
 import { LLAMA3_SAMPLING, type SamplingDefaults } from '../shared/settings';
 import { loadAddon, type NativeEngine } from './native';
 import { resolveModelPath } from './modelPaths';
 import { toNativeParams, validateSettings } from './settings';
-import { renderChat, type ChatMessage } from './text/chatTemplate';
+import { renderChat, renderChatSegments, type ChatMessage } from './text/chatTemplate';
+import { checkChatTemplate } from './text/templateCheck';
 import { Tokenizer } from './text/tokenizer';
 
 export interface LoadOptions {
@@ -16,6 +17,8 @@ export interface LoadOptions {
   backend?: 'auto' | 'cpu' | 'cuda' | 'ref';
   threads?: number;
   nCtx?: number;
+  /** How long the chat template's test render may take (ms) before the built-in one replaces it. */
+  templateTimeoutMs?: number;
   onProgress?: (p: { phase: 'reading' | 'tokenizer' | 'ready'; fraction: number; message: string }) => void;
 }
 
@@ -26,23 +29,36 @@ export type PromptInput =
   | { promptIds: number[] };
 
 export interface GenerateCallbacks {
-  /** Each generated token, with the text it completes (may be "" mid-character). */
-  onToken?: (id: number, text: string) => void;
+  /** Each generated token: the text it completes (may be "" mid-character) and how it came about. */
+  onToken?: (id: number, text: string, fate: TokenFate) => void;
   onRound?: (round: RoundEvent) => void;
+  onPlain?: (plain: PlainStretch) => void;
+  onPolicy?: (decision: PolicyDecision) => void;
   signal?: AbortSignal;
+  /** Leave special tokens (end of turn, headers) out of the text. */
+  skipSpecial?: boolean;
 }
 
 export interface GenerationResult {
   promptIds: number[];
   ids: number[];
+  /** each token's fate, from the engine */
+  fates: TokenFate[];
+  /** each token's text (special tokens give "" with skipSpecial); joined, they are `text` */
+  pieces: string[];
   text: string;
   finishReason: FinishReason;
   stats: GenerationStats;
   rounds: RoundEvent[];
+  plain: PlainStretch[];
+  decisions: PolicyDecision[];
 }
 
 /** Sampling defaults from the model's generation_config.json (the app and server start from these). */
 export type ModelDefaults = SamplingDefaults;
+
+/** A prompt refused by its length alone, before tokenizing: it cannot fit the context. */
+export class PromptTooLongError extends Error {}
 
 export class EngineService {
   private queue: Promise<unknown> = Promise.resolve();
@@ -54,6 +70,10 @@ export class EngineService {
     readonly tokenizer: Tokenizer,
     readonly info: ModelInfo,
     readonly defaults: ModelDefaults,
+    /** The chat template in use: the model's, or null (the built-in Llama 3 one). */
+    readonly chatTemplate: string | null,
+    /** Why the model's own chat template is not used, or null. */
+    readonly chatTemplateWarning: string | null,
   ) {}
 
   static async load(opts: LoadOptions = {}): Promise<EngineService> {
@@ -77,8 +97,9 @@ export class EngineService {
         throw new Error(`${modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${info.nVocab}`);
       }
       const defaults = readDefaults(info.hfDir);
+      const t = await checkChatTemplate(tokenizer.chatTemplate, { bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken, timeoutMs: opts.templateTimeoutMs });
       progress({ phase: 'ready', fraction: 1, message: `${info.name} on ${info.deviceInfo}` });
-      return new EngineService(engine, tokenizer, info, defaults);
+      return new EngineService(engine, tokenizer, info, defaults, t.template, t.warning);
     } catch (e) {
       engine.dispose();
       throw e;
@@ -96,13 +117,14 @@ export class EngineService {
         }
       }
     } else if ('prompt' in input) {
+      if (typeof input.prompt === 'string') this.checkLength(input.prompt.length);
       ids = this.tokenizer.encode(input.prompt);
     } else {
       const messages: ChatMessage[] =
         'messages' in input
           ? input.messages
           : [...(input.system ? [{ role: 'system' as const, content: input.system }] : []), { role: 'user' as const, content: input.chat }];
-      ids = this.tokenizer.encode(this.renderChat(messages));
+      ids = this.encodeChat(messages);
     }
     if (ids.length === 0) throw new Error('the prompt is empty');
     if (ids.length > this.info.nCtx) {
@@ -112,11 +134,32 @@ export class EngineService {
   }
 
   renderChat(messages: ChatMessage[]): string {
-    return renderChat(this.tokenizer.chatTemplate, messages, {
-      addGenerationPrompt: true,
-      bosToken: this.tokenizer.bosToken,
-      eosToken: this.tokenizer.eosToken,
-    });
+    return renderChat(this.chatTemplate, messages, this.templateOptions());
+  }
+
+  /**
+   * Chat messages -> prompt ids through the chat template. The template's markers are special
+   * tokens; the messages' content is encoded as plain text (it cannot forge a turn).
+   */
+  encodeChat(messages: ChatMessage[]): number[] {
+    const segments = renderChatSegments(this.chatTemplate, messages, this.templateOptions());
+    this.checkLength(segments.reduce((n, s) => n + s.text.length, 0));
+    return this.tokenizer.encodeSegments(segments);
+  }
+
+  /**
+   * Refuses, before tokenizing, a text too long to fit the context whatever its tokens (tokenizing
+   * a megabyte takes seconds, on the event loop). Error text as encode()'s context check.
+   */
+  checkLength(chars: number): void {
+    const atLeast = Math.ceil(chars / this.tokenizer.maxCharsPerToken);
+    if (atLeast > this.info.nCtx) {
+      throw new PromptTooLongError(`the prompt has ${chars} characters, at least ${atLeast} tokens: more than the model's context of ${this.info.nCtx}`);
+    }
+  }
+
+  private templateOptions() {
+    return { addGenerationPrompt: true, bosToken: this.tokenizer.bosToken, eosToken: this.tokenizer.eosToken };
   }
 
   /** Queues a generation; resolves when it finishes, is cancelled (finishReason 'cancelled') or fails. */
@@ -131,8 +174,13 @@ export class EngineService {
     const run = async (): Promise<GenerationResult> => {
       if (this.disposed) throw new Error('the model was unloaded');
       if (cb.signal?.aborted) return this.cancelledResult(promptIds, s);
-      const decoder = this.tokenizer.createStreamDecoder();
+      // The one decoder of this generation: every front door takes its text from here.
+      const decoder = this.tokenizer.createStreamDecoder({ skipSpecial: cb.skipSpecial ?? false });
       const rounds: RoundEvent[] = [];
+      const plain: PlainStretch[] = [];
+      const decisions: PolicyDecision[] = [];
+      const fates: TokenFate[] = [];
+      const pieces: string[] = [];
       let text = '';
       const onAbort = () => this.engine.cancel();
       cb.signal?.addEventListener('abort', onAbort, { once: true });
@@ -140,16 +188,31 @@ export class EngineService {
       try {
         const r = await this.engine.generate(promptIds, toNativeParams(s), (ev) => {
           if (ev.type === 'token') {
-            const piece = decoder.push(ev.id);
+            let piece = '';
+            try {
+              piece = decoder.push(ev.id);
+            } catch {
+              piece = ''; // an id the tokenizer cannot show: the reply goes on without its text
+            }
             text += piece;
-            cb.onToken?.(ev.id, piece);
-          } else {
+            fates.push(ev.fate);
+            pieces.push(piece);
+            cb.onToken?.(ev.id, piece, ev.fate);
+          } else if (ev.type === 'round') {
             rounds.push(ev.round);
             cb.onRound?.(ev.round);
+          } else if (ev.type === 'plain') {
+            plain.push(ev.plain);
+            cb.onPlain?.(ev.plain);
+          } else {
+            decisions.push(ev.policy);
+            cb.onPolicy?.(ev.policy);
           }
         });
-        text += decoder.flush();
-        return { promptIds, ids: r.ids, text, finishReason: r.finishReason, stats: r.stats, rounds };
+        const tail = decoder.flush();
+        text += tail;
+        if (tail && pieces.length) pieces[pieces.length - 1] += tail;
+        return { promptIds, ids: r.ids, fates, pieces, text, finishReason: r.finishReason, stats: r.stats, rounds, plain, decisions };
       } finally {
         cb.signal?.removeEventListener('abort', onAbort);
         this.active = null;
@@ -158,11 +221,6 @@ export class EngineService {
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
-  }
-
-  /** Runs the engine's forward pass directly (tests and tools). */
-  forward(ids: number[], nPast: number, opts?: Parameters<NativeEngine['forward']>[2]) {
-    return this.engine.forward(ids, nPast, opts);
   }
 
   /** Forgets the cached prompt prefix (benchmarks measure prefill from scratch). */
@@ -188,10 +246,10 @@ export class EngineService {
     const stats = {
       mode: s.mode, backend: this.info.backend, n_prompt: promptIds.length, n_reused: 0, n_generated: 0,
       prefill_ms: 0, decode_ms: 0, tokens_per_s: 0, ttft_ms: 0, rounds: null, drafted: null, accepted: null,
-      mean_accepted_length: null, acceptance_rate: null, dp_runs: null, dp_ms: null, cost_model_speedup: null,
+      mean_accepted_length: null, acceptance_rate: null, dp_runs: null, dp_ms: null,
       backend_reason: this.info.backendReason, policy: null, fallback: false, final_M: null,
     } satisfies GenerationStats;
-    return { promptIds, ids: [], text: '', finishReason: 'cancelled', stats, rounds: [] };
+    return { promptIds, ids: [], fates: [], pieces: [], text: '', finishReason: 'cancelled', stats, rounds: [], plain: [], decisions: [] };
   }
 }
 

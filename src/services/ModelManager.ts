@@ -1,11 +1,12 @@
-// The model a front door is using, and switching between models. Loading a new model cancels the
-// running generation, waits for the engine to go idle, then frees the old model. Models load only
-// from the allowed folder when one is set (`--models-dir`), plus the bundled demo model.
+// The model a front door is using, and switching between models. A switch is refused while a reply
+// is being generated (ModelBusyError); the new file is checked before the old model is freed, and
+// when it still fails to load the old model is put back. Models load only from the allowed folder
+// when one is set (`--models-dir`), plus the bundled demo model.
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { BackendKind } from '../shared/engineTypes';
 import { EngineService } from './EngineService';
-import { bundledModelPath, isInside, listModels, resolveModelPath } from './modelPaths';
+import { bundledModelPath, checkModelFile, isInside, listModels, resolveModelPath } from './modelPaths';
 
 export interface ModelManagerOptions {
   modelsDir?: string;
@@ -13,6 +14,13 @@ export interface ModelManagerOptions {
   backend?: BackendKind;
   threads?: number;
   nCtx?: number;
+}
+
+/** A switch asked for while a generation runs on the loaded model. */
+export class ModelBusyError extends Error {
+  constructor() {
+    super('a reply is being generated with the loaded model; switch models when it has finished (or stop it)');
+  }
 }
 
 export interface LoadProgress { path: string; phase: string; fraction: number; message: string }
@@ -41,14 +49,21 @@ export class ModelManager extends EventEmitter {
     return items.map((m) => ({ ...m, loaded: cur !== undefined && path.resolve(m.path) === path.resolve(cur) }));
   }
 
-  /** Checks that a requested model may be loaded; returns its resolved path. */
+  /**
+   * Checks that a requested model may be loaded; returns its resolved path. With a models folder,
+   * a path outside it is refused before it is looked at, so the answer never tells whether it exists.
+   */
   allowed(p: string): string {
-    const full = resolveModelPath(p);
-    if (full === bundledModelPath()) return full;
-    if (this.opts.modelsDir && !isInside(this.opts.modelsDir, full)) {
+    const full = path.resolve(p && p.length > 0 ? p : bundledModelPath());
+    if (this.opts.modelsDir && full !== bundledModelPath() && !isInside(this.opts.modelsDir, full)) {
       throw new Error(`${p}: models can only be loaded from ${this.opts.modelsDir}`);
     }
-    return full;
+    return resolveModelPath(full);
+  }
+
+  /** True while a generation runs on the loaded model (a switch would cut it off). */
+  get busy(): boolean {
+    return this.aborts.size > 0;
   }
 
   /** An AbortController that model switches abort: generations register theirs here. */
@@ -68,14 +83,16 @@ export class ModelManager extends EventEmitter {
     // One load at a time: wait for one in progress before deciding anything.
     while (this.loading) await this.loading.catch(() => undefined);
     if (this.svc && path.resolve(this.svc.info.path) === full) return this.svc;
+    // A file that is plainly not a model fails here, with the current model untouched.
+    checkModelFile(full);
+    if (this.svc && this.busy) throw new ModelBusyError();
     const task = (async () => {
-      for (const ac of this.aborts) ac.abort();
       const old = this.svc;
       const oldPath = old?.info.path;
       this.svc = null;
       this.emit('unloaded', oldPath);
       if (old) {
-        // Let the cancelled generation return before its engine is freed; the old model is freed
+        // Let a generation still queued return before its engine is freed; the old model is freed
         // before the new one loads, so two large models never sit in memory together.
         await old.generate([old.info.bosId >= 0 ? old.info.bosId : 0], { maxTokens: 0, mode: 'ar' }).catch(() => undefined);
         old.dispose();
@@ -83,6 +100,7 @@ export class ModelManager extends EventEmitter {
       try {
         const svc = await this.open(full);
         this.svc = svc;
+        if (svc.chatTemplateWarning) this.emit('warning', `${svc.info.name}: ${svc.chatTemplateWarning}`);
         this.emit('loaded', svc.info);
         return svc;
       } catch (e) {

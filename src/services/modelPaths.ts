@@ -44,24 +44,81 @@ export function isInside(dir: string, candidate: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-/** Lists the models in a folder: *.gguf files and Hugging Face subfolders (with config.json). */
+/** Lists the models in a folder: *.gguf files and Hugging Face subfolders (with config.json). Symlinks
+ * are followed; an entry that cannot be read (a dangling link, no permission) is left out. */
 export function listModels(dir: string): { name: string; path: string; kind: 'gguf' | 'hf'; bytes: number }[] {
   const out: { name: string; path: string; kind: 'gguf' | 'hf'; bytes: number }[] = [];
-  let entries: fs.Dirent[];
+  let names: string[];
   try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
+    names = fs.readdirSync(dir);
   } catch {
     return out;
   }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isFile() && e.name.toLowerCase().endsWith('.gguf')) {
-      out.push({ name: e.name.replace(/\.gguf$/i, ''), path: p, kind: 'gguf', bytes: fs.statSync(p).size });
-    } else if (e.isDirectory() && fs.existsSync(path.join(p, 'config.json'))) {
+  const stat = (p: string): fs.Stats | null => {
+    try {
+      return fs.statSync(p);
+    } catch {
+      return null;
+    }
+  };
+  for (const name of names) {
+    const p = path.join(dir, name);
+    const st = stat(p);
+    if (!st) continue;
+    if (st.isFile() && name.toLowerCase().endsWith('.gguf')) {
+      out.push({ name: name.replace(/\.gguf$/i, ''), path: p, kind: 'gguf', bytes: st.size });
+    } else if (st.isDirectory() && stat(path.join(p, 'config.json'))?.isFile()) {
       let bytes = 0;
-      for (const f of fs.readdirSync(p)) if (f.endsWith('.safetensors')) bytes += fs.statSync(path.join(p, f)).size;
-      out.push({ name: e.name, path: p, kind: 'hf', bytes });
+      let files: string[];
+      try {
+        files = fs.readdirSync(p);
+      } catch {
+        continue;
+      }
+      for (const f of files) if (f.endsWith('.safetensors')) bytes += stat(path.join(p, f))?.size ?? 0;
+      out.push({ name, path: p, kind: 'hf', bytes });
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const GGUF_MAGIC = 0x46554747; // "GGUF", little-endian
+
+/**
+ * A quick look at a model before anything is unloaded for it: a GGUF file must start with the GGUF
+ * magic and a known version; a Hugging Face folder needs a config.json that parses and readable
+ * *.safetensors files. Throws an Error naming the path and the problem. (The engine checks fully.)
+ */
+export function checkModelFile(full: string): void {
+  const st = fs.statSync(full);
+  if (st.isDirectory()) {
+    let config: unknown;
+    try {
+      config = JSON.parse(fs.readFileSync(path.join(full, 'config.json'), 'utf8'));
+    } catch (e) {
+      throw new Error(`${full}: config.json cannot be read as JSON (${(e as Error).message.slice(0, 200)})`);
+    }
+    if (!config || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${full}: config.json is not a JSON object`);
+    const weights = fs.readdirSync(full).filter((f) => f.endsWith('.safetensors'));
+    if (weights.length === 0) throw new Error(`${full}: no *.safetensors files`);
+    for (const f of weights) {
+      try {
+        fs.accessSync(path.join(full, f), fs.constants.R_OK);
+      } catch {
+        throw new Error(`${path.join(full, f)}: cannot be read`);
+      }
+    }
+    return;
+  }
+  const head = Buffer.alloc(8);
+  const fd = fs.openSync(full, 'r');
+  let n: number;
+  try {
+    n = fs.readSync(fd, head, 0, 8, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (n < 8 || head.readUInt32LE(0) !== GGUF_MAGIC) throw new Error(`${full}: not a GGUF file`);
+  const version = head.readUInt32LE(4);
+  if (version < 2 || version > 3) throw new Error(`${full}: GGUF version ${version} is not supported (2 or 3)`);
 }

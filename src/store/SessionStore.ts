@@ -8,13 +8,12 @@
 // (tests, the CLI, `clasp serve`); the Electron main process passes `nativeBinding`, the path of a
 // build made for Electron by scripts/build-electron-sqlite.js.
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import type { ChatSettings, Conversation, Message, MessageStatus, TokenFate } from '../shared/api';
 import type { GenerationStats } from '../shared/engineTypes';
 import { parseTrace, validateTrace, type Trace } from '../shared/trace';
+import { prepareDbFile } from './dbFile';
 import { migrate, schemaVersion } from './migrations';
 
 export interface SessionStoreOptions {
@@ -106,10 +105,14 @@ export class SessionStore {
 
   constructor(opts: SessionStoreOptions) {
     this.file = opts.file;
-    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
+    if (opts.file !== ':memory:') prepareDbFile(opts.file);
     const dbOpts: BetterSqlite3.Options = {};
     if (opts.nativeBinding) dbOpts.nativeBinding = opts.nativeBinding;
-    this.db = new BetterSqlite3(opts.file, dbOpts);
+    try {
+      this.db = new BetterSqlite3(opts.file, dbOpts);
+    } catch (e) {
+      throw new Error(`cannot open the session database ${opts.file}: ${(e as Error).message}`);
+    }
     try {
       // The first statement reads the header: a file that is not a database fails here, clearly.
       try {

@@ -1,14 +1,14 @@
 // The app in a real browser: `clasp serve` on the demo model, headless Chromium, driven through the
 // data-testid values in docs/UI.md. One conversation is built up step by step (the steps share the
 // page and run in order), then the bad inputs: an empty message, a 200 KB paste, a message longer
-// than the context, switching models mid-reply, deleting the open conversation while it streams,
+// than the context, refusing a model switch mid-reply, deleting the open conversation while it streams,
 // importing corrupt traces. Screenshots go to test-artifacts/.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseTrace } from '../../src/shared/trace';
-import { ARTIFACTS, launchBrowser, startStudio, type Studio } from './harness';
+import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
 
 const id = (t: string) => `[data-testid="${t}"]`;
 
@@ -44,6 +44,7 @@ async function waitIdle(timeout = 90_000) {
 }
 
 beforeAll(async () => {
+  if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   studio = await startStudio();
   browser = await launchBrowser();
@@ -57,7 +58,7 @@ afterAll(async () => {
   await studio?.close();
 });
 
-describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
+describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
   it('opens with the token and shows the model and device', async () => {
     await page.goto(studio.uiUrl);
     await page.locator(id('chat-input')).waitFor();
@@ -175,7 +176,7 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
     await page.locator(id('settings-det')).fill('2');
     await page.locator(id('settings-det')).press('Tab');
     // out of range: shown as invalid, then restored, never sent
-    expect(await page.locator(id('settings-det')).inputValue()).toBe('0.7');
+    expect(await page.locator(id('settings-det')).inputValue()).toBe(''); // empty: chosen from the measured costs
     await shot('06-settings');
     await page.locator(id('settings-toggle')).click();
     const reply = await sendAndWait('Count from 1 to 20.');
@@ -331,7 +332,7 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
     await page.locator(id('chat-input')).fill('');
   });
 
-  it('survives switching models in the middle of a reply', async () => {
+  it('refuses to switch models in the middle of a reply, and switches once it is done', async () => {
     await page.locator(id('settings-toggle')).click();
     await page.locator(id('settings-max-tokens')).fill('1000');
     await page.locator(id('settings-max-tokens')).press('Enter');
@@ -344,19 +345,21 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
     const other = await picker.locator('option').evaluateAll((os, cur) => os.map((o) => (o as HTMLOptionElement).value).find((v) => v && v !== cur), current);
     expect(other).toBeTruthy();
     await picker.selectOption(other!);
+    const banner = page.locator(id('error-banner'));
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.innerText()).toMatch(/reply is being generated/);
+    await page.waitForFunction(([sel, want]) => (document.querySelector(sel as string) as HTMLSelectElement | null)?.value === want, [id('model-picker'), current] as const);
+    await shot('09-model-switch');
+    await page.locator(id('error-dismiss')).click();
+    // the attempt did not cut the reply off: it goes on until it ends or the user stops it
+    const stop = page.locator(id('stop'));
+    if (await stop.isVisible()) await stop.click();
     await waitIdle(60_000);
+    expect(await page.locator(id('message-assistant')).last().innerText()).not.toMatch(/model was switched/);
+    await picker.selectOption(other!);
     await page.waitForFunction(([sel, want]) => (document.querySelector(sel as string) as HTMLSelectElement | null)?.value === want && !(document.querySelector(sel as string) as HTMLSelectElement).disabled, [id('model-picker'), other] as const, {
       timeout: 60_000,
     });
-    const reply = page.locator(id('message-assistant')).last();
-    await page.waitForFunction((sel) => {
-      const all = document.querySelectorAll(sel);
-      const s = (all[all.length - 1] as HTMLElement | undefined)?.dataset.status;
-      return s === 'cancelled' || s === 'complete';
-    }, id('message-assistant'));
-    const status = await reply.getAttribute('data-status');
-    if (status === 'cancelled') expect(await reply.innerText()).toMatch(/model|Stopped/i);
-    await shot('09-model-switch');
     // the new model answers
     const next = await sendAndWait('Count from 1 to 5.');
     expect(await next.getAttribute('data-status')).toBe('complete');
@@ -423,7 +426,7 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
 
   it('draws the heatmaps of 5000 rounds × 32 layers quickly (benchmark page)', async () => {
     const bench = await context.newPage();
-    await bench.goto(`${studio.origin}/#bench`);
+    await bench.goto(`${studio.uiUrl}#bench`); // a new tab: the page needs the token in its URL
     await bench.waitForFunction((sel) => (document.querySelector(sel)?.textContent ?? '').trim().startsWith('{'), id('bench-result'), { timeout: 60_000 });
     const result = JSON.parse(await bench.locator(id('bench-result')).innerText());
     fs.writeFileSync(path.join(ARTIFACTS, 'heatmap-bench.json'), JSON.stringify(result, null, 2));
@@ -496,7 +499,7 @@ function syntheticTrace(n: number, L: number) {
     rounds,
     summary: {
       mode: 'clasp', backend: 'cpu', n_prompt: 3, n_generated: generated, prefill_ms: 1, decode_ms: 1000, tokens_per_s: generated, ttft_ms: 1,
-      rounds: n, drafted: 0, accepted: 0, mean_accepted_length: 2, acceptance_rate: 0.5, dp_runs: Math.ceil(n / 4), dp_ms: 1, cost_model_speedup: 1.5,
+      rounds: n, drafted: 0, accepted: 0, mean_accepted_length: 2, acceptance_rate: 0.5, dp_runs: Math.ceil(n / 4), dp_ms: 1, speedup: 1.5,
       backend_reason: null, policy: 'auto', fallback: false,
     },
   };

@@ -1,8 +1,7 @@
 // The demo model on the GPU: golden greedy ids, CUDA against CPU logits, and the lossless invariants
 // at model level (verify == decode, DP batch == candidates alone, truncate == never drafted), on each
 // demo file present and on the Q8_0 demo converted to BF16 in memory (the weight type of the real
-// Llama models). Only model_golden_greedy_on_cuda needs golden.json; the others fall back to fixed
-// prompts without it.
+// Llama models).
 #include "core/error.h"
 #include "core/json.h"
 #include "gpu_util.h"
@@ -29,12 +28,10 @@ struct golden_prompt {
     std::vector<double> margins;
 };
 
-std::string golden_path() { return th::shared_dir() + "/golden/golden.json"; }
-
 std::vector<golden_prompt> load_golden() {
-    std::string path = golden_path();
+    std::string path = th::golden_dir() + "/golden.json";
     std::ifstream f(path, std::ios::binary);
-    if (!f) fail(path + " not found: copy ../shared/golden/golden.json there or set CLASP_SHARED (scripts/gpu-check.sh)");
+    if (!f) fail(path + ": cannot open");
     std::stringstream ss;
     ss << f.rdbuf();
     std::string text = ss.str();
@@ -53,34 +50,21 @@ std::vector<golden_prompt> load_golden() {
     return out;
 }
 
-// The golden prompts when golden.json is here, else fixed prompts of the demo's token ids (the tests
-// that use this compare CUDA with the CPU or with itself, so any ids do).
-std::vector<golden_prompt> test_prompts() {
-    if (file_exists(golden_path())) return load_golden();
-    std::vector<golden_prompt> v(3);
-    for (int i = 0; i < 3; i++) {
-        v[i].name = "fixed" + std::to_string(i);
-        for (int k = 0; k < 12 + 9 * i; k++) v[i].prompt.push_back((int32_t)((k * 2654435761u + i * 977) % 8000));
-        v[i].greedy.assign(24, 0);  // the length of the run only
-    }
-    return v;
-}
-
-// The demo models that are present: the F16 GGUF (the golden reference's weights exactly), the Q8_0
-// GGUF (bundled under resources/, so a GPU server always has it) and that Q8_0 model in BF16.
+// The demo models that are present: the F16 GGUF (the golden reference's weights exactly; optional,
+// under models_dir()), the Q8_0 GGUF (bundled under resources/, so a GPU server always has it) and
+// that Q8_0 model in BF16.
 struct demo_model {
     std::string label, path;
 };
 std::vector<demo_model> demo_models() {
     std::vector<demo_model> v;
-    std::string sh = th::shared_dir(), repo = th::repo_dir();
-    if (file_exists(sh + "/models/clasp-demo-29M.gguf")) v.push_back({"f16", sh + "/models/clasp-demo-29M.gguf"});
-    if (file_exists(sh + "/models/clasp-demo-29M")) v.push_back({"hf", sh + "/models/clasp-demo-29M"});
-    if (file_exists(sh + "/models/clasp-demo-29M-q8_0.gguf"))
-        v.push_back({"q8_0", sh + "/models/clasp-demo-29M-q8_0.gguf"});
-    else if (file_exists(repo + "/resources/clasp-demo-29M-q8_0.gguf"))
-        v.push_back({"q8_0", repo + "/resources/clasp-demo-29M-q8_0.gguf"});
-    if (!v.empty() && v.back().label == "q8_0") v.push_back({"bf16", v.back().path});
+    std::string dir = th::models_dir();
+    if (file_exists(dir + "/clasp-demo-29M.gguf")) v.push_back({"f16", dir + "/clasp-demo-29M.gguf"});
+    if (file_exists(dir + "/clasp-demo-29M")) v.push_back({"hf", dir + "/clasp-demo-29M"});
+    if (file_exists(th::demo_model())) {
+        v.push_back({"q8_0", th::demo_model()});
+        v.push_back({"bf16", th::demo_model()});
+    }
     return v;
 }
 
@@ -169,7 +153,7 @@ size_t first_tie(const V& margins, double eps) {
 TEST(model_golden_greedy_on_cuda) {
     auto prompts = load_golden();
     auto models = demo_models();
-    CHECK_MSG(!models.empty(), "no demo model found under " << th::shared_dir() << "/models or resources/");
+    CHECK_MSG(!models.empty(), "no demo model found under " << th::models_dir() << " or resources/");
     bool have_f16 = false;
     for (const auto& dm : models) {
         // Q8_0 (and BF16 made from it) legitimately leave the float32 reference: see below
@@ -192,7 +176,7 @@ TEST(model_golden_greedy_on_cuda) {
 // CUDA against the CPU backend on every demo model present: logits at the last prompt position,
 // and greedy ids up to the first near tie.
 TEST(model_cuda_matches_cpu) {
-    auto prompts = test_prompts();
+    auto prompts = load_golden();
     auto cpu = backend_create("cpu", 0);
     for (const auto& dm : demo_models()) {
         auto m = load_demo(dm);
@@ -224,7 +208,7 @@ TEST(model_cuda_matches_cpu) {
 // time, bit for bit, with and without skipped layers; the DP's candidate batch equals each candidate
 // run alone; drafting, truncating and recomputing leaves the cache that never drafting would.
 TEST(model_verify_equals_decode_on_cuda) {
-    auto prompts = test_prompts();
+    auto prompts = load_golden();
     auto& be = tg::cuda();
     for (const auto& dm : demo_models()) {
         auto m = load_demo(dm);
@@ -325,7 +309,7 @@ TEST(model_dp_batch_limit_on_cuda) {
     if (models.empty()) return;
     auto m = load_demo(models.front());
     const int d = m->cfg.n_embd;
-    auto prompt = test_prompts().front().prompt;
+    auto prompt = load_golden().front().prompt;
     const int P = (int)prompt.size();
     transformer tf(m, tg::cuda(), P + 8);
     forward_out out;

@@ -1,5 +1,5 @@
 // AppService end to end on the bundled demo model: send and stream, stop, regenerate, edit and
-// resend, busy and delete while streaming, switching models mid-reply, context overflow, crash
+// resend, busy and delete while streaming, no model switch mid-reply, context overflow, crash
 // recovery of a reply being written, and the stored stats, fates and trace.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -93,7 +93,7 @@ function count(f: TokenFate[], k: TokenFate) {
 
 describe('AppService on the demo model', () => {
   it('sends, streams batched events, and stores the reply with stats, fates and a trace', async () => {
-    const c = await newChat();
+    const c = await newChat({ ...GREEDY, skip: 8 }); // an explicit M: this reply surely drafts
     const t0 = Date.now();
     const { r, done } = await send(c.id, 'Count from 1 to 20.');
     const elapsed = Date.now() - t0;
@@ -120,36 +120,35 @@ describe('AppService on the demo model', () => {
     expect(stored.content).toMatch(/^1, 2, 3/);
     expect(stored.content).not.toContain('<|eot_id|>');
     expect(stored.tokenIds).toEqual(ev.ids);
-    expect(stored.tokenIds).toEqual(done.ids);
     expect(stored.stats).toEqual(done.stats);
     expect(stored.stats!.mode).toBe('clasp');
     expect(stored.settings).toMatchObject({ mode: 'clasp', temperature: 0, maxTokens: 24, seed: 0 });
     expect(stored.model).toMatchObject({ name: expect.any(String), device: expect.stringMatching(/cpu/) });
 
-    // fates: one per token; the first is plain; each round gives `accepted` accepted drafts, then a
-    // correction (a draft was rejected) or a bonus (all accepted)
+    // fates: one per token, as the engine streamed them; the first is plain; each round gives
+    // `accepted` accepted drafts, then a correction (a draft was rejected) or a bonus (all accepted)
     const fates = stored.fates!;
-    expect(fates).toEqual(done.fates);
     expect(fates).toHaveLength(stored.tokenIds!.length);
     expect(fates[0]).toBe('plain');
-    expect(ev.fates).toEqual(fates); // nothing had to be corrected after it went out
+    expect(ev.fates).toEqual(fates);
     const rounds = ev.rounds;
     expect(rounds.length).toBe(done.stats.rounds);
+    expect(rounds.length).toBeGreaterThan(0);
     const closing = count(fates, 'correction') + count(fates, 'bonus');
     expect(closing).toBeLessThanOrEqual(rounds.length);
     expect(closing).toBeGreaterThanOrEqual(rounds.length - 1); // the last round may be cut short
     expect(count(fates, 'accepted')).toBeLessThanOrEqual(done.stats.accepted!);
-    const expected: TokenFate[] = ['plain'];
-    for (const rd of rounds as RoundEvent[]) {
-      for (let i = 0; i < rd.verify.accepted; i++) expected.push('accepted');
-      expected.push(rd.verify.accepted < rd.draft.ids.length ? 'correction' : 'bonus');
-    }
-    if (!done.stats.fallback) expect(fates).toEqual(expected.slice(0, fates.length));
-
     // the trace
     expect(done.traceId).toBeTruthy();
     expect(stored.traceId).toBe(done.traceId);
     const trace = (await app.call('trace:get', { traceId: done.traceId! })) as ReturnType<typeof parseTrace>;
+    // rounds and plain stretches in position order give every token's fate
+    const steps = [
+      ...(rounds as RoundEvent[]).map((rd) => ({ pos: rd.pos, f: [...Array<TokenFate>(rd.verify.accepted).fill('accepted'), (rd.verify.accepted < rd.draft.ids.length ? 'correction' : 'bonus') as TokenFate] })),
+      ...(trace.plain ?? []).map((p) => ({ pos: p.pos, f: Array<TokenFate>(p.n).fill('plain') })),
+    ].sort((a, b) => a.pos - b.pos);
+    const expected: TokenFate[] = ['plain', ...steps.flatMap((x) => x.f)];
+    expect(fates).toEqual(expected.slice(0, fates.length));
     expect(trace.output_ids).toEqual(stored.tokenIds);
     expect(trace.rounds.length).toBe(rounds.length);
     expect(trace.config.mode).toBe('clasp');
@@ -312,29 +311,33 @@ describe('AppService on the demo model', () => {
     expect(store.listMessages(c.id)).toHaveLength(before);
   });
 
-  it('switching models mid-reply cancels the reply cleanly and says why', async () => {
+  it('no switch under a streaming reply: a bad file or another model is refused, and the reply finishes', async () => {
     const copy = path.join(dir, 'other-model.gguf');
     fs.copyFileSync(DEMO_Q8, copy);
+    const bad = path.join(dir, 'garbage.gguf');
+    fs.writeFileSync(bad, 'not a model at all');
     const modelEvents: ModelEvent[] = [];
     app.onModelEvent((e) => modelEvents.push(e));
-    const c = await newChat({ ...GREEDY, maxTokens: 32 });
-    const r = (await app.call('chat:send', { conversationId: c.id, content: 'Count from 1 to 30.' })) as ResponseOf<'chat:send'>;
+    const c = await newChat({ ...GREEDY, maxTokens: 256 });
+    const r = (await app.call('chat:send', { conversationId: c.id, content: 'Count from 1 to 300.' })) as ResponseOf<'chat:send'>;
     await waitFor((e) => e.type === 'tokens' && e.messageId === r.assistantMessage.id);
     try {
+      const badErr = (await app.call('models:load', { path: bad }).catch((e: ApiError) => e)) as ApiError;
+      expect(badErr).toBeInstanceOf(ApiError);
+      expect(badErr.message).toMatch(/not a GGUF file/);
+      const busy = (await app.call('models:load', { path: copy }).catch((e: ApiError) => e)) as ApiError;
+      expect(busy.code).toBe('busy');
+      const done = await doneOf(r.assistantMessage.id);
+      expect(done.type === 'done' && done.finishReason).not.toBe('cancelled');
+      expect(store.getMessage(r.assistantMessage.id)!.status).toBe('complete');
+      expect(models.current!.info.path).toBe(path.resolve(DEMO_Q8));
+      // once the reply is done, the switch goes through and the conversation goes on with the new model
       const info = (await app.call('models:load', { path: copy })) as { path: string };
       expect(info.path).toBe(copy);
-      const done = await doneOf(r.assistantMessage.id);
-      expect(done.type === 'done' && done.finishReason).toBe('cancelled');
-      const m = store.getMessage(r.assistantMessage.id)!;
-      expect(m.status).toBe('cancelled');
-      expect(m.note).toMatch(/model was switched/);
-      // 'done' is final: it carries the note the reply was stored with
-      expect(done.type === 'done' && done.note).toBe(m.note);
       expect(modelEvents.some((e) => e.type === 'progress')).toBe(true);
       expect(modelEvents.some((e) => e.type === 'loaded' && e.info.path === copy)).toBe(true);
       expect(((await app.call('models:current', {})) as ResponseOf<'models:current'>)!.info.path).toBe(copy);
       expect(((await app.call('models:list', {})) as ResponseOf<'models:list'>).some((x) => x.path === copy && x.loaded)).toBe(true);
-      // the conversation goes on with the new model
       const again = await send(c.id, 'Thanks.');
       expect(again.done.type).toBe('done');
       expect(store.getMessage(again.r.assistantMessage.id)!.model!.path).toBe(copy);

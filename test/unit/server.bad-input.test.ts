@@ -7,7 +7,7 @@ import type { GenerationResult } from '../../src/services/EngineService';
 import { expectOpenAiError, health, postJson, raw, startServer, waitFor, type TestServer } from './server.harness';
 
 let ts: TestServer;
-const MSG = [{ role: 'user', content: 'Count from 1 to 10.' }];
+const MSG = [{ role: 'user' as const, content: 'Count from 1 to 10.' }];
 
 beforeAll(async () => {
   ts = await startServer({ limits: { maxBodyBytes: 64 * 1024, maxTokens: 256, queueLength: 8, bodyTimeoutMs: 400 } });
@@ -228,6 +228,10 @@ describe('queue', () => {
       const err = await small.client.chat.completions.create({ messages: MSG, max_tokens: 2 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('queue_full');
+      // a raw client sees when to come back
+      const r = await postJson(small.port, '/v1/chat/completions', { messages: MSG, max_tokens: 2 });
+      expectOpenAiError(r, 429, 'queue_full');
+      expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
       first.controller.abort();
       const c = await second;
       expect(c.choices[0]!.message.content!.length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../src/shared/api';
 import { DEFAULT_SETTINGS } from '../../src/shared/engineTypes';
-import { CLASP_DEFAULTS, defaultChatSettings, inRange, LLAMA3_SAMPLING, NUMBER_SETTINGS, rangeText, type NumberSettingId } from '../../src/shared/settings';
+import { CLASP_DEFAULTS, defaultChatSettings, inRange, LLAMA3_SAMPLING, NUMBER_SETTINGS, rangeText, type NumberSetting, type NumberSettingId } from '../../src/shared/settings';
 import { claspSchema } from '../../src/server/openaiSchemas';
 import { SettingsError, validateSettings } from '../../src/services/settings';
 
@@ -14,11 +14,11 @@ const CLASP_WIRE: Partial<Record<NumberSettingId, string>> = { skip: 'skip', ski
 
 /** Values just inside and just outside a row's range. */
 function probes(id: NumberSettingId): { ok: number[]; bad: number[] } {
-  const s = NUMBER_SETTINGS[id];
-  const step = 'int' in s && s.int ? 1 : 0.001;
+  const s: NumberSetting = NUMBER_SETTINGS[id];
+  const step = s.int ? 1 : 0.001;
   const ok = [s.minExclusive ? s.min + step : s.min, s.max];
   const bad = [s.minExclusive ? s.min : s.min - step, s.max + (s.max >= Number.MAX_SAFE_INTEGER ? 2 : step)];
-  if ('int' in s && s.int) bad.push(s.min + 0.5);
+  if (s.int) bad.push(s.min + 0.5);
   return { ok, bad };
 }
 

@@ -66,12 +66,11 @@ interface Sse {
 function subscribe(headers: Record<string, string>): Sse {
   const events: { event: string; data: unknown }[] = [];
   const waiters: { pred: (e: { event: string; data: unknown }) => boolean; resolve: (e: { event: string; data: unknown }) => void }[] = [];
-  let req!: http.ClientRequest;
   let onOpen!: () => void;
   let onEnd!: () => void;
   const opened = new Promise<void>((r) => (onOpen = r));
   const ended = new Promise<void>((r) => (onEnd = r));
-  req = http.get({ host: '127.0.0.1', port, path: '/api/ui/events', headers, agent: false }, (res) => {
+  const req = http.get({ host: '127.0.0.1', port, path: '/api/ui/events', headers, agent: false }, (res) => {
     let buf = '';
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
@@ -137,16 +136,22 @@ afterAll(async () => {
 });
 
 describe('POST /api/ui/call', () => {
-  it('needs the UI token (header or cookie)', async () => {
+  it('needs the UI token (header or query; a cookie is no credential)', async () => {
     const r = await call('conversations:list', {}, { 'content-type': 'application/json' });
     expect(r.status).toBe(401);
     expect(r.json.error).toMatchObject({ type: 'authentication_error', code: 'ui_token' });
     const wrong = await call('conversations:list', {}, { 'content-type': 'application/json', 'x-clasp-token': 'guess' });
     expect(wrong.status).toBe(401);
     const viaCookie = await call('conversations:list', {}, { 'content-type': 'application/json', cookie: `clasp_ui=${token}` });
-    expect(viaCookie.status).toBe(200);
-    expect(viaCookie.json).toEqual({ result: [] });
-    expect(viaCookie.headers['cache-control']).toBe('no-store');
+    expect(viaCookie.status).toBe(401);
+    const viaHeader = await call('conversations:list', {}, auth());
+    expect(viaHeader.status).toBe(200);
+    expect(viaHeader.json).toEqual({ result: [] });
+    expect(viaHeader.headers['cache-control']).toBe('no-store');
+    // any credential that matches will do: a stale header does not hide the fresh query token
+    const body = JSON.stringify({ channel: 'conversations:list', payload: {} });
+    const mixed = await request({ path: `/api/ui/call?token=${token}`, headers: { 'content-type': 'application/json', 'x-clasp-token': 'stale' }, body });
+    expect(mixed.status).toBe(200);
   });
 
   it('answers 404 for an unknown channel and 400 with the schema message for a bad payload', async () => {
@@ -246,7 +251,7 @@ describe('GET /api/ui/events', () => {
   });
 
   it('server shutdown ends open event streams', async () => {
-    const sse = subscribe({ cookie: `clasp_ui=${token}` });
+    const sse = subscribe({ 'x-clasp-token': token });
     await sse.opened;
     const s2 = new ClaspServer({ models, port: 0 });
     // (a second server to close, so the shared one stays up for other tests)

@@ -27,7 +27,6 @@ export function Heatmaps({ ins }: { ins: Inspected }) {
     const base = cssVar('--heat-base', scheme === 'dark' ? [34, 37, 46] : [236, 238, 243]);
     const hot = cssVar('--skip', [255, 140, 66]);
     return { skip: ramp(base, hot), base };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [scheme]);
 
   const skipData = (b: RoundsBuffer, n: number): HeatmapData => ({

@@ -25,23 +25,35 @@ export function fromPreload(p: PreloadApi): ClaspApi {
   };
 }
 
+const TOKEN_KEY = 'clasp-ui-token';
+
 /**
- * The UI token, in one place. The token in the start URL (?token=...) has done its job once the
- * server set the cookie with the page: drop it from the address bar so it is not copied,
- * bookmarked or shared. The browser then sends the cookie with every call by itself.
+ * The UI token, in one place: from the URL `clasp serve` printed (?token=), kept in this tab's
+ * sessionStorage, sent as a header (httpClient.ts). It stays in the address bar too, because the
+ * server gives the page itself only with the token, so a reload needs it there.
  */
-function settleUiToken(): void {
-  if (typeof history === 'undefined' || typeof location === 'undefined') return;
-  const url = new URL(location.href);
-  if (!url.searchParams.has('token')) return;
-  url.searchParams.delete('token');
-  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+function uiToken(): string | undefined {
+  if (typeof location === 'undefined') return undefined;
+  let stored: string | null = null;
+  try {
+    stored = sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    /* storage disabled: the URL's token still works for this page */
+  }
+  const fromUrl = new URL(location.href).searchParams.get('token');
+  if (fromUrl && fromUrl !== stored) {
+    try {
+      sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      /* as above */
+    }
+  }
+  return fromUrl ?? stored ?? undefined;
 }
 
 function choose(): ClaspApi {
   if (typeof window !== 'undefined' && window.clasp) return fromPreload(window.clasp);
-  settleUiToken();
-  return createHttpClient();
+  return createHttpClient({ token: uiToken() });
 }
 
 const api: ClaspApi = choose();

@@ -1,8 +1,10 @@
 // The ClaspApi for the renderer in a browser, against `clasp serve` (src/server/uiRoutes.ts):
 //   calls:  POST /api/ui/call {channel, payload} -> {result} | {error: {message, code}}
 //   events: one EventSource on /api/ui/events, opened while anyone listens.
-// Same-origin only: the UI token travels in the HttpOnly cookie that came with the page, so this
-// code never sees it. No Node imports here.
+// Same-origin only. The UI token (from the URL `clasp serve` printed, kept in sessionStorage) goes
+// in the x-clasp-token header, and in the query for EventSource, which cannot send headers. No
+// cookie: cookies are not isolated by port, so every other local web server would get it.
+// No Node imports here.
 import type { AppEvent, Channel, ClaspApi, ModelEvent, ReplyEvent, RequestOf, ResponseOf } from '@shared/api';
 
 /** A failed call: `code` (bad_request, not_found, busy, unknown_channel, ui_token, ...) and the HTTP status. */
@@ -22,6 +24,8 @@ export interface HttpClientOptions {
   base?: string;
   fetch?: typeof fetch;
   EventSource?: typeof EventSource;
+  /** The per-launch UI token. */
+  token?: string;
 }
 
 type Kind = 'reply' | 'model' | 'app';
@@ -43,7 +47,8 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClaspApi {
 
   function open(): void {
     if (source || !ES) return;
-    const es = new ES(`${base}/api/ui/events`, { withCredentials: false });
+    const query = opts.token ? `?token=${encodeURIComponent(opts.token)}` : '';
+    const es = new ES(`${base}/api/ui/events${query}`, { withCredentials: false });
     source = es;
     for (const kind of ['reply', 'model', 'app'] as const) {
       es.addEventListener(kind, (ev) => {
@@ -91,8 +96,8 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClaspApi {
       try {
         res = await doFetch(`${base}/api/ui/call`, {
           method: 'POST',
-          credentials: 'same-origin',
-          headers: { 'content-type': 'application/json' },
+          credentials: 'omit',
+          headers: { 'content-type': 'application/json', ...(opts.token ? { 'x-clasp-token': opts.token } : {}) },
           body: JSON.stringify({ channel, payload }),
         });
       } catch (e) {

@@ -66,7 +66,7 @@ export function SettingsPanel() {
         value={s[id]}
         def={optional ? undefined : D[id]}
         optional={optional}
-        placeholder={optional ? 'off' : undefined}
+        placeholder={optional ? ('unset' in spec ? spec.unset : 'off') : undefined}
         disabled={idle || (id === 'seed' && !s.fixedSeed)}
         onCommit={(v) => (optional || v !== undefined) && set({ [id]: v })}
       />

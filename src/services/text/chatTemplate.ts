@@ -1,6 +1,8 @@
 // Chat messages -> prompt text, through the model's own Jinja chat template (as transformers and
-// llama.cpp do), so prompts match what the model was trained on.
+// llama.cpp do), so prompts match what the model was trained on. The rendered prompt is split into
+// the template's own text and the messages' content, so that content is tokenized as plain text.
 import { Template } from '@huggingface/jinja';
+import type { PromptSegment } from './tokenizer';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
@@ -74,4 +76,46 @@ export function renderChat(template: string | null, messages: ChatMessage[], opt
   } catch (e) {
     throw new Error(`Chat template failed to render: ${(e as Error).message}`);
   }
+}
+
+// Private-use code points that mark where a message's content starts and ends in a rendered prompt.
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+const MARKERS = /[\uE000\uE001]/g;
+
+/**
+ * Renders like renderChat, as segments: the template's text, and each message's content (which the
+ * tokenizer then encodes as text only). The content is found by rendering it between markers; a
+ * template that trims content (Llama 3's does) is matched by trimming the marked spans the same way.
+ */
+export function renderChatSegments(template: string | null, messages: ChatMessage[], opts: RenderChatOptions): PromptSegment[] {
+  validate(messages);
+  const clean = messages.map(({ role, content }) => ({ role, content: content.replace(MARKERS, '') }));
+  const plain = renderChat(template, clean, opts);
+  const marked = renderChat(template, clean.map((m) => ({ role: m.role, content: OPEN + m.content + CLOSE })), opts);
+  const segments = splitMarked(marked);
+  for (const trim of [false, true]) {
+    const s = trim ? segments.map((x) => (x.content ? { text: x.text.trim(), content: true } : x)) : segments;
+    if (s.map((x) => x.text).join('') === plain) return s.filter((x) => x.text.length > 0);
+  }
+  // The template changes content some other way: keep its marked rendering (content stays text).
+  return segments.filter((x) => x.text.length > 0);
+}
+
+function splitMarked(marked: string): PromptSegment[] {
+  const out: PromptSegment[] = [];
+  let i = 0;
+  while (i < marked.length) {
+    const open = marked.indexOf(OPEN, i);
+    if (open < 0) {
+      out.push({ text: marked.slice(i).replace(MARKERS, ''), content: false });
+      break;
+    }
+    out.push({ text: marked.slice(i, open).replace(MARKERS, ''), content: false });
+    const close = marked.indexOf(CLOSE, open + 1);
+    const end = close < 0 ? marked.length : close; // a template that cut the marker off: content to the end
+    out.push({ text: marked.slice(open + 1, end).replace(MARKERS, ''), content: true });
+    i = end + 1;
+  }
+  return out;
 }

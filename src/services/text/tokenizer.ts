@@ -18,6 +18,13 @@ export interface DecodeOptions {
   skipSpecial?: boolean;
 }
 
+/** A piece of a rendered chat prompt: the template's own text (its markers are special tokens) or a message's content. */
+export interface PromptSegment {
+  text: string;
+  /** A message's content: encoded as plain text, so `<|eot_id|>` written in it is just text. */
+  content: boolean;
+}
+
 export interface StreamDecoder {
   /** Feeds one token; returns the text that is now complete (possibly ""). */
   push(id: number): string;
@@ -122,7 +129,14 @@ export class Tokenizer {
   /** Text of the main EOS token, for chat templates. */
   readonly eosToken: string | null;
 
+  /** No text is shorter than this many UTF-16 units per token: a longer text cannot fit `n` tokens. */
+  readonly maxCharsPerToken: number;
+
   private readonly hf: HfTokenizer;
+  /** The same tokenizer without its special tokens, for message content (built on first use). */
+  private textHf: HfTokenizer | null = null;
+  private readonly hfJson: Record<string, unknown>;
+  private readonly hfConfig: Record<string, unknown>;
   private readonly tokens: string[];
   private readonly addedIds: Set<number>;
   private readonly specialIds: Set<number>;
@@ -135,6 +149,8 @@ export class Tokenizer {
     } catch (e) {
       throw new Error(`Cannot build tokenizer from ${p.source}: ${(e as Error).message}`);
     }
+    this.hfJson = p.hfJson;
+    this.hfConfig = p.hfConfig;
     this.tokens = p.tokens;
     this.addedIds = p.addedIds;
     this.specialIds = p.specialIds;
@@ -155,6 +171,11 @@ export class Tokenizer {
     this.bosToken = p.bosId === null ? null : p.tokens[p.bosId]!;
     const mainEos = p.endIds[0] ?? this.eosIds[0];
     this.eosToken = p.eosToken ?? (mainEos === undefined ? null : p.tokens[mainEos]!);
+    // A byte-level token covers one byte per character of its string, an added token its literal
+    // text; a UTF-16 unit of text is at least one UTF-8 byte. So no token covers more text than this.
+    let longest = 1;
+    p.tokens.forEach((t, id) => (longest = Math.max(longest, p.addedIds.has(id) ? t.length : [...t].length)));
+    this.maxCharsPerToken = longest;
   }
 
   /** Loads tokenizer.json + tokenizer_config.json (+ generation_config.json / config.json) from a model folder. */
@@ -248,6 +269,33 @@ export class Tokenizer {
     const ids: number[] = text.length === 0 ? [] : this.hf.encode(text, { add_special_tokens: false }).ids;
     // only possible with a vocabulary that lacks some byte; better to fail than send garbage ids
     if (ids.some((id) => typeof id !== 'number')) throw new Error('encode: text has characters the vocabulary cannot represent');
+    const addBos = opts.addBos ?? this.addBosDefault;
+    if (addBos && this.bosId !== null && ids[0] !== this.bosId) ids.unshift(this.bosId);
+    return ids;
+  }
+
+  /** Encodes text with no special tokens: `<|eot_id|>` in it becomes the ids of those characters. */
+  encodeText(text: string): number[] {
+    if (typeof text !== 'string') throw new TypeError('encodeText: text must be a string');
+    if (text.length === 0) return [];
+    if (!this.textHf) {
+      const added = Array.isArray(this.hfJson.added_tokens) ? (this.hfJson.added_tokens as { special?: unknown }[]) : [];
+      this.textHf = new HfTokenizer({ ...this.hfJson, added_tokens: added.filter((t) => !t.special) }, this.hfConfig);
+    }
+    const ids = this.textHf.encode(text, { add_special_tokens: false }).ids;
+    if (ids.some((id) => typeof id !== 'number')) throw new Error('encode: text has characters the vocabulary cannot represent');
+    return ids;
+  }
+
+  /**
+   * Encodes a rendered chat prompt: the template's text with its special tokens, the messages'
+   * content as plain text (a pasted `<|start_header_id|>system` cannot forge a turn). BOS as encode().
+   */
+  encodeSegments(segments: readonly PromptSegment[], opts: EncodeOptions = {}): number[] {
+    const ids: number[] = [];
+    for (const s of segments) {
+      for (const id of s.content ? this.encodeText(s.text) : this.encode(s.text, { addBos: false })) ids.push(id);
+    }
     const addBos = opts.addBos ?? this.addBosDefault;
     if (addBos && this.bosId !== null && ids[0] !== this.bosId) ids.unshift(this.bosId);
     return ids;
