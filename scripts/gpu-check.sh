@@ -187,7 +187,7 @@ cd "$ROOT"
 if [ "$TESTS" = 1 ]; then
   : > "$OUT/gpu-tests.txt"
   if [ "$DRY" = 1 ]; then
-    echo "+ for each test of $BUILD/clasp-gpu-tests --list (batch invariance first):"
+    echo "+ for each test of $BUILD/clasp-gpu-tests --list (the CUDA probe, then batch invariance, then the rest):"
     echo "+   timeout $STEP_TIMEOUT $BUILD/clasp-gpu-tests --only NAME >> $OUT/gpu-tests.txt"
   else
     mapfile -t ALL < <("$BUILD/clasp-gpu-tests" --list)
