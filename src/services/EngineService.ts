@@ -188,7 +188,7 @@ export class EngineService {
       try {
         const r = await this.engine.generate(promptIds, toNativeParams(s), (ev) => {
           if (ev.type === 'token') {
-            let piece = '';
+            let piece: string;
             try {
               piece = decoder.push(ev.id);
             } catch {

@@ -69,7 +69,8 @@ describe('the settings table', () => {
   });
 
   it('holds the one copy of the defaults: CLaSp’s, Llama 3’s sampling, a new conversation’s', () => {
-    expect(CLASP_DEFAULTS).toEqual({ mode: 'clasp', skip: 'auto', det: 0.7, maxDraft: 12, loi: 4 });
+    // det and loi have no default: absent means the policy chooses them (docs/NUMBERS.md)
+    expect(CLASP_DEFAULTS).toEqual({ mode: 'clasp', skip: 'auto', maxDraft: 12 });
     expect(LLAMA3_SAMPLING).toEqual({ temperature: 0.6, topP: 0.9, topK: 0 });
     expect(DEFAULT_SETTINGS).toMatchObject(CLASP_DEFAULTS);
     const chat = defaultChatSettings({ temperature: 1, topP: 0.5, topK: 40 });
