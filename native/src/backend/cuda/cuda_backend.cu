@@ -177,6 +177,13 @@ dev_weight cuda_backend::upload_weight(const weight& W, void* mem, void* scales)
     return d;
 }
 
+// The CUDA kernels read F32, F16, BF16 and Q8_0 weights; the other quantized types run on the CPU.
+static void check_cuda_type(const weight& w, const std::string& where) {
+    if (w.type == dtype::F32 || w.type == dtype::F16 || w.type == dtype::BF16 || w.type == dtype::Q8_0) return;
+    fail(where + "tensor " + w.name + " has type " + dtype_name(w.type) +
+         ", which the cuda backend does not support yet (supported: F32, F16, BF16, Q8_0); use the cpu backend");
+}
+
 void cuda_backend::prepare(const llama_model& m) {
     std::vector<const weight*> all = {&m.tok_embd, &m.output};
     for (const auto& L : m.layers)
@@ -191,6 +198,7 @@ void cuda_backend::prepare(const llama_model& m) {
         if (it != weights_.end() && it->second.w.type == w->type && it->second.w.n_in == w->n_in &&
             it->second.w.n_out == w->n_out)
             continue;
+        check_cuda_type(*w, m.path + ": ");
         if (w->type == dtype::Q8_0 && w->n_in % QK8_0)
             fail(m.path + ": " + w->name + " is Q8_0 with rows that are not a multiple of 32");
         todo.push_back(w);
@@ -232,6 +240,7 @@ dev_weight cuda_backend::resolve(const weight& W) {
     if (it != weights_.end() && it->second.w.type == W.type && it->second.w.n_in == W.n_in &&
         it->second.w.n_out == W.n_out)
         return it->second.w;
+    check_cuda_type(W, "");
     if (W.type == dtype::Q8_0 && W.n_in % QK8_0) fail(W.name + ": Q8_0 rows must be a multiple of 32");
     // Not prepared: a temporary copy for this call only. The host memory may be freed and reused
     // after the call, so nothing is cached by its address.
