@@ -36,13 +36,18 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
     const act_kind k = act_for(W.type);
     const size_t stride = act_row_bytes(k, W.n_in);
     const uint8_t* xq = act_[(int)k].data();
-    // Row by row, every token: the row stays in L1 while the tokens' activations come from L2.
+    // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
+    // L1 while the tokens' activations come from L2.
+    float out[qdot_max_tokens];
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t* row = W.row(r);
-        for (int t = 0; t < T; t++) {
-            const float s = dot(row, xq + stride * t, W.n_in);
-            float& yo = y[(size_t)t * W.n_out + r];
-            yo = accum ? yo + s : s;
+        for (int t0 = 0; t0 < T; t0 += qdot_max_tokens) {
+            const int nt = std::min(qdot_max_tokens, T - t0);
+            dot(row, xq + stride * t0, stride, nt, W.n_in, out);
+            for (int t = 0; t < nt; t++) {
+                float& yo = y[(size_t)(t0 + t) * W.n_out + r];
+                yo = accum ? yo + out[t] : out[t];
+            }
         }
     }
 }

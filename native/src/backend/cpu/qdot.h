@@ -17,7 +17,11 @@
 
 namespace clasp {
 
-using qdot_fn = float (*)(const uint8_t* row, const void* act, int64_t n);
+// One weight row (n elements) against nt <= 4 tokens' activations (token t at act + t * act_stride):
+// out[t] = the dot product. Each product is computed exactly as if alone (a tile only shares the
+// unpacking of the weights), so a token's result does not depend on the tokens beside it.
+using qdot_fn = void (*)(const uint8_t* row, const uint8_t* act, size_t act_stride, int nt, int64_t n, float* out);
+constexpr int qdot_max_tokens = 4;
 constexpr int n_dtypes = (int)dtype::Q6_K + 1;
 
 // Per dtype (indexed by (int)dtype): the dot product, or null for the float types.

@@ -1,6 +1,7 @@
 // Portable integer dot products (qdot.h gives the order of the float scaling).
 #include "qdot.h"
 #include <cstring>
+#include <type_traits>
 
 namespace clasp {
 namespace {
@@ -127,18 +128,23 @@ float dot_q6_K(const uint8_t* row, const void* act, int64_t n) {
     return acc;
 }
 
+template <float (*DOT)(const uint8_t*, const void*, int64_t)>
+void tokens(const uint8_t* row, const uint8_t* act, size_t stride, int nt, int64_t n, float* out) {
+    for (int t = 0; t < nt; t++) out[t] = DOT(row, act + stride * t, n);
+}
+
 }  // namespace
 
 const qdot_fn* qdot_table_generic() {
     static qdot_fn t[n_dtypes] = {};
-    t[(int)dtype::Q8_0] = dot_q8_0;
-    t[(int)dtype::Q4_0] = dot_q4_0;
-    t[(int)dtype::Q4_1] = dot_q4_1;
-    t[(int)dtype::Q5_0] = dot_q5_0;
-    t[(int)dtype::Q5_1] = dot_q5_1;
-    t[(int)dtype::Q4_K] = dot_q4_K;
-    t[(int)dtype::Q5_K] = dot_q5_K;
-    t[(int)dtype::Q6_K] = dot_q6_K;
+    t[(int)dtype::Q8_0] = tokens<dot_q8_0>;
+    t[(int)dtype::Q4_0] = tokens<dot_q4_0>;
+    t[(int)dtype::Q4_1] = tokens<dot_q4_1>;
+    t[(int)dtype::Q5_0] = tokens<dot_q5_0>;
+    t[(int)dtype::Q5_1] = tokens<dot_q5_1>;
+    t[(int)dtype::Q4_K] = tokens<dot_q4_K>;
+    t[(int)dtype::Q5_K] = tokens<dot_q5_K>;
+    t[(int)dtype::Q6_K] = tokens<dot_q6_K>;
     return t;
 }
 
