@@ -47,7 +47,7 @@ TEST(bad_quant_fixture_loads) {
 // The quantized demo file cut inside its last tensor, and a byte short of the end.
 TEST(bad_quant_truncated_k_quant_tensor) {
     fx::temp_dir tmp;
-    const std::string src = th::shared_dir() + "/models/clasp-demo-29M-q4_k_m.gguf";
+    REQUIRE_REFERENCE_MODEL(src, "clasp-demo-29M-q4_k_m.gguf");
     auto bytes = fx::read_file(src);
     std::string last;
     uint64_t last_start = 0;
