@@ -1,111 +1,159 @@
-// `npm run bench` (clasp bench-engine): raw engine speed on the demo model's F16 and Q8_0 GGUF files
-// with a fixed thread count, next to llama.cpp measured in the same run on the same files and
-// threads (node-llama-cpp's prebuilt binary from bench/, which CI does not install).
+// `npm run bench` (clasp bench-engine): our engine against llama.cpp's own `llama-bench`, side by side in
+// one run, on the same files and threads: prefill, decode, and the cost of verifying k = 4, 8, 12 tokens
+// in one pass (in decode steps), plus the machine's streaming read bandwidth.
+// llama-bench and llama-quantize are built for this CPU from the llama.cpp source that node-llama-cpp
+// ships (../shared/tools/llamacpp.sh, cached in ~/.cache/clasp-llamacpp). Besides the demo model, the
+// runs use a random-weight model with Llama-3.2-1B's body, made once (F16, then Q8_0 and Q4_K_M by
+// llama-quantize) under ~/.cache/clasp-bench: a real size, where speed is about memory bandwidth and
+// kernels rather than per-token overhead. Those files are big and never go into the repository.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { EngineService } from '../services/EngineService';
 import { repoRoot } from '../services/native';
-import { validateSettings } from '../services/settings';
-import { helpText, parseArgs, type FlagSpec } from './args';
+import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
 
 const SPEC: Record<string, FlagSpec> = {
-  models: { type: 'list', help: 'GGUF files to measure', default: '../shared/models/clasp-demo-29M.gguf,../shared/models/clasp-demo-29M-q8_0.gguf' },
+  models: { type: 'list', help: 'GGUF files to measure (default: the demo model in F16, Q8_0, Q4_K_M, then the 1B-shape files)' },
   threads: { type: 'int', help: 'threads for both engines', default: '2' },
   'prompt-len': { type: 'int', help: 'prompt tokens for the prefill measurement', default: '64' },
   gen: { type: 'int', help: 'tokens decoded per run', default: '64' },
-  reps: { type: 'int', help: 'runs per measurement (the best is kept)', default: '3' },
+  reps: { type: 'int', help: 'runs per measurement (the best is kept)', default: '2' },
   'no-peer': { type: 'bool', help: 'skip llama.cpp' },
+  'no-1b': { type: 'bool', help: 'skip the 1B-shape files (and making them)' },
+  llamacpp: { type: 'string', help: 'folder of a llama.cpp build (build/bin/llama-bench; default: build it with llamacpp.sh)' },
   json: { type: 'bool', help: 'print one JSON object' },
   help: { type: 'bool', help: 'show this help' },
 };
 
-interface Row { engine: string; model: string; prefill_tok_s: number; decode_tok_s: number; rss_mb: number }
+const VERIFY_KS = [4, 8, 12];
 
-async function measureOurs(model: string, threads: number, promptLen: number, gen: number, reps: number): Promise<Row> {
-  const engine = await EngineService.load({ modelPath: model, backend: 'cpu', threads });
-  try {
-    const prompt = Array.from({ length: promptLen }, (_, k) => (k * 37 + 11) % engine.info.nVocab);
-    const settings = validateSettings({ mode: 'ar', maxTokens: gen, ignoreEos: true, temperature: 0 }, engine.info.nLayer);
-    engine.resetCache();
-    await engine.generate(prompt, settings); // warm-up: pages in the weights
-    let prefill = 0;
-    let decode = 0;
-    for (let i = 0; i < reps; i++) {
-      engine.resetCache();
-      const r = await engine.generate(prompt, settings);
-      prefill = Math.max(prefill, promptLen / (r.stats.prefill_ms / 1000));
-      // decode: tokens after the first, over the time of their forward passes
-      decode = Math.max(decode, r.stats.tokens_per_s);
-    }
-    return { engine: 'clasp', model: path.basename(model), prefill_tok_s: prefill, decode_tok_s: decode, rss_mb: process.memoryUsage().rss / 1e6 };
-  } finally {
-    engine.dispose();
-  }
+interface Side { prefill_tok_s: number; decode_tok_s: number; verify_steps: Record<string, number> }
+interface Row { model: string; mb: number; ours?: Side; llamacpp?: Side; decode_ratio?: number; prefill_ratio?: number; decode_gb_s?: number }
+
+function sharedDir(root: string): string {
+  return process.env.CLASP_SHARED ?? path.resolve(root, '..', 'shared');
 }
 
-function measurePeer(model: string, threads: number, promptLen: number, gen: number): Row | { error: string } {
-  const script = path.join(repoRoot(), 'bench', 'llamacpp.mjs');
-  if (!fs.existsSync(path.join(repoRoot(), 'bench', 'node_modules', 'node-llama-cpp'))) {
-    return { error: 'llama.cpp not installed: run `cd bench && npm install`' };
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 64 << 20, env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed: ${(r.stderr || r.stdout || String(r.error)).trim().slice(-400)}`);
+  return r.stdout;
+}
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+// The llama.cpp build folder: given, cached, or built now (about 10 minutes once).
+function llamacppDir(root: string, given: string | undefined): string {
+  if (given) return path.resolve(given);
+  const script = path.join(sharedDir(root), 'tools', 'llamacpp.sh');
+  if (!fs.existsSync(script)) throw new Error(`${script} not found: pass --llamacpp DIR or --no-peer`);
+  process.stderr.write('[bench] llama.cpp: building or reusing the cached build (about 10 minutes the first time)\n');
+  return run('bash', [script]).trim().split('\n').pop()!;
+}
+
+// The 1B-shape files, made on first use.
+function oneBModels(root: string, llama: string): string[] {
+  const dir = path.join(os.homedir(), '.cache', 'clasp-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const f16 = path.join(dir, 'random-1b-f16.gguf');
+  if (!fs.existsSync(f16)) {
+    process.stderr.write(`[bench] making ${f16} (random weights, Llama-3.2-1B shape)\n`);
+    const shared = sharedDir(root);
+    run('python3', [path.join(shared, 'tools', 'make-random-gguf.py'), path.join(shared, 'models', 'clasp-demo-29M.gguf'), f16 + '.part'],
+      { PYTHONPATH: path.join(llama, 'src', 'gguf-py') });
+    fs.renameSync(f16 + '.part', f16);
   }
-  const r = spawnSync(process.execPath, [script, model, String(threads), String(promptLen), String(gen)], { encoding: 'utf8', timeout: 600_000 });
-  const line = (r.stdout || '').trim().split('\n').pop() ?? '';
-  try {
-    const j = JSON.parse(line) as { prefill_tok_s: number; decode_tok_s: number; rss_mb: number; version: string };
-    return { engine: `llama.cpp (node-llama-cpp ${j.version})`, model: path.basename(model), prefill_tok_s: j.prefill_tok_s, decode_tok_s: j.decode_tok_s, rss_mb: j.rss_mb };
-  } catch {
-    return { error: `llama.cpp run failed: ${(r.stderr || r.stdout || '').slice(-400)}` };
+  const out = [f16];
+  for (const [q, name] of [['Q8_0', 'q8_0'], ['Q4_K_M', 'q4_k_m']] as const) {
+    const f = path.join(dir, `random-1b-${name}.gguf`);
+    if (!fs.existsSync(f)) {
+      process.stderr.write(`[bench] quantizing to ${q} with llama-quantize\n`);
+      run(path.join(llama, 'build', 'bin', 'llama-quantize'), [f16, f + '.part', q], { LD_LIBRARY_PATH: path.join(llama, 'build', 'bin') });
+      fs.renameSync(f + '.part', f);
+    }
+    out.push(f);
   }
+  return out;
+}
+
+function measureOurs(cli: string, model: string, threads: number, promptLen: number, gen: number): Side {
+  const common = ['--threads', String(threads), '--prompt-len', String(promptLen)];
+  const b = jsonLines(run(cli, ['bench', model, ...common, '--gen', String(gen)]))[0]!;
+  const v = jsonLines(run(cli, ['verify-cost', model, ...common, '--reps', '8']));
+  const steps: Record<string, number> = {};
+  for (const k of VERIFY_KS) steps[k] = Number(v.find((r) => r.k === k)?.vs_decode_best ?? NaN);
+  return { prefill_tok_s: Number(b.prefill_tok_s), decode_tok_s: Number(b.decode_tok_s), verify_steps: steps };
+}
+
+// llama-bench: pp<promptLen> and tg<gen>, and pp<k> for the verify cost: k tokens in one pass take
+// k / pp_k seconds against 1 / tg for a decode step (llama-bench runs each batch on an empty context).
+function measurePeer(llama: string, model: string, threads: number, promptLen: number, gen: number, reps: number): Side {
+  const bin = path.join(llama, 'build', 'bin');
+  const out = run(path.join(bin, 'llama-bench'), ['-m', model, '-t', String(threads), '-p', [promptLen, ...VERIFY_KS].join(','),
+    '-n', String(gen), '-r', String(reps), '-o', 'json'], { LD_LIBRARY_PATH: bin });
+  const rows = JSON.parse(out.slice(out.indexOf('['))) as { n_prompt: number; n_gen: number; avg_ts: number }[];
+  const pp = (n: number) => rows.find((r) => r.n_prompt === n && r.n_gen === 0)?.avg_ts ?? NaN;
+  const tg = rows.find((r) => r.n_gen === gen && r.n_prompt === 0)?.avg_ts ?? NaN;
+  const steps: Record<string, number> = {};
+  for (const k of VERIFY_KS) steps[k] = (k / pp(k)) * tg;
+  return { prefill_tok_s: pp(promptLen), decode_tok_s: tg, verify_steps: steps };
 }
 
 export async function benchEngineCommand(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv, SPEC, 'bench-engine');
   if (flags.help) {
-    console.log(helpText('usage: clasp bench-engine [--models a.gguf,b.gguf] [--threads 2]', SPEC));
+    console.log(helpText('usage: clasp bench-engine [--models a.gguf,b.gguf] [--threads 2] [--no-peer] [--no-1b]', SPEC));
     return 0;
   }
   const root = repoRoot();
-  const models = String(flags.models ?? SPEC.models!.default).split(',').map((m) => path.resolve(root, m.trim()));
   const threads = (flags.threads as number | undefined) ?? 2;
   const promptLen = (flags['prompt-len'] as number | undefined) ?? 64;
   const gen = (flags.gen as number | undefined) ?? 64;
-  const reps = (flags.reps as number | undefined) ?? 3;
-  const rows: Row[] = [];
-  const notes: string[] = [];
-  for (const m of models) {
-    process.stderr.write(`[bench] ${path.basename(m)}: clasp engine\n`);
-    rows.push(await measureOurs(m, threads, promptLen, gen, reps));
-    if (!flags['no-peer']) {
-      process.stderr.write(`[bench] ${path.basename(m)}: llama.cpp\n`);
-      const p = measurePeer(m, threads, promptLen, gen);
-      if ('error' in p) notes.push(p.error);
-      else rows.push(p);
-    }
+  const reps = (flags.reps as number | undefined) ?? 2;
+  const cli = path.join(root, 'native', 'build', 'clasp-engine-cli');
+  if (!fs.existsSync(cli)) throw new UsageError(`${cli} not found: run npm run build:native`);
+  const llama = flags['no-peer'] && flags['no-1b'] ? '' : llamacppDir(root, flags.llamacpp as string | undefined);
+  let models: string[];
+  if (flags.models) models = String(flags.models).split(',').map((m) => path.resolve(m.trim()));
+  else {
+    const demo = path.join(sharedDir(root), 'models');
+    models = ['clasp-demo-29M.gguf', 'clasp-demo-29M-q8_0.gguf', 'clasp-demo-29M-q4_k_m.gguf'].map((f) => path.join(demo, f));
+    if (!flags['no-1b']) models.push(...oneBModels(root, llama));
   }
-  const ratios = models.map((m) => {
-    const name = path.basename(m);
-    const ours = rows.find((r) => r.model === name && r.engine === 'clasp');
-    const peer = rows.find((r) => r.model === name && r.engine !== 'clasp');
-    return {
-      model: name,
-      decode_ratio: ours && peer ? ours.decode_tok_s / peer.decode_tok_s : null,
-      prefill_ratio: ours && peer ? ours.prefill_tok_s / peer.prefill_tok_s : null,
-    };
-  });
-  const result = { threads, prompt_len: promptLen, gen, rows, ratios, notes };
+  for (const m of models) if (!fs.existsSync(m)) throw new UsageError(`${m}: no such file`);
+
+  const bw = Number(jsonLines(run(cli, ['membw', '-', '--threads', String(threads)]))[0]!.read_gb_s);
+  const rows: Row[] = [];
+  for (const m of models) {
+    const row: Row = { model: path.basename(m), mb: fs.statSync(m).size / 1e6 };
+    process.stderr.write(`[bench] ${row.model}: clasp engine\n`);
+    row.ours = measureOurs(cli, m, threads, promptLen, gen);
+    row.decode_gb_s = (row.mb / 1e3) * row.ours.decode_tok_s;
+    if (!flags['no-peer']) {
+      process.stderr.write(`[bench] ${row.model}: llama-bench\n`);
+      row.llamacpp = measurePeer(llama, m, threads, promptLen, gen, reps);
+      row.decode_ratio = row.ours.decode_tok_s / row.llamacpp.decode_tok_s;
+      row.prefill_ratio = row.ours.prefill_tok_s / row.llamacpp.prefill_tok_s;
+    }
+    rows.push(row);
+  }
+  const result = { threads, prompt_len: promptLen, gen, read_gb_s: bw, rows };
   if (flags.json) {
     console.log(JSON.stringify(result));
-  } else {
-    console.log(`\nthreads ${threads}, ${promptLen}-token prompt, ${gen} decoded tokens, best of ${reps}`);
-    console.log('  engine                              model                          prefill tok/s  decode tok/s   RSS MB');
-    for (const r of rows) {
-      console.log(`  ${r.engine.padEnd(35)} ${r.model.padEnd(30)} ${r.prefill_tok_s.toFixed(0).padStart(13)} ${r.decode_tok_s.toFixed(0).padStart(13)} ${r.rss_mb.toFixed(0).padStart(8)}`);
-    }
-    for (const r of ratios) {
-      if (r.decode_ratio !== null) console.log(`  ${r.model}: decode ${r.decode_ratio.toFixed(2)}x llama.cpp, prefill ${r.prefill_ratio!.toFixed(2)}x`);
-    }
-    for (const n of notes) console.log(`  note: ${n}`);
+    return 0;
+  }
+  const f = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const v = (s: Side | undefined) => VERIFY_KS.map((k) => f(s?.verify_steps[k], 2)).join('/');
+  console.log(`\n${threads} threads, ${promptLen}-token prompt, ${gen} decoded tokens; streaming read bandwidth ${bw.toFixed(1)} GB/s`);
+  console.log('  model                         MB   prefill tok/s ours | llama.cpp   decode tok/s ours | llama.cpp   ' +
+    `verify ${VERIFY_KS.join('/')} in decode steps ours | llama.cpp   decode GB/s (of bandwidth)`);
+  for (const r of rows) {
+    console.log(`  ${r.model.padEnd(28)} ${f(r.mb).padStart(5)}   ${f(r.ours?.prefill_tok_s).padStart(8)} | ${f(r.llamacpp?.prefill_tok_s).padStart(6)} ` +
+      `(${f(r.prefill_ratio, 2)}x)   ${f(r.ours?.decode_tok_s).padStart(8)} | ${f(r.llamacpp?.decode_tok_s).padStart(6)} (${f(r.decode_ratio, 2)}x)   ` +
+      `${v(r.ours).padStart(14)} | ${v(r.llamacpp).padEnd(14)}   ${f(r.decode_gb_s, 1)} (${f(((r.decode_gb_s ?? NaN) / bw) * 100)}%)`);
   }
   return 0;
 }

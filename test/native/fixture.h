@@ -189,7 +189,10 @@ inline std::vector<float> llama3_rope_factors(const model_cfg& c) {
 
 // ---------------------------------------------------------------- GGUF
 
-enum ggml_type : uint32_t { GGML_F32 = 0, GGML_F16 = 1, GGML_Q8_0 = 8, GGML_Q4_K = 12, GGML_BF16 = 30 };
+enum ggml_type : uint32_t {
+    GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q4_1 = 3, GGML_Q5_0 = 6, GGML_Q5_1 = 7, GGML_Q8_0 = 8,
+    GGML_Q4_K = 12, GGML_Q5_K = 13, GGML_Q6_K = 14, GGML_IQ4_XS = 23, GGML_BF16 = 30
+};
 enum gguf_vtype : uint32_t {
     GV_UINT8 = 0, GV_INT8, GV_UINT16, GV_INT16, GV_UINT32, GV_INT32, GV_FLOAT32, GV_BOOL, GV_STRING,
     GV_ARRAY, GV_UINT64, GV_INT64, GV_FLOAT64
@@ -201,6 +204,13 @@ inline uint32_t ggml_type_of(clasp::dtype t) {
         case clasp::dtype::F16: return GGML_F16;
         case clasp::dtype::BF16: return GGML_BF16;
         case clasp::dtype::Q8_0: return GGML_Q8_0;
+        case clasp::dtype::Q4_0: return GGML_Q4_0;
+        case clasp::dtype::Q4_1: return GGML_Q4_1;
+        case clasp::dtype::Q5_0: return GGML_Q5_0;
+        case clasp::dtype::Q5_1: return GGML_Q5_1;
+        case clasp::dtype::Q4_K: return GGML_Q4_K;
+        case clasp::dtype::Q5_K: return GGML_Q5_K;
+        case clasp::dtype::Q6_K: return GGML_Q6_K;
     }
     return GGML_F32;
 }
@@ -409,9 +419,9 @@ inline const char* st_dtype_name(clasp::dtype t) {
         case clasp::dtype::F32: return "F32";
         case clasp::dtype::F16: return "F16";
         case clasp::dtype::BF16: return "BF16";
-        case clasp::dtype::Q8_0: break;
+        default: break;
     }
-    throw std::runtime_error("fixture: safetensors has no Q8_0");
+    throw std::runtime_error("fixture: safetensors has no quantized types");
 }
 
 // Builds one .safetensors file in memory. Tensors are laid out in insertion order; the header is

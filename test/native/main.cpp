@@ -1,5 +1,6 @@
 // The test runner for both native suites: clasp-native-tests (npm test) and, built with
-// CLASP_SUITE_CUDA, clasp-gpu-tests (scripts/gpu-check.sh only). Usage: BINARY [name-filter]
+// CLASP_SUITE_CUDA, clasp-gpu-tests (scripts/gpu-check.sh only).
+// Usage: BINARY [name-filter] | BINARY --only NAME (that test alone) | BINARY --list (the names, in order)
 #include "harness.h"
 #ifdef CLASP_SUITE_CUDA
 #include "backend/backend.h"
@@ -66,6 +67,19 @@ std::string reference_model(const std::string& name) {
 
 int main(int argc, char** argv) {
     std::string filter = argc > 1 ? argv[1] : "";
+    bool exact = false;
+    if (filter == "--list") {
+        for (auto& t : th::registry()) std::printf("%s\n", t.name.c_str());
+        return 0;
+    }
+    if (filter == "--only") {
+        if (argc < 3) {
+            std::fprintf(stderr, "usage: %s --only TEST_NAME\n", argv[0]);
+            return 2;
+        }
+        filter = argv[2];
+        exact = true;
+    }
 #ifdef CLASP_SUITE_CUDA
     std::string reason;
     if (!clasp::cuda_available(reason)) {
@@ -78,7 +92,7 @@ int main(int argc, char** argv) {
     std::string skipped;  // "a, b, c"
     int n_skipped = 0;
     for (auto& t : th::registry()) {
-        if (!filter.empty() && t.name.find(filter) == std::string::npos) continue;
+        if (exact ? t.name != filter : !filter.empty() && t.name.find(filter) == std::string::npos) continue;
         th::current_failures = 0;
         th::skip_reason.clear();
         auto t0 = std::chrono::steady_clock::now();

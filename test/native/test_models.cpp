@@ -105,7 +105,8 @@ TEST(models_gguf_matches_hf_all_dtypes) {
         CHECK(g.m->cfg.rope_interleaved && !h.m->cfg.rope_interleaved);
         CHECK(g.m->format == "gguf" && h.m->format == "safetensors");
         forward_out og = g.run(toks, 0), oh = h.run(toks, 0);
-        check_close(og, oh, 1e-10, "gguf " + tn + " vs hf F32");
+        // Q8_0 runs on the integer kernels: 8-bit activations (nmse about 1e-4 against float)
+        check_close(og, oh, t == dtype::Q8_0 ? 1e-3 : 1e-10, "gguf " + tn + " vs hf F32");
         if (t == dtype::Q8_0) continue;
         // The HF file in the same dtype, once as one file and once in two shards.
         fx::write_hf_dir(tmp / ("hf-" + tn), c, ws, t, 1);
@@ -251,9 +252,11 @@ TEST(models_shapes_cpu_vs_ref) {
             CHECK_MSG(a.m->cfg.head_dim == (s.head_dim ? s.head_dim : s.n_embd / s.n_head), s.what);
             forward_out oa = a.prefill_decode(toks, 7), orf = r.prefill_decode(toks, 7);
             CHECK(oa.logits.size() == 10u * c.n_vocab);
-            check_close(oa, orf, 1e-6, std::string(s.what) + " " + a.m->format + " cpu vs ref");
+            // the GGUF of a Q8_0 shape runs on the integer kernels (8-bit activations); its HF twin is F32
+            const double tol = s.t == dtype::Q8_0 && a.m->format == "gguf" ? 1e-3 : 1e-6;
+            check_close(oa, orf, tol, std::string(s.what) + " " + a.m->format + " cpu vs ref");
             if (first.logits.empty()) first = std::move(oa);
-            else check_close(oa, first, 1e-10, std::string(s.what) + " hf vs gguf");
+            else check_close(oa, first, s.t == dtype::Q8_0 ? 1e-3 : 1e-10, std::string(s.what) + " hf vs gguf");
         }
     }
 }

@@ -6,25 +6,35 @@ using namespace clasp;
 TEST(ops_matmul_all_dtypes_and_shapes) {
     ref_backend ref;
     auto levels = tu::cpu_levels(2);
-    const dtype types[] = {dtype::F32, dtype::F16, dtype::BF16, dtype::Q8_0};
-    const int64_t n_ins[] = {32, 64, 96, 256, 33, 7, 1000};
+    const dtype types[] = {dtype::F32, dtype::F16, dtype::BF16, dtype::Q8_0, dtype::Q4_0, dtype::Q4_1,
+                           dtype::Q5_0, dtype::Q5_1, dtype::Q4_K, dtype::Q5_K, dtype::Q6_K};
+    const int64_t n_ins[] = {32, 64, 96, 256, 33, 7, 1000, 288, 512, 768};
     const int64_t n_outs[] = {1, 3, 4, 5, 17, 64, 130};
     const int Ts[] = {1, 2, 3, 4, 5, 7, 9, 16};
     uint32_t seed = 1;
     for (dtype t : types)
         for (int64_t n_in : n_ins) {
-            if (t == dtype::Q8_0 && n_in % 32) continue;
+            if (n_in % block_elems(t)) continue;
             for (int64_t n_out : n_outs)
                 for (int T : Ts) {
                     auto W = tu::make_weight(t, n_out, n_in, seed++);
                     auto x = tu::randv((size_t)T * n_in, seed++);
                     std::vector<float> want((size_t)T * n_out), got((size_t)T * n_out);
                     ref.matmul(W.w, x.data(), T, want.data());
+                    const auto bound = is_quantized(t) ? tu::act8_error_bound(W.w, x, T) : std::vector<double>();
                     for (auto& be : levels) {
                         be->matmul(W.w, x.data(), T, got.data());
-                        double e = tu::nmse(got, want);
-                        CHECK_MSG(e < 1e-7, be->device_info() << " " << dtype_name(t) << " n_out=" << n_out
-                                                << " n_in=" << n_in << " T=" << T << tu::first_mismatches(got, want, 1e-4));
+                        if (!is_quantized(t)) {
+                            double e = tu::nmse(got, want);
+                            CHECK_MSG(e < 1e-7, be->device_info() << " " << dtype_name(t) << " n_out=" << n_out << " n_in=" << n_in
+                                                                  << " T=" << T << tu::first_mismatches(got, want, 1e-4));
+                            continue;
+                        }
+                        for (size_t i = 0; i < got.size(); i++)
+                            CHECK_MSG(std::fabs((double)got[i] - want[i]) <= bound[i],
+                                      be->device_info() << " " << dtype_name(t) << " n_out=" << n_out << " n_in=" << n_in
+                                                        << " T=" << T << " [" << i << "] got " << got[i] << " want " << want[i]
+                                                        << " bound " << bound[i]);
                     }
                 }
         }
@@ -35,7 +45,8 @@ TEST(ops_matmul_batch_invariant) {
     auto levels = tu::cpu_levels(2);
     // n_in 4096: several blocks of tokens (the kernels keep a block's activations in L2)
     for (int64_t n_in : {256, 4096})
-        for (dtype t : {dtype::F16, dtype::Q8_0, dtype::BF16, dtype::F32})
+        for (dtype t : {dtype::F16, dtype::Q8_0, dtype::BF16, dtype::F32, dtype::Q4_0, dtype::Q4_1, dtype::Q5_0,
+                        dtype::Q5_1, dtype::Q4_K, dtype::Q5_K, dtype::Q6_K})
             for (int T : {2, 3, 4, 5, 6, 7, 8, 9, 13, 17, 33, 70}) {
                 if (n_in == 4096 && T != 9 && T != 17 && T != 33) continue;
                 auto W = tu::make_weight(t, 67, n_in, 7 + T);
@@ -123,7 +134,7 @@ TEST(ops_dequantize_roundtrip) {
 
 // The same products on 1 to 4 threads: bit-identical (the pool may run any chunk on any thread).
 TEST(ops_matmul_thread_split_invariant) {
-    for (dtype t : {dtype::F16, dtype::Q8_0, dtype::F32})
+    for (dtype t : {dtype::F16, dtype::Q8_0, dtype::F32, dtype::Q4_0, dtype::Q4_K, dtype::Q6_K})
         for (int T : {1, 3, 4, 9}) {
             auto W = tu::make_weight(t, 300, 512, 3 + T);
             auto x = tu::randv((size_t)T * 512, 5 + T);
@@ -144,7 +155,7 @@ TEST(ops_matmul_thread_split_invariant) {
 // token's result does not depend on the batch.
 TEST(ops_fused_matmuls_match_plain_ops) {
     for (auto& be : tu::cpu_levels(2))
-        for (dtype t : {dtype::F16, dtype::Q8_0})
+        for (dtype t : {dtype::F16, dtype::Q8_0, dtype::Q4_0, dtype::Q5_1})
             for (int T : {1, 2, 5, 16}) {
                 const int d = 256, ff = 320;
                 auto wq = tu::make_weight(t, 256, d, 1), wk = tu::make_weight(t, 128, d, 2), wv = tu::make_weight(t, 128, d, 3);
@@ -244,7 +255,7 @@ TEST(ops_qkv_rope_attention_matches_plain_ops) {
     const shape shapes[] = {{4, 2, 64, 64, 1}, {4, 2, 64, 0, 5}, {8, 4, 32, 37, 3}, {8, 2, 64, 100, 16}, {4, 4, 64, 9, 2}};
     for (int threads : {2, 3})
         for (auto& be : tu::cpu_levels(threads))
-            for (dtype t : {dtype::F16, dtype::Q8_0})
+            for (dtype t : {dtype::F16, dtype::Q8_0, dtype::Q4_0})
                 for (const auto& s : shapes)
                     for (attn_mask m : {attn_mask::causal, attn_mask::diagonal})
                         for (bool inter : {true, false}) {

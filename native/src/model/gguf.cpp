@@ -63,6 +63,8 @@ struct reader {
     }
 };
 
+const char* const supported_types = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K";
+
 uint64_t elem_size(uint32_t t) {
     switch (t) {
         case GT_UINT8: case GT_INT8: case GT_BOOL: return 1;
@@ -163,14 +165,23 @@ gguf_file gguf_open(std::shared_ptr<mapped_file> file) {
         switch (t.ggml_type) {
             case 0: t.type = dtype::F32; break;
             case 1: t.type = dtype::F16; break;
+            case 2: t.type = dtype::Q4_0; break;
+            case 3: t.type = dtype::Q4_1; break;
+            case 6: t.type = dtype::Q5_0; break;
+            case 7: t.type = dtype::Q5_1; break;
             case 8: t.type = dtype::Q8_0; break;
+            case 12: t.type = dtype::Q4_K; break;
+            case 13: t.type = dtype::Q5_K; break;
+            case 14: t.type = dtype::Q6_K; break;
             case 30: t.type = dtype::BF16; break;
             default:
                 fail(f.path + ": tensor " + t.name + " has type " + ggml_type_name(t.ggml_type) +
-                     ", which this build does not support (supported: F32, F16, BF16, Q8_0)");
+                     ", which this build does not support yet (supported: " + supported_types + ")");
         }
-        if (t.type == dtype::Q8_0 && t.ne[0] % QK8_0 != 0)
-            fail(f.path + ": tensor " + t.name + " is Q8_0 but its rows (" + std::to_string(t.ne[0]) + ") are not a multiple of 32");
+        // A quantized row is a whole number of blocks; blocks never straddle rows.
+        if (t.ne[0] % block_elems(t.type) != 0)
+            fail(f.path + ": tensor " + t.name + " is " + dtype_name(t.type) + " but its rows (" + std::to_string(t.ne[0]) +
+                 " elements) are not a multiple of its block size " + std::to_string(block_elems(t.type)));
         t.nbytes = row_bytes(t.type, t.ne[0]) * (count / t.ne[0]);
         offsets.push_back(r.get<uint64_t>("tensor offset"));
         g.tensors.push_back(std::move(t));

@@ -60,7 +60,8 @@ void check_all(llama_model& m) {
             fail(m.path + ": a layer norm weight has the wrong length (expected " + std::to_string(c.n_embd) + ")");
     }
     for (const auto& w : {m.tok_embd, m.output})
-        if (w.type == dtype::Q8_0 && w.n_in % QK8_0) fail(m.path + ": " + w.name + " rows are not a multiple of 32");
+        if (w.n_in % block_elems(w.type))
+            fail(m.path + ": " + w.name + " rows are not a multiple of the " + dtype_name(w.type) + " block size");
 }
 
 // ---------------------------------------------------------------- GGUF

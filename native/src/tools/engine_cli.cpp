@@ -3,8 +3,10 @@
 //                                   [--threads N] [--skip M] [--ignore-eos]
 //   clasp-engine-cli bench MODEL [--backend B] [--threads N] [--prompt-len 64] [--gen 64]
 //   clasp-engine-cli verify-cost MODEL [--backend B] [--threads N] [--prompt-len 64] [--reps 30]
-//       the time of one full pass over k = 1, 2, 4, 8, 16 new tokens (CLaSp's verify, logits for
+//       the time of one full pass over k = 1, 2, 4, 8, 12, 16 new tokens (CLaSp's verify, logits for
 //       every row) after the prompt, relative to k = 1 (a decode step); best and median of the reps
+//   clasp-engine-cli membw - [--threads N]
+//       the machine's streaming read bandwidth: N threads summing a 1 GiB buffer (best of 5), GB/s
 #include "core/error.h"
 #include "runtime/engine.h"
 #include "runtime/transformer.h"
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace clasp;
@@ -25,9 +28,38 @@ static std::vector<int> parse_ids(const std::string& s) {
     return v;
 }
 
+// Streaming read bandwidth: each thread sums its share of a 1 GiB buffer with 64-byte vector loads
+// (what a matrix-vector product over memory-resident weights can at best reach).
+static double read_bandwidth(int n_threads) {
+    const size_t n = (size_t)1 << 30, per = n / n_threads / 64 * 64;
+    std::vector<uint8_t> buf(n, 1);
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        std::vector<std::thread> th;
+        std::vector<uint64_t> sums(n_threads);
+        const double t0 = now_ms();
+        for (int i = 0; i < n_threads; i++)
+            th.emplace_back([&, i] {
+                typedef long long v8 __attribute__((vector_size(64)));
+                const v8* p = (const v8*)(buf.data() + per * i);
+                v8 a = {0}, b = {0};
+                for (size_t k = 0; k + 1 < per / 64; k += 2) a += p[k], b += p[k + 1];
+                a += b;
+                uint64_t s = 0;
+                for (int j = 0; j < 8; j++) s += (uint64_t)a[j];
+                sums[i] = s;
+            });
+        for (auto& t : th) t.join();
+        const double ms = now_ms() - t0;
+        if (sums[0] == 42) std::fprintf(stderr, " ");  // keeps the sums alive
+        best = std::max(best, (double)per * n_threads / (ms / 1000) / 1e9);
+    }
+    return best;
+}
+
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: clasp-engine-cli generate|bench|verify-cost MODEL [options]\n");
+        std::fprintf(stderr, "usage: clasp-engine-cli generate|bench|verify-cost MODEL [options] | membw - [--threads N]\n");
         return 2;
     }
     std::string cmd = argv[1];
@@ -53,6 +85,10 @@ int main(int argc, char** argv) {
         else if (a == "--gen") gen = std::stoi(next());
         else if (a == "--reps") reps = std::stoi(next());
         else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
+    }
+    if (cmd == "membw") {
+        std::printf("{\"threads\":%d,\"read_gb_s\":%.1f}\n", eo.threads, read_bandwidth(eo.threads > 0 ? eo.threads : 1));
+        return 0;
     }
     try {
         engine e(eo);
@@ -99,7 +135,7 @@ int main(int argc, char** argv) {
             gen_stats st;
             std::vector<float> logits;
             e.prefill(prompt, logits, nullptr, st);
-            const std::vector<int> ks = {1, 2, 4, 8, 16};
+            const std::vector<int> ks = {1, 2, 4, 8, 12, 16};
             std::vector<std::vector<double>> ms(ks.size());
             forward_out out;
             for (int rep = 0; rep < reps + 1; rep++)

@@ -14,6 +14,44 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
     for (int t = 0; t < T; t++) dequantize_row(E.type, E.row(ids[t]), out + (size_t)t * E.n_in, E.n_in);
 }
 
+void cpu_backend::quantize_acts(const weight* const* W, int n_w, const float* x, int T) {
+    bool done[3] = {false, false, false};
+    for (int i = 0; i < n_w; i++) {
+        const act_kind k = act_for(W[i]->type);
+        if (k == act_kind::f32 || done[(int)k]) continue;
+        done[(int)k] = true;
+        const int64_t n = W[i]->n_in;
+        const size_t stride = act_row_bytes(k, n);
+        auto& buf = act_[(int)k];
+        if (buf.size() < stride * T) buf.resize(stride * T);
+        uint8_t* out = buf.data();
+        if (T == 1) quantize_act(k, x, n, out);
+        else pool_.parallel_for(T, [&](int t, int) { quantize_act(k, x + (size_t)t * n, n, out + stride * t); });
+    }
+}
+
+void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) const {
+    const qdot_fn dot = k_.qdot[(int)W.type];
+    if (!dot) return k_.matmul_rows(W, x, T, y, r0, r1, accum);
+    const act_kind k = act_for(W.type);
+    const size_t stride = act_row_bytes(k, W.n_in);
+    const uint8_t* xq = act_[(int)k].data();
+    // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
+    // L1 while the tokens' activations come from L2.
+    float out[qdot_max_tokens];
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t* row = W.row(r);
+        for (int t0 = 0; t0 < T; t0 += qdot_max_tokens) {
+            const int nt = std::min(qdot_max_tokens, T - t0);
+            dot(row, xq + stride * t0, stride, nt, W.n_in, out);
+            for (int t = 0; t < nt; t++) {
+                float& yo = y[(size_t)(t0 + t) * W.n_out + r];
+                yo = accum ? yo + out[t] : out[t];
+            }
+        }
+    }
+}
+
 // Splits the rows of each product into chunks for the pool (a few per thread, so that a thread that
 // starts late or runs slow gets help), and runs them all in one region. With swiglu, parts[0] is the
 // gate and parts[1] the up projection: a chunk computes both for its rows, then silu(g) * u there.
@@ -45,13 +83,16 @@ void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x,
         const int64_t step = ((rows + per - 1) / per + align - 1) / align * align;
         for (int64_t r = 0; r < rows; r += step) chunks[n_chunks++] = {p, r, std::min(rows, r + step)};
     }
+    const weight* W[max_chunks / 4] = {};
+    for (int p = 0; p < n_parts; p++) W[p] = parts[p].W;
+    quantize_acts(W, n_parts, x, T);
     pool_.parallel_for(n_chunks, [&](int c, int) {
         const chunk& ch = chunks[c];
         const mm_part& P = parts[ch.part];
-        k_.matmul_rows(*P.W, x, T, P.y, ch.r0, ch.r1, P.accum);
+        rows(*P.W, x, T, P.y, ch.r0, ch.r1, P.accum);
         if (swiglu) {
             const mm_part& U = parts[1];
-            k_.matmul_rows(*U.W, x, T, U.y, ch.r0, ch.r1, false);
+            rows(*U.W, x, T, U.y, ch.r0, ch.r1, false);
             const int64_t n = P.W->n_out;
             for (int t = 0; t < T; t++)
                 k_.silu_mul(P.y + (size_t)t * n + ch.r0, U.y + (size_t)t * n + ch.r0, (size_t)(ch.r1 - ch.r0));
@@ -198,11 +239,13 @@ void cpu_backend::qkv_rope_attention(const weight& wq, const weight& wk, const w
     rope_tables(T, pos, inv_freq, hd / 2);
     for (auto& s : scratch_)
         if (s.size() < (size_t)group * (n_prefix + T + 16)) s.resize((size_t)group * (n_prefix + T + 16));
+    const weight* W[3] = {&wq, &wk, &wv};
+    quantize_acts(W, 3, xn, T);
     pool_.parallel_for(n_head_kv, [&](int hk, int ith) {
         const int64_t qr = (int64_t)hk * group * hd, kr = (int64_t)hk * hd;
-        k_.matmul_rows(wq, xn, T, q, qr, qr + (int64_t)group * hd, false);
-        k_.matmul_rows(wk, xn, T, k, kr, kr + hd, false);
-        k_.matmul_rows(wv, xn, T, v, kr, kr + hd, false);
+        rows(wq, xn, T, q, qr, qr + (int64_t)group * hd, false);
+        rows(wk, xn, T, k, kr, kr + hd, false);
+        rows(wv, xn, T, v, kr, kr + hd, false);
         rope_heads(q, T, n_head, hd, hk * group, (hk + 1) * group, interleaved);
         rope_heads(k, T, n_head_kv, hd, hk, hk + 1, interleaved);
         for (int t = 0; t < T; t++)

@@ -2,6 +2,7 @@
 #pragma once
 #include "../host_memory.h"
 #include "kernels.h"
+#include "qact.h"
 #include "thread_pool.h"
 #include <memory>
 #include <vector>
@@ -42,6 +43,10 @@ private:
         bool accum;
     };
     void run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, bool swiglu = false);
+    // Quantizes x (T tokens of n) for the integer kernels of these weights, once per format needed.
+    void quantize_acts(const weight* const* W, int n_w, const float* x, int T);
+    // Rows [r0, r1) of y = W x: the float kernels, or the integer ones on the activations quantize_acts made.
+    void rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) const;
     // rope's tables for these positions; then rope_heads rotates heads [h0, h1) of every token
     void rope_tables(int T, const int32_t* pos, const float* inv_freq, int half);
     void rope_heads(float* x, int T, int n_head, int hd, int h0, int h1, bool interleaved) const;
@@ -53,6 +58,7 @@ private:
     const cpu_kernels& k_;
     thread_pool pool_;
     std::vector<std::vector<float>> scratch_;  // per thread: attention scores
+    std::vector<uint8_t> act_[3];              // quantized activations per act_kind (qact.h)
     // rope's cos/sin for the positions of the last call (the same for Q and K of every layer)
     std::vector<int32_t> rope_pos_;
     std::vector<float> rope_freq_, rope_cs_, rope_sn_;

@@ -5,12 +5,14 @@
 // lossless, not merely up to rounding.
 #pragma once
 #include "../../model/llama_model.h"
+#include "qdot.h"
 #include <cstddef>
 
 namespace clasp {
 
 struct cpu_kernels {
     const char* level;
+    // Float weights (F32, F16, BF16) against float activations:
     // y[t, r] = W[r, :] . x[t, :] for rows r in [r0, r1); y is (T, W.n_out). With accumulate,
     // y[t, r] += the product instead (the same float addition as a separate add op).
     void (*matmul_rows)(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accumulate);
@@ -28,6 +30,8 @@ struct cpu_kernels {
     // scores: scratch of G * (n0 + n1 + 16) floats.
     void (*attend)(const float* q, int G, const float* k0, const float* v0, int n0, const float* k1, const float* v1,
                    int n1, size_t stride, int hd, float scale, float* scores, float* out);
+    // Quantized weights: the integer dot product per dtype (qdot.h), null for the float types.
+    const qdot_fn* qdot;
 };
 
 const cpu_kernels& cpu_kernels_generic();

@@ -1,5 +1,6 @@
 // Portable kernels: plain C++ for processors without AVX2.
 #include "kernels.h"
+#include "qdot.h"
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -66,7 +67,7 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 }  // namespace
 
 const cpu_kernels& cpu_kernels_generic() {
-    static const cpu_kernels k{"generic", matmul_rows, dot, axpy, scale_mul, silu_mul, attend};
+    static const cpu_kernels k{"generic", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_generic()};
     return k;
 }
 
