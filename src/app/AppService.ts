@@ -24,7 +24,7 @@ import {
   type ResponseOf,
 } from '../shared/api';
 import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
-import { defaultChatSettings } from '../shared/settings';
+import { applySettingsPatch, defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
 import { PromptTooLongError, type EngineService } from '../services/EngineService';
 import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
@@ -264,7 +264,7 @@ export class AppService {
 
   private updateConversation(p: RequestOf<'conversations:update'>): Conversation {
     const cur = this.requireConversation(p.id);
-    const settings = p.settings ? checkSettings({ ...cur.settings, ...stripUndefined(p.settings) }) : undefined;
+    const settings = p.settings ? checkSettings(applySettingsPatch(cur.settings, p.settings)) : undefined;
     return this.store.updateConversation(p.id, { title: p.title?.trim() || undefined, systemPrompt: p.systemPrompt, settings });
   }
 

@@ -171,7 +171,7 @@ export class EngineService {
       cb.signal?.addEventListener('abort', onAbort, { once: true });
       this.active = { signal: cb.signal };
       try {
-        const r = await this.engine.generate(promptIds, toNativeParams(s), (ev) => {
+        const r = await this.engine.generate(promptIds, toNativeParams(s, this.info.nLayer), (ev) => {
           if (ev.type === 'token') {
             const piece = decoder.push(ev.id);
             text += piece;

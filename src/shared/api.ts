@@ -34,6 +34,11 @@ export const settingsSchema = z.object({
 });
 export type ChatSettings = z.infer<typeof settingsSchema>;
 
+/** A change to a conversation's settings; `skipRatio: null` clears the optional ratio (JSON has no undefined). */
+export const settingsPatchSchema = settingsSchema.partial().extend({ skipRatio: numberSettingSchema(S.skipRatio).nullable().optional() });
+export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+
 export interface Conversation {
   id: string;
   title: string;
@@ -121,7 +126,7 @@ export const idSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 export const requests = {
   'conversations:list': z.object({}),
   'conversations:create': z.object({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsSchema.partial().optional() }),
-  'conversations:update': z.object({ id: idSchema, title: z.string().min(1).max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsSchema.partial().optional() }),
+  'conversations:update': z.object({ id: idSchema, title: z.string().min(1).max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsPatchSchema.optional() }),
   'conversations:delete': z.object({ id: idSchema }),
   'messages:list': z.object({ conversationId: idSchema }),
   /** Sends a user message (or regenerates / edits) and starts streaming the reply. */

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { Icon } from '../components/Icon';
 import { estimateTokens, fmtInt } from '../lib/format';
+import { changedSettings, defaultChatSettings, effectiveSkip } from '@shared/settings';
 import { ModeSelect, SkipInput } from '../settings/fields';
 import { useApp } from '../store';
 
@@ -23,6 +24,7 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const nCtx = useApp((s) => s.current?.nCtx ?? null);
   const modelLoading = useApp((s) => !!s.modelLoad);
   const busy = useApp((s) => !!s.activeReply || !!s.sending);
+  const modelDefaults = useApp((s) => s.modelDefaults);
 
   useEffect(() => {
     if (prefill !== null) {
@@ -58,6 +60,11 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
     const ok = await send(content);
     if (!ok) setText((t) => (t === '' ? content : t));
   };
+
+  // The M that runs: a skip ratio decides it when set (the shared rule), and the toolbar says so.
+  const ratio = conv?.settings.skipRatio;
+  const ratioM = conv && ratio !== undefined && nLayer ? effectiveSkip(conv.settings, nLayer) : null;
+  const nChanged = conv ? changedSettings(conv.settings, defaultChatSettings(modelDefaults ?? undefined)).length : 0;
 
   let warning: string | null = null;
   if (tooLong) {
@@ -98,17 +105,30 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
                 <span>Mode</span>
                 <ModeSelect value={conv.settings.mode} onChange={(mode) => void updateSettings(conv.id, { mode })} />
               </label>
-              <label className={`bar-field ${conv.settings.mode === 'ar' ? 'disabled' : ''}`} title="Layers skipped while drafting: auto or a count">
+              <label
+                className={`bar-field ${conv.settings.mode === 'ar' ? 'disabled' : ''}`}
+                title={ratioM !== null ? `M = ${ratioM}: set by the skip ratio ${ratio} in Settings, which wins over Skip` : 'Layers skipped while drafting: auto or a count'}
+              >
                 <span>Skip</span>
                 <SkipInput
                   value={conv.settings.skip}
                   nLayer={nLayer}
-                  disabled={conv.settings.mode === 'ar'}
+                  disabled={conv.settings.mode === 'ar' || ratioM !== null}
+                  shown={ratioM !== null ? String(ratioM) : undefined}
                   onCommit={(skip) => void updateSettings(conv.id, { skip })}
                 />
+                {ratioM !== null && <span className="bar-note">ratio {ratio}</span>}
               </label>
-              <button className={`btn tiny ghost ${settingsOpen ? 'on' : ''}`} data-testid="settings-toggle" aria-expanded={settingsOpen} onClick={() => toggleSettings()}>
+              <button
+                className={`btn tiny ghost ${settingsOpen ? 'on' : ''}`}
+                data-testid="settings-toggle"
+                data-changed={nChanged}
+                aria-expanded={settingsOpen}
+                title={nChanged ? `${nChanged} setting${nChanged > 1 ? 's' : ''} changed from the defaults` : 'All settings at their defaults'}
+                onClick={() => toggleSettings()}
+              >
                 <Icon name="settings" size={14} /> Settings
+                {nChanged > 0 && <span className="changed-dot" aria-label={`${nChanged} changed from the defaults`} />}
               </button>
             </>
           )}

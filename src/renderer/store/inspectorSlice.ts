@@ -49,6 +49,10 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
     });
   },
 
+  clearInspector() {
+    set({ source: null, selectedRound: null, hover: null, cursor: null, replaying: false, inspectorVersion: get().inspectorVersion + 1 });
+  },
+
   followLive(messageId, conversationId) {
     let buf = get().buffers[messageId];
     if (!buf) buf = new RoundsBuffer(get().current?.nLayer ?? 32, 512);

@@ -1,7 +1,7 @@
 // The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
 // ui). API listeners change it only through the slices' actions.
 import type { StateCreator } from 'zustand';
-import type { AppEvent, ChatSettings, Conversation, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
+import type { AppEvent, ChatSettings, Conversation, SettingsPatch, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
 import type { SamplingDefaults } from '@shared/settings';
 import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
 import type { Trace } from '@shared/trace';
@@ -17,7 +17,7 @@ export interface ConversationsSlice {
   renameConversation(id: string, title: string): Promise<void>;
   deleteConversation(id: string): Promise<void>;
   updateSystemPrompt(id: string, systemPrompt: string): Promise<void>;
-  updateSettings(id: string, patch: Partial<ChatSettings>): Promise<void>;
+  updateSettings(id: string, patch: SettingsPatch): Promise<void>;
   /** Menu actions and changes made elsewhere: created, updated, deleted conversations, an imported trace. */
   applyAppEvent(e: AppEvent): void;
 }
@@ -94,6 +94,8 @@ export interface InspectorSlice {
   setCursor(n: number | null): void;
   setReplaying(on: boolean): void;
   clearImportError(): void;
+  /** shows nothing (a new chat's empty conversation) */
+  clearInspector(): void;
 }
 
 export interface AppError {
