@@ -174,7 +174,10 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
     await page.locator(id('settings-max-tokens')).press('Enter');
     await page.locator(id('settings-det')).fill('2');
     await page.locator(id('settings-det')).press('Tab');
-    // out of range: shown as invalid, then restored, never sent
+    // out of range: kept in the box, marked, with its reason inline; never sent; Escape restores it
+    expect(await page.locator(id('settings-det')).inputValue()).toBe('2');
+    expect(await page.locator(`${id('settings-panel')} ${id('field-error')}`).innerText()).toMatch(/Must be 0 to 1/);
+    await page.locator(id('settings-det')).press('Escape');
     expect(await page.locator(id('settings-det')).inputValue()).toBe('0.7');
     await shot('06-settings');
     await page.locator(id('settings-toggle')).click();

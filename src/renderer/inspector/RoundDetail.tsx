@@ -1,7 +1,7 @@
 // One verify round up close: each drafted token with the draft's probability q and the full model's
 // p, which were accepted, the correction or bonus token, the skip set, the policy's changes and the
 // DP (table and path) that chose the skip set.
-import { useMemo } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { Icon } from '../components/Icon';
 import { mapTokensToRounds } from '../lib/fates';
 import { fmtMs } from '../lib/format';
@@ -33,6 +33,11 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
   const pieces = ins.message?.pieces;
   const fates = ins.message?.fates;
   const map = useMemo(() => (fates ? mapTokensToRounds(fates) : null), [fates]);
+  const el = useRef<HTMLDivElement>(null);
+  // A picked round brings its drill-down into view (it sits below the charts).
+  useEffect(() => {
+    if (r !== null) el.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }, [r]);
   const { buf, n, L } = ins;
   if (!buf || r === null || r >= buf.count) {
     return <p className="dim small round-hint">Click a round in a heatmap or chart (or a token in a reply, with token fates on) to see its drafts, skip set and DP table.</p>;
@@ -55,7 +60,7 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
   const skipSet = new Set(round.skip);
 
   return (
-    <div className="round-detail" data-testid="inspector-round-detail" data-round={r}>
+    <div className="round-detail" data-testid="inspector-round-detail" data-round={r} ref={el}>
       <header>
         <button className="icon-btn" data-testid="round-prev" aria-label="Previous round" disabled={r <= 0} onClick={() => select(r - 1)}>
           <Icon name="chevronLeft" size={14} />

@@ -105,17 +105,22 @@ export interface AppError {
 
 export type Theme = 'system' | 'light' | 'dark';
 
+/** The similarity heatmap's colour scale: this reply's range, one fixed range for every reply, or log "nines". */
+export type SimScale = 'reply' | 'fixed' | 'log';
+
 export interface UiSlice {
   theme: Theme;
   inspectorOpen: boolean;
   settingsOpen: boolean;
   showFates: boolean;
+  simScale: SimScale;
   errors: AppError[];
   toast: string | null;
   setTheme(t: Theme): void;
   toggleInspector(open?: boolean): void;
   toggleSettings(open?: boolean): void;
   setShowFates(on: boolean): void;
+  setSimScale(s: SimScale): void;
   pushError(text: string): void;
   dismissError(id?: number): void;
   showToast(text: string): void;

@@ -1,5 +1,5 @@
 // Layout and display preferences (kept in localStorage), the error banner and the toast.
-import type { Slice, Theme, UiSlice } from './types';
+import type { SimScale, Slice, Theme, UiSlice } from './types';
 
 const KEY = 'clasp.ui';
 
@@ -8,6 +8,7 @@ interface Saved {
   inspectorOpen?: boolean;
   showFates?: boolean;
   settingsOpen?: boolean;
+  simScale?: SimScale;
 }
 
 function load(): Saved {
@@ -36,6 +37,7 @@ export const createUiSlice: Slice<UiSlice> = (set, get) => {
     inspectorOpen: saved.inspectorOpen ?? true,
     settingsOpen: saved.settingsOpen ?? false,
     showFates: saved.showFates ?? false,
+    simScale: saved.simScale === 'fixed' || saved.simScale === 'log' ? saved.simScale : 'reply',
     errors: [],
     toast: null,
     setTheme(theme) {
@@ -55,6 +57,10 @@ export const createUiSlice: Slice<UiSlice> = (set, get) => {
     setShowFates(showFates) {
       save({ showFates });
       set({ showFates });
+    },
+    setSimScale(simScale) {
+      save({ simScale });
+      set({ simScale });
     },
     pushError(text) {
       // the same message twice in a row is one banner

@@ -1,0 +1,214 @@
+// The studio's issue-13 features in a real browser (`clasp serve` on the demo model, headless
+// Chromium): settings you can trust (one skip / ratio rule, Reset, changed markers, inline errors,
+// New chat from the defaults), the layout (drill-down into view, tabs below 1100 px, enlarged
+// heatmaps), the charts (per-layer skip bars, a shared similarity scale, redraw on a theme switch),
+// and the chat basics. Screenshots (light, dark, 1000×800) go to test-artifacts/studio-*.png.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, launchBrowser, startStudio, type Studio } from './harness';
+
+const id = (t: string) => `[data-testid="${t}"]`;
+
+let studio: Studio;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `studio-${name}.png`) });
+
+async function sendAndWait(text: string, timeout = 90_000) {
+  const before = await page.locator(id('message-assistant')).count();
+  await page.locator(id('chat-input')).fill(text);
+  await page.locator(id('send')).click();
+  await page.waitForFunction(
+    ([sel, n]) => {
+      const all = document.querySelectorAll(sel as string);
+      const last = all[all.length - 1] as HTMLElement | undefined;
+      return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
+    },
+    [id('message-assistant'), before] as const,
+    { timeout },
+  );
+  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
+  return page.locator(id('message-assistant')).last();
+}
+
+/** Sets a panel number field (Enter commits). */
+async function setField(testId: string, value: string) {
+  await page.locator(id(testId)).fill(value);
+  await page.locator(id(testId)).press('Enter');
+}
+
+/** Whether the element's box lies inside the window (at least `share` of its visible height). */
+function inView(sel: string, share = 0.3) {
+  return page.locator(sel).evaluate((el, s) => {
+    const r = el.getBoundingClientRect();
+    const seen = Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0);
+    return seen > Math.min(r.height, window.innerHeight) * s && r.left < window.innerWidth && r.right > 0;
+  }, share);
+}
+
+/** The colour of one pixel of a heatmap's canvas, at a share of its width and height. */
+function pixel(testId: string, fx: number, fy: number) {
+  return page.locator(`${id(testId)} canvas`).evaluate(
+    (c: HTMLCanvasElement, [x, y]) => Array.from(c.getContext('2d')!.getImageData(Math.floor(c.width * x), Math.floor(c.height * y), 1, 1).data).slice(0, 3).join(','),
+    [fx, fy] as const,
+  );
+}
+
+const frames = (n = 3) => page.evaluate((k) => new Promise((r) => { let i = 0; const f = () => (++i >= k ? r(null) : requestAnimationFrame(f)); requestAnimationFrame(f); }), n);
+
+beforeAll(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  studio = await startStudio();
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light', acceptDownloads: true });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.close();
+});
+
+describe('the studio (issue 13)', { timeout: 180_000 }, () => {
+  it('gets a CLaSp reply to inspect', async () => {
+    await page.goto(studio.uiUrl);
+    await page.locator(id('chat-input')).waitFor();
+    await page.locator(id('theme-light')).click();
+    await sendAndWait('Write a short story about a lighthouse keeper.');
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 3, id('inspector-skip-heatmap'));
+  });
+
+  it('keeps one rule between skip and skip ratio, marks changes, and resets everything', async () => {
+    const toggle = page.locator(id('settings-toggle'));
+    expect(await toggle.getAttribute('data-changed')).toBe('0');
+    await page.locator(id('settings-skip')).fill('8');
+    await page.locator(id('settings-skip')).press('Enter');
+    await toggle.click();
+    await setField('settings-skip-ratio', '0.5');
+    // the ratio wins: toolbar and panel both show the M that runs (half the demo model's layers), not 8
+    const layers = Number(await page.locator(id('inspector-skip-heatmap')).getAttribute('data-layers'));
+    const M = String(Math.min(layers - 1, Math.round(0.5 * layers)));
+    await page.waitForFunction(([sel, m]) => (document.querySelector(sel as string) as HTMLInputElement)?.value === m, [id('settings-skip'), M] as const);
+    expect(await page.locator(id('settings-skip')).isDisabled()).toBe(true);
+    expect(await page.locator(id('settings-skip-panel')).inputValue()).toBe(M);
+    expect(Number(await toggle.getAttribute('data-changed'))).toBe(2);
+    expect(await page.locator(`${id('settings-panel')} [data-changed="yes"]`).count()).toBe(2);
+    // an invalid value stays, with its reason, and is not saved
+    await page.locator(id('settings-top-k')).fill('-3');
+    await page.locator(id('settings-top-k')).press('Tab');
+    expect(await page.locator(id('settings-top-k')).inputValue()).toBe('-3');
+    expect(await page.locator(`${id('settings-panel')} ${id('field-error')}`).innerText()).toMatch(/Must be 0 to/);
+    await shot('settings-light');
+    await page.locator(id('settings-top-k')).press('Escape');
+    await page.locator(id('settings-reset')).click();
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '0', id('settings-toggle'));
+    expect(await page.locator(id('settings-skip')).inputValue()).toBe('auto');
+    expect(await page.locator(id('settings-skip')).isDisabled()).toBe(false);
+    expect(await page.locator(id('settings-skip-ratio')).inputValue()).toBe('');
+    // the reset reached the server: still reset after a reload
+    await page.reload();
+    await page.locator(id('settings-skip-ratio')).waitFor();
+    expect(await page.locator(id('settings-skip-ratio')).inputValue()).toBe('');
+    expect(await page.locator(id('settings-toggle')).getAttribute('data-changed')).toBe('0');
+    await page.locator(id('settings-toggle')).click();
+  });
+
+  it('brings a picked round into view, shows per-layer skip bars, and enlarges a heatmap', async () => {
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 3, id('inspector-skip-heatmap'));
+    const rounds = Number(await page.locator(id('inspector-skip-heatmap')).getAttribute('data-rounds'));
+    const counts = (await page.locator(id('skip-frequency')).getAttribute('data-counts'))!.split(',').map(Number);
+    expect(counts.length).toBe(Number(await page.locator(id('inspector-skip-heatmap')).getAttribute('data-layers')));
+    expect(Math.max(...counts)).toBeGreaterThan(0);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(rounds);
+    const box = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.4);
+    await page.locator(id('inspector-round-detail')).waitFor();
+    await page.waitForTimeout(600); // the smooth scroll
+    expect(await inView(id('inspector-round-detail'))).toBe(true);
+    await shot('round-in-view-light');
+
+    await page.locator(`${id('inspector-skip-heatmap')}`).scrollIntoViewIfNeeded();
+    const small = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!.height;
+    await page.locator(id('heatmap-enlarge')).first().click();
+    await frames();
+    const big = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!.height;
+    expect(big).toBeGreaterThan(small * 1.5);
+    await shot('heatmap-enlarged');
+    await page.keyboard.press('Escape');
+    await frames();
+    expect((await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!.height).toBe(small);
+  });
+
+  it('redraws the heatmaps on a theme switch, and keeps a fixed similarity scale across replies', async () => {
+    await page.locator(id('inspector-skip-heatmap')).scrollIntoViewIfNeeded();
+    const before = await pixel('inspector-skip-heatmap', 0.5, 0.5);
+    await page.locator(id('theme-dark')).click();
+    await frames();
+    expect(await pixel('inspector-skip-heatmap', 0.5, 0.5)).not.toBe(before);
+    await shot('inspector-dark');
+
+    await page.locator(id('similarity-scale')).selectOption('fixed');
+    expect(await page.locator(id('similarity-legend')).getAttribute('data-lo')).toBe('0.50');
+    await page.locator(id('similarity-scale')).selectOption('log');
+    expect(await page.locator(id('similarity-legend')).getAttribute('data-scale')).toBe('log');
+    await page.locator(id('similarity-scale')).selectOption('fixed');
+    // a second reply (static: it always drafts, whatever the adaptive policy learned): the same range
+    await page.locator(id('settings-mode')).selectOption('static');
+    await sendAndWait('Now tell it as a poem.');
+    await page.locator(id('settings-mode')).selectOption('clasp');
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 0, id('inspector-skip-heatmap'));
+    // the source line names the inspected reply, not the conversation
+    expect(await page.locator(id('inspector-source')).getAttribute('data-reply')).toBe('2');
+    expect(await page.locator(id('inspector-source')).innerText()).toContain('Now tell it as a poem.');
+    expect(await page.locator(id('similarity-legend')).getAttribute('data-lo')).toBe('0.50');
+    await page.reload();
+    await page.locator(id('similarity-legend')).waitFor();
+    expect(await page.locator(id('similarity-scale')).inputValue()).toBe('fixed');
+  });
+
+  it('uses tabs below 1100 px and opens the Round tab for a picked round', async () => {
+    await page.setViewportSize({ width: 1000, height: 800 });
+    await page.locator(id('inspector-tab-overview')).click();
+    expect(await page.locator(id('inspector-tab-overview')).getAttribute('aria-selected')).toBe('true');
+    expect(await page.locator(id('inspector-skip-heatmap')).count()).toBe(0);
+    await shot('narrow-overview-dark');
+    await page.locator(id('inspector-tab-layers')).click();
+    const box = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
+    await page.locator(id('inspector-round-detail')).waitFor();
+    expect(await page.locator(id('inspector-tab-round')).getAttribute('aria-selected')).toBe('true');
+    expect(await inView(id('inspector-round-detail'), 0.2)).toBe(true);
+    await shot('narrow-round-dark');
+    await page.locator(id('inspector-tab-similarity')).click();
+    await page.locator(id('inspector-similarity-heatmap')).waitFor();
+    await page.locator(id('theme-light')).click();
+    await shot('narrow-similarity-light');
+    await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
+  it('starts a New chat from the defaults, clears the inspector, and reuses an empty one', async () => {
+    await page.locator(id('settings-mode')).selectOption('ar');
+    expect(await page.locator(id('settings-toggle')).getAttribute('data-changed')).toBe('1');
+    const n = await page.locator(id('conversation-item')).count();
+    await page.locator(id('new-chat')).click();
+    await page.waitForFunction(([sel, k]) => document.querySelectorAll(sel as string).length === (k as number) + 1, [id('conversation-item'), n] as const);
+    expect(await page.locator(id('settings-mode')).inputValue()).toBe('clasp');
+    expect(await page.locator(id('settings-toggle')).getAttribute('data-changed')).toBe('0');
+    await page.locator(id('inspector-empty')).waitFor();
+    await page.locator(id('settings-mode')).selectOption('static');
+    await page.locator(id('new-chat')).click();
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '0', id('settings-toggle'));
+    expect(await page.locator(id('conversation-item')).count()).toBe(n + 1);
+    expect(await page.locator(id('settings-mode')).inputValue()).toBe('clasp');
+  });
+
+  it('raised no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
