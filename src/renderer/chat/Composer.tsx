@@ -12,7 +12,7 @@ import { useApp } from '../store';
 export const MAX_CHARS = 200_000;
 
 export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; onPrefillUsed(): void }) {
-  const [text, setText] = useState('');
+  const [text, setTextState] = useState('');
   const ref = useRef<HTMLTextAreaElement>(null);
   const send = useApp((s) => s.send);
   const stop = useApp((s) => s.stop);
@@ -25,6 +25,28 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const modelLoading = useApp((s) => !!s.modelLoad);
   const busy = useApp((s) => !!s.activeReply || !!s.sending);
   const modelDefaults = useApp((s) => s.modelDefaults);
+  const setDraft = useApp((s) => s.setDraft);
+  const convId = conv?.id ?? null;
+
+  // The unsent text belongs to its conversation: switching chats keeps it there and brings back theirs.
+  useEffect(() => {
+    setTextState(convId ? (useApp.getState().drafts[convId] ?? '') : '');
+  }, [convId]);
+  const setText = (v: string) => {
+    setTextState(v);
+    if (convId) setDraft(convId, v);
+  };
+
+  // Esc stops the reply being generated (unless something else, like an enlarged chart, took the key).
+  useEffect(() => {
+    if (!busy) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('.insp-section.enlarged, .edit-input')) return;
+      void stop();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [busy, stop]);
 
   useEffect(() => {
     if (prefill !== null) {
@@ -56,9 +78,14 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const submit = async () => {
     if (!canSend) return;
     const content = text;
+    const sentFrom = convId;
     setText('');
     const ok = await send(content);
-    if (!ok) setText((t) => (t === '' ? content : t));
+    // A failed send gives the text back to its conversation's box (unless something new was typed).
+    if (!ok && sentFrom && !useApp.getState().drafts[sentFrom]) {
+      setDraft(sentFrom, content);
+      if (useApp.getState().activeId === sentFrom) setTextState(content);
+    }
   };
 
   // The M that runs: a skip ratio decides it when set (the shared rule), and the toolbar says so.
@@ -139,7 +166,7 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
             </span>
           )}
           {busy && (
-            <button className="btn stop" data-testid="stop" onClick={() => void stop()} title="Stop generating">
+            <button className="btn stop" data-testid="stop" onClick={() => void stop()} title="Stop generating (Esc)">
               <Icon name="stop" size={14} /> Stop
             </button>
           )}

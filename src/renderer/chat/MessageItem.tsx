@@ -2,6 +2,7 @@
 // token fate), stream with a caret, carry their stats, and open their trace in the inspector.
 import { memo, useState } from 'react';
 import type { Message } from '@shared/api';
+import { CopyButton } from '../components/CopyButton';
 import { Icon } from '../components/Icon';
 import { fmtInt } from '../lib/format';
 import { useApp } from '../store';
@@ -10,10 +11,6 @@ import { ReplyStats } from './ReplyStats';
 import { FateStrip, TokenText } from './TokenText';
 
 const LONG = 6000;
-
-function copy(text: string) {
-  void navigator.clipboard?.writeText(text).catch(() => undefined);
-}
 
 function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
   const resend = useApp((s) => s.editAndResend);
@@ -74,9 +71,7 @@ function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
         )}
       </div>
       <div className="msg-actions">
-        <button className="icon-btn" title="Copy" aria-label="Copy" onClick={() => copy(m.content)}>
-          <Icon name="copy" size={14} />
-        </button>
+        <CopyButton text={() => m.content} testId="copy-message" />
         {canEdit && (
           <button
             className="icon-btn"
@@ -140,9 +135,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
       <div className="msg-foot">
         <ReplyStats m={m} modelName={m.model?.name ?? modelName} />
         <div className="msg-actions">
-          <button className="icon-btn" title="Copy" aria-label="Copy" onClick={() => copy(m.content)}>
-            <Icon name="copy" size={14} />
-          </button>
+          <CopyButton text={() => m.content} testId="copy-message" />
           <button
             className={`icon-btn ${inspected ? 'on' : ''}`}
             data-testid="inspect-reply"

@@ -52,7 +52,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       await get().selectConversation(pick.id);
     } catch (e) {
       set({ conversationsLoaded: true });
-      get().pushError(`Could not load conversations: ${errorText(e)}`);
+      get().pushError(`Could not load conversations: ${errorText(e)}`, null);
     }
   };
 
@@ -102,7 +102,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
         await get().selectConversation(c.id);
         return c;
       } catch (e) {
-        get().pushError(`Could not create a conversation: ${errorText(e)}`);
+        get().pushError(`Could not create a conversation: ${errorText(e)}`, null);
         return null;
       }
     },

@@ -50,7 +50,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
         set({ models, current: current?.info ?? get().current, modelDefaults: current?.defaults ?? get().modelDefaults });
         if (current) set({ recentModels: pushRecent(get().recentModels, current.info.path) });
       } catch (e) {
-        get().pushError(`Could not list models: ${errorText(e)}`);
+        get().pushError(`Could not list models: ${errorText(e)}`, null);
       }
     },
 
@@ -61,7 +61,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
         loaded(await call('models:load', { path }));
       } catch (e) {
         set({ modelLoad: null });
-        get().pushError(`Could not load the model: ${errorText(e)}`);
+        get().pushError(`Could not load the model: ${errorText(e)}`, null);
         void get().refreshModels();
       }
     },
@@ -76,7 +76,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
           break;
         case 'error':
           set({ modelLoad: null });
-          get().pushError(e.message);
+          get().pushError(e.message, null);
           break;
       }
     },

@@ -101,6 +101,8 @@ export interface InspectorSlice {
 export interface AppError {
   id: number;
   text: string;
+  /** the conversation it concerns (its banner shows only there); null: the whole app (a model, the list) */
+  conversationId: string | null;
 }
 
 export type Theme = 'system' | 'light' | 'dark';
@@ -121,9 +123,13 @@ export interface UiSlice {
   toggleSettings(open?: boolean): void;
   setShowFates(on: boolean): void;
   setSimScale(s: SimScale): void;
-  pushError(text: string): void;
+  /** conversationId: the conversation it concerns (default: the open one); null for app-wide failures */
+  pushError(text: string, conversationId?: string | null): void;
   dismissError(id?: number): void;
   showToast(text: string): void;
+  /** the composer's unsent text per conversation (kept in memory while the app runs) */
+  drafts: Record<string, string>;
+  setDraft(conversationId: string, text: string): void;
 }
 
 export type AppState = ConversationsSlice & ChatSlice & ModelSlice & InspectorSlice & UiSlice;

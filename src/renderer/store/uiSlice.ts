@@ -62,14 +62,26 @@ export const createUiSlice: Slice<UiSlice> = (set, get) => {
       save({ simScale });
       set({ simScale });
     },
-    pushError(text) {
+    pushError(text, conversationId) {
+      const cid = conversationId === undefined ? get().activeId : conversationId;
       // the same message twice in a row is one banner
       const errs = get().errors;
-      if (errs.length > 0 && errs[errs.length - 1].text === text) return;
-      set({ errors: [...errs.slice(-4), { id: nextErrorId++, text }] });
+      const last = errs[errs.length - 1];
+      if (last && last.text === text && last.conversationId === cid) return;
+      set({ errors: [...errs.slice(-4), { id: nextErrorId++, text, conversationId: cid }] });
     },
     dismissError(id) {
-      set({ errors: id === undefined ? [] : get().errors.filter((e) => e.id !== id) });
+      // without an id: the errors the open conversation shows (its own and app-wide ones)
+      const active = get().activeId;
+      set({ errors: get().errors.filter((e) => (id === undefined ? e.conversationId !== null && e.conversationId !== active : e.id !== id)) });
+    },
+    drafts: {},
+    setDraft(conversationId, text) {
+      if ((get().drafts[conversationId] ?? '') === text) return;
+      const drafts = { ...get().drafts };
+      if (text) drafts[conversationId] = text;
+      else delete drafts[conversationId];
+      set({ drafts });
     },
     showToast(text) {
       if (toastTimer) clearTimeout(toastTimer);
