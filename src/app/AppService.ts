@@ -228,7 +228,7 @@ export class AppService {
       if (!t) throw new ApiError(`no trace with id ${p.traceId}`, 'not_found');
       return t;
     },
-    'trace:import': (p) => this.importTrace(p.text),
+    'trace:import': (p) => this.importTrace(p.text, p.name),
     'export:chat': (p) => {
       const conv = this.requireConversation(p.conversationId);
       return this.deliver(exportChat(conv, this.store.listMessages(conv.id), p.format));
@@ -239,6 +239,13 @@ export class AppService {
       return this.deliver(exportTrace(p.traceId, t, p.format));
     },
     'traces:list': () => this.store.listTraces(),
+    'tokens:decode': (p) => {
+      // Token ids to text for the inspector (imported traces, rejected drafts), one id at a time.
+      const svc = this.models.current;
+      if (!svc) throw new ApiError('no model is loaded', 'not_found');
+      const t = svc.tokenizer;
+      return { model: svc.info.name, pieces: p.ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
+    },
     'trace:delete': (p) => {
       const rec = this.store.getTraceRecord(p.traceId);
       if (!rec) return { deleted: false };
@@ -726,7 +733,7 @@ export class AppService {
 
   // ---- traces and exports ----
 
-  private importTrace(text: string): ResponseOf<'trace:import'> {
+  private importTrace(text: string, fileName?: string): ResponseOf<'trace:import'> {
     let trace;
     try {
       trace = parseTrace(text, 'the imported file');
@@ -734,7 +741,7 @@ export class AppService {
       if (e instanceof TraceError) throw new ApiError(e.message, 'bad_request');
       throw e;
     }
-    const name = `imported · ${trace.model.name} · ${trace.config.mode}`;
+    const name = `${fileName?.trim() || 'imported'} · ${trace.model.name} · ${trace.config.mode}`;
     const traceId = this.store.putTrace(trace, { source: 'imported', name });
     this.emitApp({ type: 'trace-imported', traceId, name });
     return { traceId, trace };

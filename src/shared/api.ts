@@ -137,12 +137,13 @@ export const requests = {
   'models:load': z.object({ path: z.string().min(1).max(4096) }),
   'models:current': z.object({}),
   'trace:get': z.object({ traceId: idSchema }),
-  'trace:import': z.object({ text: z.string().max(200 * 1024 * 1024) }),
+  'trace:import': z.object({ text: z.string().max(200 * 1024 * 1024), name: z.string().max(200).optional() }),
   'export:chat': z.object({ conversationId: idSchema, format: z.enum(['markdown', 'json']) }),
   'export:trace': z.object({ traceId: idSchema, format: z.enum(['json', 'specbench', 'csv']) }),
   // (added) the stored traces (generated and imported), newest first; deleting an imported one.
   'traces:list': z.object({}),
   'trace:delete': z.object({ traceId: idSchema }),
+  'tokens:decode': z.object({ ids: z.array(z.number().int().min(0)).max(100_000) }),
 } as const;
 
 export type Channel = keyof typeof requests;
@@ -212,6 +213,8 @@ export interface Responses {
   'export:trace': ExportedFile;
   'traces:list': TraceListItem[];
   'trace:delete': { deleted: boolean };
+  /** each id's text with the loaded model's tokenizer (null: outside its vocabulary); model: its name */
+  'tokens:decode': { model: string; pieces: (string | null)[] };
 }
 export type ResponseOf<C extends Channel> = Responses[C];
 

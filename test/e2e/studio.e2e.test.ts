@@ -192,6 +192,43 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await page.setViewportSize({ width: 1400, height: 900 });
   });
 
+  it('keeps imported traces in a list (after a reload too), decodes their ids, and deletes them', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator(id('export-trace')).click()]);
+    const file = path.join(ARTIFACTS, 'studio-exported-trace.json');
+    await download.saveAs(file);
+    await page.locator(id('import-trace')).setInputFiles({ name: 'mine.json', mimeType: 'application/json', buffer: fs.readFileSync(file) });
+    await page.locator(id('trace-list-toggle')).waitFor();
+    expect(await page.locator(id('inspector-source')).innerText()).toContain('mine.json');
+    await page.reload();
+    await page.locator(id('trace-list-toggle')).click();
+    const item = page.locator(id('trace-item'));
+    expect(await item.count()).toBe(1);
+    expect(await item.innerText()).toContain('mine.json');
+    await item.locator('.trace-open').click();
+    await page.waitForFunction((sel) => (document.querySelector(sel)?.textContent ?? '').includes('mine.json'), id('inspector-source'));
+    // pick a round with a rejected draft: its tokens show as text from the model's tokenizer, not bare ids
+    const rounds = Number(await page.locator(id('inspector-skip-heatmap')).getAttribute('data-rounds'));
+    const box = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
+    await page.locator(id('inspector-round-detail')).waitFor();
+    let found = false;
+    for (let k = 0; k < rounds && !found; k++) {
+      if ((await page.locator(`${id('inspector-round-detail')} .draft-tok.rejected`).count()) > 0) found = true;
+      else await page.locator(id('round-next')).click();
+    }
+    expect(found).toBe(true);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="inspector-round-detail"] .draft-text .dim').length === 0);
+    expect((await page.locator(`${id('inspector-round-detail')} .draft-tok.rejected .draft-text`).innerText()).trim().length).toBeGreaterThan(0);
+    await shot('imported-decoded-light');
+    await page.locator(id('trace-list-toggle')).click();
+    await page.locator(id('trace-delete')).click();
+    await page.locator(id('trace-list-toggle')).waitFor({ state: 'detached' });
+    await page.reload();
+    await page.locator(id('chat-input')).waitFor();
+    await page.waitForTimeout(500);
+    expect(await page.locator(id('trace-list-toggle')).count()).toBe(0);
+  });
+
   it('starts a New chat from the defaults, clears the inspector, and reuses an empty one', async () => {
     await page.locator(id('settings-mode')).selectOption('ar');
     expect(await page.locator(id('settings-toggle')).getAttribute('data-changed')).toBe('1');
@@ -206,6 +243,85 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '0', id('settings-toggle'));
     expect(await page.locator(id('conversation-item')).count()).toBe(n + 1);
     expect(await page.locator(id('settings-mode')).inputValue()).toBe('clasp');
+  });
+
+  it('renders code blocks with a language and a working copy (with the http fallback), task lists and aligned tables', async () => {
+    const md = ['Here:', '```python', 'def f(x):', '    return x + 1  # one', '```', '', '- [x] done', '- [ ] todo', '', '| a | b |', '|:--|--:|', '| left | right |'].join('\n');
+    // The demo model does not write Markdown: the stored messages are given one reply that does.
+    await page.route('**/api/ui/call', async (route) => {
+      const body = JSON.parse(route.request().postData() ?? '{}') as { channel?: string; payload?: { conversationId?: string } };
+      const res = await route.fetch();
+      if (body.channel !== 'messages:list') return route.fulfill({ response: res });
+      const j = (await res.json()) as { result: { id: string; conversationId: string; role: string; content: string; status: string; createdAt: number }[] };
+      const cid = body.payload!.conversationId!;
+      j.result.push({ id: 'u-md', conversationId: cid, role: 'user', content: 'Show code.', status: 'complete', createdAt: Date.now() });
+      j.result.push({ id: 'a-md', conversationId: cid, role: 'assistant', content: md, status: 'complete', createdAt: Date.now() + 1 });
+      return route.fulfill({ response: res, json: j });
+    });
+    await page.reload();
+    const reply = page.locator(`${id('message-assistant')}[data-id="a-md"]`);
+    await reply.waitFor();
+    expect(await reply.locator(id('code-lang')).innerText()).toBe('python');
+    expect(await reply.locator('.hl-kw').first().innerText()).toBe('def');
+    expect(await reply.locator(id('task-box')).evaluateAll((els) => els.map((e) => e.getAttribute('data-checked')))).toEqual(['yes', 'no']);
+    expect(await reply.locator('input').count()).toBe(0);
+    expect(await reply.locator('td').nth(1).evaluate((e) => getComputedStyle(e).textAlign)).toBe('right');
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: studio.origin });
+    await reply.locator(id('code-copy')).click();
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-copied') === 'yes', `[data-id="a-md"] ${id('code-copy')}`);
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('def f(x):\n    return x + 1  # one');
+    await shot('markdown-light');
+    // over plain http there is no Clipboard API: the fallback still copies, and says so
+    await page.evaluate(() => {
+      Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true });
+      const w = window as unknown as { __copied: string };
+      document.addEventListener('copy', () => (w.__copied = (document.activeElement as HTMLTextAreaElement).value ?? ''));
+    });
+    await reply.locator(id('copy-message')).click();
+    await reply.locator(`${id('copy-message')}[data-copied="yes"]`).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { __copied: string }).__copied)).toBe(md);
+    await page.unroute('**/api/ui/call');
+    await page.reload();
+    await page.locator(id('chat-input')).waitFor();
+  });
+
+  it('keeps drafts and errors with their conversation, searches chats, and stops on Esc', async () => {
+    const items = page.locator(id('conversation-item'));
+    await items.first().click();
+    const first = await items.first().getAttribute('data-id');
+    await page.locator(id('chat-input')).fill('half a thought');
+    await items.nth(1).click();
+    await page.waitForFunction((f) => document.querySelector('[aria-current="true"]')?.getAttribute('data-id') !== f, first);
+    expect(await page.locator(id('chat-input')).inputValue()).toBe('');
+    // a failed send here: its banner stays with this conversation
+    await page.route('**/api/ui/call', async (route) => {
+      const body = JSON.parse(route.request().postData() ?? '{}') as { channel?: string };
+      if (body.channel === 'chat:send') return route.fulfill({ status: 503, json: { error: { message: 'the engine is busy (test)', code: 'busy' } } });
+      return route.fallback();
+    });
+    await page.locator(id('chat-input')).fill('This one fails.');
+    await page.locator(id('send')).click();
+    await page.locator(id('error-banner')).waitFor();
+    await page.unroute('**/api/ui/call');
+    expect(await page.locator(id('chat-input')).inputValue()).toBe('This one fails.');
+    await items.first().click();
+    expect(await page.locator(id('chat-input')).inputValue()).toBe('half a thought');
+    expect(await page.locator(id('error-banner')).count()).toBe(0);
+    await page.locator(id('chat-input')).fill('');
+
+    await page.locator(id('conversation-search')).fill('lighthouse');
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 1, id('conversation-item'));
+    await page.locator(id('conversation-search')).fill('no such chat anywhere');
+    await page.locator(id('conversation-search-empty')).waitFor();
+    await page.locator(id('conversation-search')).fill('');
+
+    await page.locator(id('chat-input')).fill('Write a long story about the sea.');
+    await page.locator(id('send')).click();
+    await page.locator(id('stop')).waitFor();
+    await page.locator(`${id('message-assistant')}[data-status="streaming"]`).waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator(id('stop')).waitFor({ state: 'detached', timeout: 30_000 });
+    expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).toBe('cancelled');
   });
 
   it('raised no page errors', () => {

@@ -13,6 +13,7 @@ import { Replay } from './Replay';
 import { RoundDetail } from './RoundDetail';
 import { SourceLine } from './SourceLine';
 import { Summary } from './Summary';
+import { TraceList } from './TraceList';
 import { useInspected } from './useInspected';
 
 const TABS = [
@@ -107,6 +108,7 @@ export function Inspector() {
           <Icon name="layers" size={16} /> Inspector
         </h2>
         <span className="spacer" />
+        <TraceList />
         <ImportButton />
         <ExportButtons ins={ins} />
         <button className="icon-btn" aria-label="Hide the inspector" title="Hide the inspector" onClick={() => toggle(false)}>

@@ -185,7 +185,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
           break;
         }
         case 'trace-imported':
-          void get().showStoredTrace(e.traceId, e.name);
+          void get().showStoredTrace(e.traceId, e.name, true).then(() => get().loadImportedTraces());
           break;
       }
     },

@@ -1,7 +1,7 @@
 // The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
 // ui). API listeners change it only through the slices' actions.
 import type { StateCreator } from 'zustand';
-import type { AppEvent, ChatSettings, Conversation, SettingsPatch, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
+import type { AppEvent, ChatSettings, Conversation, SettingsPatch, TraceListItem, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
 import type { SamplingDefaults } from '@shared/settings';
 import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
 import type { Trace } from '@shared/trace';
@@ -60,7 +60,7 @@ export interface ModelSlice {
 
 export type InspectorSource =
   | { kind: 'message'; messageId: string; conversationId: string }
-  | { kind: 'import'; key: string; name: string };
+  | { kind: 'import'; key: string; name: string; traceId?: string };
 
 export interface InspectorSlice {
   /** round buffers by key: an assistant message id, or 'import:N' */
@@ -87,7 +87,7 @@ export interface InspectorSlice {
   importTraceText(text: string, name: string): boolean;
   showImport(): void;
   /** shows a trace the backend stored (an import made from the Electron menu) */
-  showStoredTrace(traceId: string, name: string): Promise<void>;
+  showStoredTrace(traceId: string, name: string, fromEvent?: boolean): Promise<void>;
   selectRound(r: number | null): void;
   setHover(h: { round: number; layer: number | null } | null): void;
   setSimMetric(m: 'path' | 'layer'): void;
@@ -96,6 +96,15 @@ export interface InspectorSlice {
   clearImportError(): void;
   /** shows nothing (a new chat's empty conversation) */
   clearInspector(): void;
+  /** token texts from the loaded model's tokenizer, by id (for ids a reply's own text does not cover) */
+  tokenText: Record<number, string>;
+  /** the model those texts are from; cleared when another model loads */
+  tokenTextModel: string | null;
+  decodeIds(ids: number[]): Promise<void>;
+  /** the imported traces the backend keeps (reachable after a reload) */
+  importedTraces: TraceListItem[];
+  loadImportedTraces(): Promise<void>;
+  deleteImportedTrace(traceId: string): Promise<void>;
 }
 
 export interface AppError {
