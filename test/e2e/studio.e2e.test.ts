@@ -192,6 +192,39 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await page.setViewportSize({ width: 1400, height: 900 });
   });
 
+  it('replays a reply on its recorded clock, steps by round, and writes its text in step', async () => {
+    await page.locator(id('message-assistant')).first().locator(id('inspect-reply')).click();
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 3, id('inspector-skip-heatmap'));
+    const total = Number(await page.locator(id('inspector-skip-heatmap')).getAttribute('data-rounds'));
+    const reply = page.locator(id('message-assistant')).first();
+    await page.locator(id('replay-step-back')).click();
+    expect(await page.locator(id('replay')).getAttribute('data-cursor')).toBe(String(total - 1));
+    expect(Number(await page.locator(id('inspector-skip-heatmap')).getAttribute('data-rounds'))).toBe(total - 1);
+    const all = await reply.locator(`${id('token-text')} .tok`).count();
+    await page.locator(id('replay-step-back')).click();
+    const fewer = Number(await reply.locator(id('token-text')).getAttribute('data-tokens'));
+    expect(fewer).toBeGreaterThan(0);
+    expect(await reply.locator(`${id('token-text')} .tok`).count()).toBe(fewer);
+    await page.locator(id('replay-step-forward')).click();
+    expect(Number(await reply.locator(id('token-text')).getAttribute('data-tokens'))).toBeGreaterThan(fewer);
+    expect(fewer).toBeLessThan(all);
+    // play from the start at 4×: the cursor and the text pass through the middle, then all is shown
+    await page.locator(id('replay-slider')).fill('0');
+    await page.locator(id('replay-speed')).selectOption('4');
+    const seen = new Set<number>();
+    await page.locator(id('replay-toggle')).click();
+    for (let i = 0; i < 400; i++) {
+      const c = await page.locator(id('replay')).getAttribute('data-cursor');
+      seen.add(Number(c));
+      if (Number(c) === total && seen.size > 2) break;
+      await page.waitForTimeout(25);
+    }
+    await shot('replay-light');
+    expect([...seen].some((c) => c > 0 && c < total)).toBe(true);
+    await page.waitForFunction(([sel, t]) => document.querySelector(sel as string)?.getAttribute('data-cursor') === String(t), [id('replay'), total] as const, { timeout: 30_000 });
+    expect(await reply.locator(id('token-text')).count()).toBe(0); // back to the plain reply
+  });
+
   it('keeps imported traces in a list (after a reload too), decodes their ids, and deletes them', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator(id('export-trace')).click()]);
     const file = path.join(ARTIFACTS, 'studio-exported-trace.json');

@@ -1,10 +1,12 @@
 // One message. User turns can be edited and resent; replies render as Markdown (or coloured by
 // token fate), stream with a caret, carry their stats, and open their trace in the inspector.
-import { memo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import type { Message } from '@shared/api';
 import { CopyButton } from '../components/CopyButton';
 import { Icon } from '../components/Icon';
+import { mapTokensToRounds } from '../lib/fates';
 import { fmtInt } from '../lib/format';
+import { tokensBeforeRound } from '../lib/replay';
 import { useApp } from '../store';
 import { Markdown } from './Markdown';
 import { ReplyStats } from './ReplyStats';
@@ -102,7 +104,11 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
   const regenerate = useApp((s) => s.regenerate);
   const streaming = m.status === 'streaming';
   const n = m.fates?.length ?? 0;
-  const withPieces = showFates && !!pieces && pieces.length === n && n > 0;
+  // While the inspector replays this reply, its text shows the tokens written so far, with their fates.
+  const cursor = useApp((s) => (inspected && s.cursor !== null ? s.cursor : null));
+  const firstToken = useMemo(() => (cursor !== null && m.fates ? mapTokensToRounds(m.fates).firstToken : null), [cursor !== null, m.fates]);
+  const replayLimit = cursor !== null && firstToken ? tokensBeforeRound(firstToken, n, cursor) : undefined;
+  const withPieces = (showFates || replayLimit !== undefined) && !!pieces && pieces.length === n && n > 0;
 
   return (
     <div className={`msg assistant ${inspected ? 'inspected' : ''} status-${m.status}`} data-testid="message-assistant" data-id={m.id} data-status={m.status}>
@@ -119,7 +125,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
             <span />
           </div>
         ) : withPieces ? (
-          <TokenText m={m} pieces={pieces} />
+          <TokenText m={m} pieces={pieces} limit={replayLimit} />
         ) : (
           <Markdown text={m.content} streaming={streaming} />
         )}

@@ -24,6 +24,10 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
   inspectorVersion: 0,
   cursor: null,
   replaying: false,
+  replaySpeed: 1,
+  setReplaySpeed(replaySpeed) {
+    if (Number.isFinite(replaySpeed) && replaySpeed > 0) set({ replaySpeed });
+  },
   selectedRound: null,
   hover: null,
   simMetric: 'path',

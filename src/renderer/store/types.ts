@@ -75,6 +75,9 @@ export interface InspectorSlice {
   /** replay: how many rounds to show (null: all) */
   cursor: number | null;
   replaying: boolean;
+  /** recorded time × this = replay time (1: as it happened) */
+  replaySpeed: number;
+  setReplaySpeed(v: number): void;
   selectedRound: number | null;
   hover: { round: number; layer: number | null } | null;
   simMetric: 'path' | 'layer';
