@@ -80,6 +80,11 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await page.goto(studio.uiUrl);
     await page.locator(id('chat-input')).waitFor();
     await page.locator(id('theme-light')).click();
+    // the device is a neutral chip; the details (and why there is no GPU) behind a click
+    expect(await page.locator(id('device-details')).count()).toBe(0);
+    await page.locator(id('device-chip')).click();
+    expect(await page.locator(id('device-details')).innerText()).toMatch(/Runs on the (CPU|GPU)/);
+    await page.locator(id('device-chip')).click();
     await sendAndWait('Write a short story about a lighthouse keeper.');
     await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 3, id('inspector-skip-heatmap'));
   });

@@ -1,6 +1,8 @@
-// Picks the model (recently used first), shows load progress and the device it runs on, and says
-// loudly when the app fell back to the CPU and why.
-import { useMemo } from 'react';
+// Picks the model (recently used first), shows load progress and the device it runs on (a neutral
+// chip; why there is no GPU sits behind a click). A switch that would stop a running reply asks first:
+// the backend refuses to switch under a streaming reply.
+import { useMemo, useState } from 'react';
+import { Icon } from '../components/Icon';
 import { fmtBytes } from '../lib/format';
 import { useApp } from '../store';
 
@@ -10,6 +12,14 @@ export function ModelPicker() {
   const load = useApp((s) => s.modelLoad);
   const recent = useApp((s) => s.recentModels);
   const loadModel = useApp((s) => s.loadModel);
+  const busy = useApp((s) => !!s.activeReply || !!s.sending);
+  const stop = useApp((s) => s.stop);
+  const [pending, setPending] = useState<string | null>(null);
+  const pick = (path: string) => {
+    if (busy) setPending(path);
+    else void loadModel(path);
+  };
+  const pendingName = pending ? (models.find((m) => m.path === pending)?.name ?? pending.split(/[\\/]/).pop()) : null;
 
   const { recentItems, others } = useMemo(() => {
     const byPath = new Map(models.map((m) => [m.path, m]));
@@ -30,7 +40,7 @@ export function ModelPicker() {
         data-testid="model-picker"
         value={value}
         disabled={!!load}
-        onChange={(e) => void loadModel(e.target.value)}
+        onChange={(e) => pick(e.target.value)}
       >
         {!known && <option value={value}>{current?.name ?? (value ? value.split(/[\\/]/).pop() : 'No model loaded')}</option>}
         {recentItems.length > 0 && (
@@ -52,6 +62,28 @@ export function ModelPicker() {
           </optgroup>
         )}
       </select>
+      {pending && (
+        <div className="model-switch-confirm" data-testid="model-switch-confirm" role="alertdialog" aria-label="Switch models">
+          <span>A reply is being written. Stop it and load {pendingName}?</span>
+          <span className="confirm-actions">
+            <button className="btn tiny ghost" data-testid="model-switch-cancel" onClick={() => setPending(null)}>
+              Keep writing
+            </button>
+            <button
+              className="btn tiny danger"
+              data-testid="model-switch-stop"
+              onClick={async () => {
+                const path = pending;
+                setPending(null);
+                await stop();
+                await loadModel(path);
+              }}
+            >
+              Stop and switch
+            </button>
+          </span>
+        </div>
+      )}
       {load && (
         <div className="model-load" data-testid="model-load-progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(load.fraction * 100)}>
           <div className="bar">
@@ -73,17 +105,32 @@ export function ModelPicker() {
 
 export function DeviceIndicator() {
   const current = useApp((s) => s.current);
+  const [open, setOpen] = useState(false);
   if (!current) return null;
   const cuda = /cuda/i.test(current.backend);
-  const fallback = !cuda && !!current.backendReason;
   const detail = (current.deviceInfo || current.backend).replace(/^(cpu|cuda)\s*/i, '').replace(/^\((.*)\)$/, '$1');
+  // The CPU is an ordinary place to run: a neutral chip, with the reason there is no GPU on a click.
   return (
-    <div className={`device ${cuda ? 'gpu' : 'cpu'} ${fallback ? 'fallback' : ''}`} data-testid="device-indicator" title={current.backendReason ?? current.deviceInfo}>
-      <span className="device-dot" />
-      <span className="device-text">
-        <strong>{cuda ? 'CUDA' : 'CPU'}</strong> {detail && <span className="dim">· {detail}</span>}
-      </span>
-      {fallback && <span className="device-reason">No GPU in use: {current.backendReason}</span>}
+    <div className={`device ${cuda ? 'gpu' : 'cpu'}`} data-testid="device-indicator">
+      <button className="device-chip" data-testid="device-chip" aria-expanded={open} title="Where the model runs (click for details)" onClick={() => setOpen(!open)}>
+        <span className="device-dot" />
+        <span className="device-text">
+          <strong>{cuda ? 'CUDA' : 'CPU'}</strong> {detail && <span className="dim">· {detail}</span>}
+        </span>
+        <Icon name="chevronDown" size={12} />
+      </button>
+      {open && (
+        <div className="device-details" data-testid="device-details">
+          {cuda ? (
+            <>Runs on the GPU{current.deviceInfo ? ` (${current.deviceInfo})` : ''}.</>
+          ) : (
+            <>
+              Runs on the CPU{detail ? ` (${detail})` : ''}. CLaSp works here too; the speed each reply reaches is measured and shown with it.
+              {current.backendReason && <span className="device-reason"> No GPU is used: {current.backendReason}</span>}
+            </>
+          )}
+        </div>
+      )}
     </div>
   );
 }
