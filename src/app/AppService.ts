@@ -239,6 +239,7 @@ export class AppService {
       return this.deliver(exportTrace(p.traceId, t, p.format));
     },
     'traces:list': () => this.store.listTraces(),
+    'chat:count': (p) => this.countPrompt(p.conversationId, p.content),
     'tokens:decode': (p) => {
       // Token ids to text for the inspector (imported traces, rejected drafts), one id at a time.
       const svc = this.models.current;
@@ -338,6 +339,22 @@ export class AppService {
     this.conversationUpdated(conv.id);
     this.startReply(svc, conv.id, assistantMessage, plan, gen);
     return { userMessage, assistantMessage, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns };
+  }
+
+  /** chat:send's prompt plan without sending: the composer's context meter counts what the server will. */
+  private countPrompt(conversationId: string, content: string): ResponseOf<'chat:count'> {
+    const conv = this.requireConversation(conversationId);
+    const svc = this.models.current;
+    if (!svc) return { promptTokens: null, nCtx: null, droppedTurns: 0, fits: true };
+    const turns = [...toChat(this.store.listMessages(conv.id)), { role: 'user' as const, content }];
+    try {
+      const { gen } = this.replySettings(svc, conv.settings);
+      const plan = this.planPrompt(svc, conv, turns, gen.maxTokens);
+      return { promptTokens: plan.ids.length, nCtx: svc.info.nCtx, droppedTurns: plan.droppedTurns, fits: true };
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'bad_request') return { promptTokens: null, nCtx: svc.info.nCtx, droppedTurns: 0, fits: false, reason: e.message };
+      throw e;
+    }
   }
 
   private async regenerate(conversationId: string): Promise<ResponseOf<'chat:regenerate'>> {

@@ -144,6 +144,7 @@ export const requests = {
   'traces:list': z.object({}),
   'trace:delete': z.object({ traceId: idSchema }),
   'tokens:decode': z.object({ ids: z.array(z.number().int().min(0)).max(100_000) }),
+  'chat:count': z.object({ conversationId: idSchema, content: z.string().max(200_000) }),
 } as const;
 
 export type Channel = keyof typeof requests;
@@ -215,6 +216,12 @@ export interface Responses {
   'trace:delete': { deleted: boolean };
   /** each id's text with the loaded model's tokenizer (null: outside its vocabulary); model: its name */
   'tokens:decode': { model: string; pieces: (string | null)[] };
+  /**
+   * What sending `content` now would put in the prompt, counted exactly as chat:send counts it (the
+   * chat template, the system prompt, older turns left out to fit). fits false: chat:send would
+   * refuse it, for `reason`. Null counts: no model is loaded yet.
+   */
+  'chat:count': { promptTokens: number | null; nCtx: number | null; droppedTurns: number; fits: boolean; reason?: string };
 }
 export type ResponseOf<C extends Channel> = Responses[C];
 

@@ -328,6 +328,9 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await items.first().click();
     const first = await items.first().getAttribute('data-id');
     await page.locator(id('chat-input')).fill('half a thought');
+    // the meter shows the server's exact count of the prompt this message makes (template and history too)
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-exact') === 'yes', id('context-meter'));
+    expect(Number(await page.locator(id('context-meter')).getAttribute('data-tokens'))).toBeGreaterThan(10);
     await items.nth(1).click();
     await page.waitForFunction((f) => document.querySelector('[aria-current="true"]')?.getAttribute('data-id') !== f, first);
     expect(await page.locator(id('chat-input')).inputValue()).toBe('');

@@ -4,6 +4,8 @@
 // clear reason rather than sent to fail.
 import { useEffect, useRef, useState } from 'react';
 import { Icon } from '../components/Icon';
+import type { ResponseOf } from '@shared/api';
+import { call } from '../lib/client';
 import { estimateTokens, fmtInt } from '../lib/format';
 import { changedSettings, defaultChatSettings, effectiveSkip } from '@shared/settings';
 import { ModeSelect, SkipInput } from '../settings/fields';
@@ -68,11 +70,29 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
     el.style.height = `${Math.min(220, Math.max(44, el.scrollHeight))}px`;
   }, [text]);
 
+  // The exact count, from the server: the same prompt plan chat:send makes (template, system prompt,
+  // history, turns left out). Asked for once typing pauses; the estimate stands in until it answers.
+  const [counted, setCounted] = useState<{ text: string; convId: string; r: ResponseOf<'chat:count'> } | null>(null);
+  useEffect(() => {
+    if (!convId || !text.trim() || text.length > MAX_CHARS) return;
+    let live = true;
+    const t = setTimeout(() => {
+      call('chat:count', { conversationId: convId, content: text })
+        .then((r) => live && setCounted({ text, convId, r }))
+        .catch(() => undefined); // the estimate stays
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [text, convId]);
+  const exact = counted && counted.text === text && counted.convId === convId && counted.r.nCtx !== null ? counted.r : null;
+
   const trimmed = text.trim();
-  const tokens = estimateTokens(text);
+  const tokens = exact?.promptTokens ?? estimateTokens(text);
   const tooLong = text.length > MAX_CHARS;
-  const overContext = nCtx !== null && tokens > nCtx * 1.25;
-  const nearContext = nCtx !== null && !overContext && tokens > nCtx * 0.8;
+  const overContext = exact ? !exact.fits : nCtx !== null && tokens > nCtx * 1.25;
+  const nearContext = nCtx !== null && !overContext && (exact ? exact.droppedTurns > 0 || tokens > nCtx * 0.8 : tokens > nCtx * 0.8);
   const canSend = trimmed.length > 0 && !busy && !tooLong && !overContext && !modelLoading;
 
   const submit = async () => {
@@ -97,7 +117,11 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   if (tooLong) {
     warning = `This message is ${fmtInt(text.length)} characters; one message can hold at most ${fmtInt(MAX_CHARS)}.${nCtx ? ` It is also far longer than the model's context of ${fmtInt(nCtx)} tokens.` : ''}`;
   } else if (overContext) {
-    warning = `About ${fmtInt(tokens)} tokens: more than this model's context of ${fmtInt(nCtx)} tokens, so it cannot be sent as one message. Shorten it or split it up.`;
+    warning = exact?.reason
+      ? `Cannot be sent: ${exact.reason}.`
+      : `About ${fmtInt(tokens)} tokens: more than this model's context of ${fmtInt(nCtx)} tokens, so it cannot be sent as one message. Shorten it or split it up.`;
+  } else if (exact && exact.droppedTurns > 0) {
+    warning = `${fmtInt(tokens)} prompt tokens: the ${exact.droppedTurns === 1 ? 'oldest turn' : `${exact.droppedTurns} oldest turns`} will be left out to fit the model's context of ${fmtInt(nCtx)}.`;
   } else if (nearContext) {
     warning = `About ${fmtInt(tokens)} tokens, close to the model's context of ${fmtInt(nCtx)}: the reply may be cut short, and older turns will be left out.`;
   }
@@ -161,8 +185,15 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
           )}
           <span className="spacer" />
           {nCtx !== null && text.length > 0 && (
-            <span className={`ctx-meter ${overContext || tooLong ? 'bad' : nearContext ? 'warn' : ''}`} title="Estimated tokens in this message / the model's context">
-              ≈{fmtInt(tokens)} / {fmtInt(nCtx)}
+            <span
+              className={`ctx-meter ${overContext || tooLong ? 'bad' : nearContext ? 'warn' : ''}`}
+              data-testid="context-meter"
+              data-exact={exact ? 'yes' : 'no'}
+              data-tokens={exact?.promptTokens ?? undefined}
+              data-fits={exact ? (exact.fits ? 'yes' : 'no') : undefined}
+              title={exact ? "The prompt this message makes (chat template, system prompt and history, as the server counts it) / the model's context" : "Estimated tokens in this message / the model's context (the exact count follows)"}
+            >
+              {exact ? (exact.fits ? fmtInt(tokens) : 'too long') : `≈${fmtInt(tokens)}`} / {fmtInt(nCtx)}
             </span>
           )}
           {busy && (
