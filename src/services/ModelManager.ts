@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { BackendKind } from '../shared/engineTypes';
 import { EngineService } from './EngineService';
+import { discoverModels, type DiscoveryRoots, type FoundModel } from './modelDiscovery';
 import { bundledModelPath, checkModelFile, isInside, listModels, resolveModelPath } from './modelPaths';
 
 export interface ModelManagerOptions {
@@ -14,7 +15,11 @@ export interface ModelManagerOptions {
   backend?: BackendKind;
   threads?: number;
   nCtx?: number;
+  /** other apps' model folders to list (read-only): LM Studio, Ollama, the HF cache (modelDiscovery.ts) */
+  discover?: DiscoveryRoots;
 }
+
+export type ModelListEntry = { name: string; path: string; kind: 'gguf' | 'hf'; bytes: number; loaded: boolean } & Partial<Pick<FoundModel, 'source' | 'arch' | 'quant' | 'supported' | 'reason'>>;
 
 /** A switch asked for while a generation runs on the loaded model. */
 export class ModelBusyError extends Error {
@@ -39,8 +44,14 @@ export class ModelManager extends EventEmitter {
   }
 
   /** The models a user may pick: the bundled one, and those in the models folder. */
-  list(): { name: string; path: string; kind: 'gguf' | 'hf'; bytes: number; loaded: boolean }[] {
-    const items = this.opts.modelsDir ? listModels(this.opts.modelsDir) : [];
+  list(): ModelListEntry[] {
+    const items: Omit<ModelListEntry, 'loaded'>[] = this.opts.modelsDir ? listModels(this.opts.modelsDir) : [];
+    // Other apps' models, described from their headers; the ones in --models-dir keep their entry.
+    for (const m of this.discovered()) {
+      const i = items.findIndex((x) => path.resolve(x.path) === path.resolve(m.path));
+      if (i >= 0) items[i] = { ...items[i]!, ...m, name: items[i]!.name };
+      else items.push(m);
+    }
     const bundled = bundledModelPath();
     if (!items.some((m) => path.resolve(m.path) === bundled)) {
       items.unshift({ name: 'clasp-demo-29M (bundled)', path: bundled, kind: 'gguf', bytes: 0 });
@@ -55,10 +66,19 @@ export class ModelManager extends EventEmitter {
    */
   allowed(p: string): string {
     const full = path.resolve(p && p.length > 0 ? p : bundledModelPath());
+    // A model found in another app's folder may be loaded by its exact path, when the engine can run it.
+    const found = this.opts.discover ? this.discovered().find((m) => path.resolve(m.path) === full) : undefined;
+    if (found && !found.supported) throw new Error(`${found.name} cannot be loaded: ${found.reason}`);
+    if (found) return resolveModelPath(full);
     if (this.opts.modelsDir && full !== bundledModelPath() && !isInside(this.opts.modelsDir, full)) {
       throw new Error(`${p}: models can only be loaded from ${this.opts.modelsDir}`);
     }
     return resolveModelPath(full);
+  }
+
+  /** The discovery roots' models (not --models-dir's own plain listing), read afresh each time. */
+  private discovered(): FoundModel[] {
+    return this.opts.discover ? discoverModels({ ...this.opts.discover, modelsDir: this.opts.modelsDir }) : [];
   }
 
   /** True while a generation runs on the loaded model (a switch would cut it off). */

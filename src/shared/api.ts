@@ -182,6 +182,14 @@ export interface ModelListItem {
   kind: 'gguf' | 'hf';
   bytes: number;
   loaded: boolean;
+  /** where it was found (absent: the bundled model or a recent one) */
+  source?: 'models-dir' | 'lmstudio' | 'ollama' | 'hf-cache';
+  /** from the file's header: architecture and quantisation (GGUF file type, or the safetensors dtype) */
+  arch?: string | null;
+  quant?: string | null;
+  /** false: this engine cannot run it, for `reason` */
+  supported?: boolean;
+  reason?: string;
 }
 
 export interface TraceListItem {

@@ -2,9 +2,23 @@
 // chip; why there is no GPU sits behind a click). A switch that would stop a running reply asks first:
 // the backend refuses to switch under a streaming reply.
 import { useMemo, useState } from 'react';
+import type { ModelListItem } from '@shared/api';
 import { Icon } from '../components/Icon';
 import { fmtBytes } from '../lib/format';
 import { useApp } from '../store';
+
+const GROUPS = [
+  { source: 'models-dir', label: 'Models' },
+  { source: 'lmstudio', label: 'LM Studio' },
+  { source: 'ollama', label: 'Ollama' },
+  { source: 'hf-cache', label: 'Hugging Face cache' },
+] as const;
+
+/** "llama3.2:1b · llama Q8_0 · 1.3 GB", and why not when the engine cannot run it. */
+function optionLabel(m: ModelListItem): string {
+  const about = [m.arch && m.quant ? `${m.arch} ${m.quant}` : (m.arch ?? m.quant), m.bytes > 0 ? fmtBytes(m.bytes) : null].filter(Boolean).join(' · ');
+  return `${m.name}${about ? ` · ${about}` : ''}${m.supported === false ? ` (cannot load: ${m.reason})` : ''}`;
+}
 
 export function ModelPicker() {
   const models = useApp((s) => s.models);
@@ -52,15 +66,19 @@ export function ModelPicker() {
             ))}
           </optgroup>
         )}
-        {others.length > 0 && (
-          <optgroup label={recentItems.length ? 'Available' : 'Models'}>
-            {others.map((m) => (
-              <option key={m.path} value={m.path}>
-                {m.name}
-              </option>
-            ))}
-          </optgroup>
-        )}
+        {GROUPS.map(({ source, label }) => {
+          const items = others.filter((m) => (m.source ?? 'models-dir') === source || (source === 'models-dir' && !m.source));
+          if (items.length === 0) return null;
+          return (
+            <optgroup key={source} label={source === 'models-dir' ? (recentItems.length ? 'Available' : 'Models') : label}>
+              {items.map((m) => (
+                <option key={m.path} value={m.path} disabled={m.supported === false} title={m.supported === false ? `Cannot load: ${m.reason}` : m.path} data-source={m.source}>
+                  {optionLabel(m)}
+                </option>
+              ))}
+            </optgroup>
+          );
+        })}
       </select>
       {pending && (
         <div className="model-switch-confirm" data-testid="model-switch-confirm" role="alertdialog" aria-label="Switch models">
