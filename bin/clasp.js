@@ -5,7 +5,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const entry = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 if (!fs.existsSync(entry)) {
-  console.error('clasp: the CLI is not built yet; run `npm run build` first');
+  console.error('clasp: the CLI is not built yet; run `npm install` (or `npm run build:node`) first');
   process.exit(1);
 }
 require(entry).main(process.argv.slice(2)).then(

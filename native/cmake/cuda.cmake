@@ -4,7 +4,7 @@
 #                      defines CLASP_WITH_CUDA so backend_create.cpp offers --backend cuda
 #   clasp-gpu-tests  - every CUDA op against the ref oracle, batch invariance, the demo model
 #   clasp-gpu-bench  - Llama-3.2-1B / Llama-3-8B shaped random BF16 models: bandwidth, prefill,
-#                      decode, draft, verify and DP costs, one JSON line each
+#                      decode and its ops one by one, draft, verify and DP costs, one JSON line each
 # No cuBLAS: only the CUDA runtime (linked statically, so the addon needs just the driver).
 find_package(CUDAToolkit REQUIRED)
 
@@ -13,7 +13,7 @@ find_package(CUDAToolkit REQUIRED)
 set(CLASP_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING "CUDA architectures of the CUDA backend")
 message(STATUS "CUDA backend: nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CLASP_CUDA_ARCHITECTURES}")
 
-file(GLOB CLASP_CUDA_SRC ${CMAKE_CURRENT_SOURCE_DIR}/src/backend/cuda/*.cu)
+file(GLOB CLASP_CUDA_SRC CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/backend/cuda/*.cu)
 add_library(engine_cuda STATIC ${CLASP_CUDA_SRC})
 set_target_properties(engine_cuda PROPERTIES
   CUDA_ARCHITECTURES "${CLASP_CUDA_ARCHITECTURES}"
@@ -33,13 +33,13 @@ target_compile_definitions(engine_core PRIVATE CLASP_WITH_CUDA)
 
 # ---- GPU test suite and benchmark (never part of npm test)
 set(CLASP_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/../test)
-file(GLOB GPU_TEST_SRC ${CLASP_TEST_DIR}/gpu/test_*.cpp)
+file(GLOB GPU_TEST_SRC CONFIGURE_DEPENDS ${CLASP_TEST_DIR}/gpu/test_*.cpp)
 add_executable(clasp-gpu-tests ${CLASP_TEST_DIR}/native/main.cpp ${GPU_TEST_SRC})
 target_link_libraries(clasp-gpu-tests PRIVATE engine_core)
 target_include_directories(clasp-gpu-tests PRIVATE src ${CLASP_TEST_DIR}/native ${CLASP_TEST_DIR}/gpu)
 get_filename_component(CLASP_REPO_ABS ${CMAKE_CURRENT_SOURCE_DIR}/.. ABSOLUTE)
 target_compile_definitions(clasp-gpu-tests PRIVATE CLASP_REPO_DIR="${CLASP_REPO_ABS}" CLASP_SUITE_CUDA)
 
-add_executable(clasp-gpu-bench ${CLASP_TEST_DIR}/gpu/bench.cpp)
+add_executable(clasp-gpu-bench ${CLASP_TEST_DIR}/gpu/bench.cpp ${CLASP_TEST_DIR}/gpu/bench_ops.cpp)
 target_link_libraries(clasp-gpu-bench PRIVATE engine_core CUDA::cudart_static)
-target_include_directories(clasp-gpu-bench PRIVATE src)
+target_include_directories(clasp-gpu-bench PRIVATE src ${CLASP_TEST_DIR}/gpu)

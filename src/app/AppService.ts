@@ -23,7 +23,7 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../shared/api';
-import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import type { GenerateSettings, ModelInfo, RoundEvent, TokenFate } from '../shared/engineTypes';
 import { applySettingsPatch, defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
 import { PromptTooLongError, type EngineService } from '../services/EngineService';
@@ -33,7 +33,6 @@ import { buildTrace } from '../services/traceBuilder';
 import type { ChatMessage } from '../services/text/chatTemplate';
 import { SessionStore, StoreError } from '../store/SessionStore';
 import { exportChat, exportTrace } from './exporters';
-import { FateTracker } from './fates';
 
 export type ApiErrorCode = 'unknown_channel' | 'bad_request' | 'not_found' | 'busy' | 'model_error' | 'unavailable' | 'internal';
 
@@ -70,8 +69,6 @@ export interface AppServiceOptions {
   eventIntervalMs?: number;
   /** The streaming reply's row is rewritten at most this often (ms). */
   persistIntervalMs?: number;
-  /** How long a token may wait for its round before it goes out as 'plain' (ms). */
-  fateHoldMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -106,7 +103,6 @@ export class AppService {
   private readonly active = new Map<string, ActiveReply>();
   private readonly eventIntervalMs: number;
   private readonly persistIntervalMs: number;
-  private readonly fateHoldMs: number;
   private readonly log: (msg: string) => void;
   private readonly detach: () => void;
   private closed = false;
@@ -117,7 +113,6 @@ export class AppService {
     this.host = opts.host ?? {};
     this.eventIntervalMs = opts.eventIntervalMs ?? 40;
     this.persistIntervalMs = opts.persistIntervalMs ?? 250;
-    this.fateHoldMs = opts.fateHoldMs ?? 300;
     this.log = opts.log ?? ((m) => process.stderr.write(`[clasp app] ${m}\n`));
     this.events.setMaxListeners(0);
 
@@ -515,10 +510,11 @@ export class AppService {
 
   private async runReply(svc: EngineService, entry: ActiveReply, plan: PromptPlan, gen: GenerateSettings, release: () => void): Promise<void> {
     const { messageId, conversationId } = entry;
-    const decoder = svc.tokenizer.createStreamDecoder({ skipSpecial: true });
-    const fates = new FateTracker(gen.mode, this.fateHoldMs);
+    const ids: number[] = [];
+    const fates: TokenFate[] = [];
     let content = '';
     let pendingRounds: RoundEvent[] = [];
+    let sent = 0; // tokens [0, sent) went out in 'tokens' events
     let lastFlush = 0;
     let lastPersist = 0; // the first batch is written at once: a kill right after still keeps it
     let timer: NodeJS.Timeout | null = null;
@@ -529,7 +525,7 @@ export class AppService {
       const now = Date.now();
       if (!force && now - lastPersist < this.persistIntervalMs) return;
       lastPersist = now;
-      this.safeWrite(() => this.store.updateMessage(messageId, { content, tokenIds: fates.ids.slice(), fates: fates.final(), pieces: textOfToken.slice() }));
+      this.safeWrite(() => this.store.updateMessage(messageId, { content, tokenIds: ids.slice(), fates: fates.slice(), pieces: textOfToken.slice() }));
     };
 
     const flush = (all: boolean) => {
@@ -542,14 +538,12 @@ export class AppService {
         this.emitReply({ type: 'rounds', messageId, rounds: pendingRounds });
         pendingRounds = [];
       }
-      const t = fates.take(all);
-      if (t.ids.length) {
-        // The text that goes with the tokens going out (held-back tokens keep theirs back too).
-        const pieces = textOfToken.slice(t.from, t.from + t.ids.length);
-        this.emitReply({ type: 'tokens', messageId, text: pieces.join(''), ids: t.ids, fates: t.fates, pieces });
+      if (ids.length > sent) {
+        const pieces = textOfToken.slice(sent);
+        this.emitReply({ type: 'tokens', messageId, text: pieces.join(''), ids: ids.slice(sent), fates: fates.slice(sent), pieces });
+        sent = ids.length;
       }
       persist(all);
-      if (!all && fates.pending > 0) schedule(); // held tokens: look again at the next tick
     };
 
     const schedule = () => {
@@ -561,34 +555,29 @@ export class AppService {
       }, wait);
     };
 
-    const onToken = (id: number) => {
-      let piece = '';
-      try {
-        piece = decoder.push(id);
-      } catch {
-        piece = '';
-      }
+    // The engine says each token's fate, and EngineService's decoder (skipping special tokens) its text.
+    const onToken = (id: number, piece: string, fate: TokenFate) => {
       content += piece;
+      ids.push(id);
+      fates.push(fate);
       textOfToken.push(piece);
-      fates.token(id);
       schedule();
     };
     const onRound = (r: RoundEvent) => {
       pendingRounds.push(r);
-      fates.round(r);
       schedule();
     };
 
     let status: Message['status'] = 'complete';
     try {
-      const r = await svc.generate(plan.ids, gen, { onToken, onRound, signal: entry.ac.signal });
-      const tail = decoder.flush();
-      content += tail;
-      if (tail) textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
+      const r = await svc.generate(plan.ids, gen, { onToken, onRound, signal: entry.ac.signal, skipSpecial: true });
+      // The decoder's last held-back bytes belong to the last token.
+      if (r.text.length > content.length) {
+        const tail = r.text.slice(content.length);
+        content = r.text;
+        textOfToken[textOfToken.length - 1] = (textOfToken[textOfToken.length - 1] ?? '') + tail;
+      }
       flush(true);
-      // The engine's ids are authoritative; the tracker saw the same ones, in order.
-      const finalFates = fates.final().slice(0, r.ids.length);
-      while (finalFates.length < r.ids.length) finalFates.push('plain');
       status = r.finishReason === 'cancelled' ? 'cancelled' : 'complete';
       let traceId: string | null = null;
       if (!entry.discard && r.ids.length > 0) {
@@ -608,7 +597,7 @@ export class AppService {
             status,
             stats: r.stats,
             tokenIds: r.ids,
-            fates: finalFates,
+            fates: r.fates,
             pieces: textOfToken.slice(0, r.ids.length),
             traceId,
             ...(entry.reason && status === 'cancelled' ? { note: joinNotes(plan.note, entry.reason) } : {}),
@@ -619,7 +608,7 @@ export class AppService {
       }
       release();
       const note = entry.reason && status === 'cancelled' ? joinNotes(plan.note, entry.reason) : undefined;
-      this.emitReply({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, fates: finalFates, ids: r.ids, note });
+      this.emitReply({ type: 'done', messageId, finishReason: r.finishReason, stats: r.stats, traceId, note });
     } catch (e) {
       if (timer) clearTimeout(timer);
       const aborted = entry.ac.signal.aborted;
@@ -630,8 +619,8 @@ export class AppService {
           this.store.updateMessage(messageId, {
             content,
             status: aborted ? 'cancelled' : 'error',
-            tokenIds: fates.ids.slice(),
-            fates: fates.final(),
+            tokenIds: ids.slice(),
+            fates: fates.slice(),
             error: aborted ? null : message,
             ...(aborted && entry.reason ? { note: joinNotes(plan.note, entry.reason) } : {}),
           }),
@@ -640,7 +629,7 @@ export class AppService {
       release();
       if (aborted) {
         const note = entry.reason ? joinNotes(plan.note, entry.reason) : undefined;
-        this.emitReply({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, svc, plan.ids.length, fates.ids.length), traceId: null, fates: fates.final(), ids: fates.ids.slice(), note });
+        this.emitReply({ type: 'done', messageId, finishReason: 'cancelled', stats: emptyStats(gen, svc, plan.ids.length, ids.length), traceId: null, note });
       } else {
         this.log(`reply ${messageId}: ${message}`);
         this.emitReply({ type: 'error', messageId, message });
@@ -849,7 +838,7 @@ function emptyStats(gen: GenerateSettings, svc: EngineService, nPrompt: number, 
     mode: gen.mode, backend: svc.info.backend, n_prompt: nPrompt, n_reused: 0, n_generated: nGenerated, prefill_ms: 0, decode_ms: 0,
     tokens_per_s: 0, ttft_ms: 0, rounds: spec ? 0 : null, drafted: spec ? 0 : null, accepted: spec ? 0 : null,
     mean_accepted_length: null, acceptance_rate: null, dp_runs: spec ? 0 : null, dp_ms: spec ? 0 : null,
-    cost_model_speedup: null, backend_reason: svc.info.backendReason, policy: null, fallback: false, final_M: null,
+    backend_reason: svc.info.backendReason, policy: null, fallback: false, final_M: null,
   };
 }
 

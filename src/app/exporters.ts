@@ -32,7 +32,9 @@ export function statsLine(s: GenerationStats): string {
   ];
   if (s.mean_accepted_length !== null) parts.push(`mean accepted length ${s.mean_accepted_length.toFixed(2)} (tokens per verify round, counting the correction or bonus token)`);
   if (s.acceptance_rate !== null) parts.push(`acceptance ${pct(s.acceptance_rate)} (accepted drafts / drafted tokens)`);
-  if (s.fallback) parts.push('speculation switched off by the adaptive policy');
+  if (s.speedup != null) parts.push(`${s.speedup.toFixed(2)}× plain decoding on this machine (${(s.plain_tokens_per_s ?? 0).toFixed(0)} tok/s plain)`);
+  if (s.fallback) parts.push(`${s.plain_steps ?? 0} tokens decoded plainly by the policy`);
+  if (s.reason) parts.push(`policy: ${s.reason}`);
   parts.push(`backend ${s.backend}`);
   return parts.join(' · ');
 }

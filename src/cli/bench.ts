@@ -11,7 +11,7 @@ const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
   prompts: { type: 'string', help: 'JSONL: {"id","category","prompt"|"chat"|"prompt_ids"} per line' },
   modes: { type: 'list', help: 'modes to compare', default: 'ar,clasp' },
-  repeat: { type: 'int', help: 'passes over the prompt set (best time kept per prompt and mode)', default: '1' },
+  repeat: { type: 'int', help: 'passes over the prompt set; speed-ups get a 95% interval over the passes', default: '1' },
   limit: { type: 'int', help: 'use only the first N prompts' },
   ...SAMPLING_FLAGS,
   json: { type: 'bool', help: 'print one JSON object to stdout' },
@@ -48,34 +48,60 @@ export function readPrompts(file: string): BenchPrompt[] {
   return out;
 }
 
-interface Agg { tokens: number; ms: number; rounds: number; drafted: number; accepted: number; dpMs: number; predicted: number; n: number; fallbacks: number }
-const emptyAgg = (): Agg => ({ tokens: 0, ms: 0, rounds: 0, drafted: 0, accepted: 0, dpMs: 0, predicted: 0, n: 0, fallbacks: 0 });
+export interface Agg { tokens: number; ms: number; rounds: number; drafted: number; accepted: number; dpMs: number; predicted: number; costed: number; nSpec: number; n: number; fallbacks: number }
+export const emptyAgg = (): Agg => ({ tokens: 0, ms: 0, rounds: 0, drafted: 0, accepted: 0, dpMs: 0, predicted: 0, costed: 0, nSpec: 0, n: 0, fallbacks: 0 });
 
-function add(a: Agg, s: GenerationStats): void {
+export function add(a: Agg, s: GenerationStats): void {
   a.tokens += s.n_generated;
   a.ms += s.decode_ms;
   a.rounds += s.rounds ?? 0;
   a.drafted += s.drafted ?? 0;
   a.accepted += s.accepted ?? 0;
   a.dpMs += s.dp_ms ?? 0;
-  // The cost model's predicted time for this run, from its predicted speed-up and the run's own
-  // tokens at the plain-decoding rate measured in the same process.
-  a.predicted += s.cost_model_speedup ?? 0;
+  if (s.predicted_speedup != null && s.costed_speedup != null) {
+    a.predicted += s.predicted_speedup;
+    a.costed += s.costed_speedup;
+    a.nSpec++;
+  }
   a.n++;
   a.fallbacks += s.fallback ? 1 : 0;
 }
 
-function summarize(mode: Mode, a: Agg, ar: Agg | undefined) {
-  const tps = a.ms > 0 ? a.tokens / (a.ms / 1000) : 0;
-  const arTps = ar && ar.ms > 0 ? ar.tokens / (ar.ms / 1000) : 0;
-  const o: Record<string, number | null> = { tokens_per_s: round(tps), tokens: a.tokens };
+const tps = (a: Agg) => (a.ms > 0 ? a.tokens / (a.ms / 1000) : 0);
+
+/** Student's t for a two-sided 95% interval with n - 1 degrees of freedom. */
+function t95(n: number): number {
+  const t = [NaN, NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26];
+  return n < t.length ? t[n]! : n < 20 ? 2.1 : 1.96;
+}
+
+/**
+ * One mode over a set of prompts. passes[r] holds pass r's runs (this mode and ar), so the speed-up
+ * is a ratio of rates measured in the same pass; with several passes, its mean and 95% interval.
+ */
+export function summarize(mode: Mode, passes: { m: Agg; ar: Agg }[]) {
+  const all = emptyAgg();
+  for (const p of passes) {
+    for (const k of Object.keys(all) as (keyof Agg)[]) all[k] += p.m[k];
+  }
+  const o: Record<string, number | number[] | null> = { tokens_per_s: round(tps(all)), tokens: all.tokens };
   if (mode !== 'ar') {
-    o.speedup = arTps > 0 ? round(tps / arTps, 3) : null;
-    o.mean_accepted_length = a.rounds > 0 ? round((a.accepted + a.rounds) / a.rounds, 3) : null;
-    o.acceptance_rate = a.drafted > 0 ? round(a.accepted / a.drafted, 3) : null;
-    o.dp_share = a.ms > 0 ? round(a.dpMs / a.ms, 4) : null;
-    o.cost_model_speedup = a.n > 0 ? round(a.predicted / a.n, 3) : null;
-    o.fallback_runs = a.fallbacks;
+    const ratios = passes.map((p) => (tps(p.ar) > 0 ? tps(p.m) / tps(p.ar) : NaN)).filter(Number.isFinite);
+    const mean = ratios.reduce((x, y) => x + y, 0) / Math.max(1, ratios.length);
+    o.speedup = ratios.length ? round(mean, 3) : null;
+    if (ratios.length >= 2) {
+      const sd = Math.sqrt(ratios.reduce((x, r) => x + (r - mean) ** 2, 0) / (ratios.length - 1));
+      const h = (t95(ratios.length) * sd) / Math.sqrt(ratios.length);
+      o.speedup_interval = [round(mean - h, 3), round(mean + h, 3)];
+    } else {
+      o.speedup_interval = null;
+    }
+    o.mean_accepted_length = all.rounds > 0 ? round((all.accepted + all.rounds) / all.rounds, 3) : null;
+    o.acceptance_rate = all.drafted > 0 ? round(all.accepted / all.drafted, 3) : null;
+    o.dp_share = all.ms > 0 ? round(all.dpMs / all.ms, 4) : null;
+    o.predicted_speedup = all.nSpec > 0 ? round(all.predicted / all.nSpec, 3) : null;
+    o.costed_speedup = all.nSpec > 0 ? round(all.costed / all.nSpec, 3) : null;
+    o.runs_with_plain_steps = all.fallbacks;
   }
   return o;
 }
@@ -108,7 +134,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     log(`[bench] ${svc.info.name} on ${svc.info.deviceInfo}: warming up`);
     for (const m of modes) await svc.generate(encoded[0]!, { ...base, mode: m, maxTokens: Math.min(32, base.maxTokens) });
 
-    const best = new Map<string, GenerationStats>(); // `${prompt}|${mode}` -> fastest run
+    const runs = new Map<string, GenerationStats[]>(); // `${prompt}|${mode}` -> one run per pass
     const outputs = new Map<string, string>();
     let identical = true;
     const total = prompts.length * modes.length * repeat;
@@ -119,8 +145,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
           const s: GenerateSettings = { ...base, mode: m };
           const r = await svc.generate(encoded[i]!, s);
           const key = `${i}|${m}`;
-          const prev = best.get(key);
-          if (!prev || r.stats.decode_ms < prev.decode_ms) best.set(key, r.stats);
+          if (!runs.has(key)) runs.set(key, []);
+          runs.get(key)!.push(r.stats);
           const ids = r.ids.join(',');
           const ref = outputs.get(String(i));
           if (ref === undefined) outputs.set(String(i), ids);
@@ -135,19 +161,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
     }
     if (!json) process.stderr.write('\n');
 
-    const byMode = new Map<Mode, Agg>();
-    const byCat = new Map<string, Map<Mode, Agg>>();
-    prompts.forEach((p, i) => {
-      for (const m of modes) {
-        const st = best.get(`${i}|${m}`)!;
-        if (!byMode.has(m)) byMode.set(m, emptyAgg());
-        add(byMode.get(m)!, st);
-        if (!byCat.has(p.category)) byCat.set(p.category, new Map());
-        const c = byCat.get(p.category)!;
-        if (!c.has(m)) c.set(m, emptyAgg());
-        add(c.get(m)!, st);
-      }
-    });
+    // Per pass, per group of prompts: each mode's runs and ar's, for ratios within one pass.
+    const group = (idx: number[], m: Mode) =>
+      Array.from({ length: repeat }, (_, rep) => {
+        const a = emptyAgg(), ar = emptyAgg();
+        for (const i of idx) {
+          add(a, runs.get(`${i}|${m}`)![rep]!);
+          add(ar, runs.get(`${i}|ar`)![rep]!);
+        }
+        return { m: a, ar };
+      });
+    const allIdx = prompts.map((_, i) => i);
+    const cats = new Map<string, number[]>();
+    prompts.forEach((p, i) => cats.set(p.category, [...(cats.get(p.category) ?? []), i]));
     const result = {
       model: svc.info.name,
       backend: svc.info.backend,
@@ -155,19 +181,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
       threads: svc.info.deviceInfo.match(/(\d+) threads/)?.[1] ? Number(svc.info.deviceInfo.match(/(\d+) threads/)![1]) : null,
       max_tokens: base.maxTokens,
       prompts: prompts.length,
+      repeat,
       identical: base.temperature === 0 ? identical : null,
-      modes: Object.fromEntries(modes.map((m) => [m, summarize(m, byMode.get(m)!, byMode.get('ar'))])),
-      categories: Object.fromEntries(
-        [...byCat.entries()].map(([cat, mm]) => [cat, Object.fromEntries(modes.map((m) => [m, summarize(m, mm.get(m)!, mm.get('ar'))]))]),
-      ),
+      modes: Object.fromEntries(modes.map((m) => [m, summarize(m, group(allIdx, m))])),
+      categories: Object.fromEntries([...cats.entries()].map(([cat, idx]) => [cat, Object.fromEntries(modes.map((m) => [m, summarize(m, group(idx, m))]))])),
     };
     if (json) {
       process.stdout.write(JSON.stringify(result) + '\n');
     } else {
-      printTable(result.modes as Record<string, Record<string, number | null>>, 'all prompts');
-      for (const [cat, mm] of Object.entries(result.categories)) printTable(mm as Record<string, Record<string, number | null>>, cat);
+      printTable(result.modes, 'all prompts');
+      for (const [cat, mm] of Object.entries(result.categories)) printTable(mm, cat);
       console.log(`\ngreedy outputs identical across modes: ${result.identical === null ? 'n/a (sampling)' : result.identical ? 'yes' : 'NO'}`);
-      console.log('mean accepted length = tokens per verify round (incl. the correction/bonus token); acceptance rate = accepted drafts / drafts');
+      console.log('speed-up = tok/s over ar tok/s in the same pass (mean, and 95% interval over passes); predicted = the policy at the reply start;');
+      console.log('costed = the cost table priced on the work done; accepted-len = tokens per verify round; see docs/NUMBERS.md');
     }
     return identical ? 0 : 1;
   } finally {
@@ -175,13 +201,14 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
 }
 
-function printTable(modes: Record<string, Record<string, number | null>>, title: string): void {
-  const f = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
+function printTable(modes: Record<string, Record<string, number | number[] | null>>, title: string): void {
+  const f = (v: number | number[] | null | undefined, d = 2) => (typeof v !== 'number' ? '-' : v.toFixed(d));
+  const iv = (v: number | number[] | null | undefined) => (Array.isArray(v) ? `${v[0]!.toFixed(2)}-${v[1]!.toFixed(2)}` : '-');
   console.log(`\n${title}`);
-  console.log('  mode     tok/s    speed-up  accepted-len  accept-rate  dp-share  model-speed-up');
+  console.log('  mode     tok/s    speed-up  95% interval  accepted-len  accept-rate  dp-share  predicted  costed');
   for (const [m, s] of Object.entries(modes)) {
     console.log(
-      `  ${m.padEnd(7)} ${f(s.tokens_per_s, 1).padStart(7)}  ${f(s.speedup, 3).padStart(8)}  ${f(s.mean_accepted_length).padStart(12)}  ${f(s.acceptance_rate).padStart(11)}  ${f(s.dp_share, 3).padStart(8)}  ${f(s.cost_model_speedup, 3).padStart(14)}`,
+      `  ${m.padEnd(7)} ${f(s.tokens_per_s, 1).padStart(7)}  ${f(s.speedup, 3).padStart(8)}  ${iv(s.speedup_interval).padStart(12)}  ${f(s.mean_accepted_length).padStart(12)}  ${f(s.acceptance_rate).padStart(11)}  ${f(s.dp_share, 3).padStart(8)}  ${f(s.predicted_speedup, 3).padStart(9)}  ${f(s.costed_speedup, 3).padStart(6)}`,
     );
   }
 }

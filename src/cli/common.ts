@@ -19,9 +19,9 @@ export const SAMPLING_FLAGS: Record<string, FlagSpec> = {
   mode: { type: 'string', help: 'ar (plain), clasp (dynamic layer skipping) or static', default: 'ar' },
   skip: { type: 'string', help: 'layers skipped while drafting: auto or a count M', default: 'auto' },
   'skip-ratio': { type: 'float', help: 'M = round(R * layers)' },
-  det: { type: 'float', help: "draft-exit threshold on the draft's top-1 probability", default: String(CLASP_DEFAULTS.det) },
+  det: { type: 'float', help: "draft-exit threshold on the chain's confidence (product of the drafts' top-1)", default: 'from the measured costs' },
   'max-draft': { type: 'int', help: 'K, the most drafts per round', default: String(CLASP_DEFAULTS.maxDraft) },
-  loi: { type: 'int', help: 'verify rounds between DP runs', default: String(CLASP_DEFAULTS.loi) },
+  loi: { type: 'int', help: 'verify rounds between DP runs', default: "the smallest keeping the DP's share <= 5%" },
   'ignore-eos': { type: 'bool', help: 'keep generating past end tokens' },
 };
 

@@ -59,12 +59,15 @@ export async function generateCommand(argv: string[]): Promise<number> {
           ? { chat: flags.chat as string, system: flags.system as string | undefined }
           : { promptIds: parseIds(String(flags['prompt-ids']), '--prompt-ids') },
     );
+    // End tokens (<|eot_id|>, <|end_of_text|>) and other special tokens are control ids, not text:
+    // the stream shows text only; --json keeps every id.
+    const shown = svc.tokenizer.createStreamDecoder({ skipSpecial: true });
     const ac = new AbortController();
     const onSig = () => ac.abort();
     process.once('SIGINT', onSig);
     const r = await svc.generate(promptIds, settings, {
       signal: ac.signal,
-      onToken: json ? undefined : (_id, text) => process.stdout.write(text),
+      onToken: json ? undefined : (id) => process.stdout.write(shown.push(id)),
     });
     process.removeListener('SIGINT', onSig);
     if (flags.trace !== undefined) {
@@ -72,15 +75,23 @@ export async function generateCommand(argv: string[]): Promise<number> {
       if (!json) log(`[clasp] trace written to ${flags.trace as string}`);
     }
     if (json) {
-      process.stdout.write(JSON.stringify({ prompt_ids: r.promptIds, ids: r.ids, text: r.text, finish_reason: r.finishReason, stats: r.stats }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ prompt_ids: r.promptIds, ids: r.ids, fates: r.fates, text: r.text, finish_reason: r.finishReason, stats: r.stats, decisions: r.decisions }) + '\n',
+      );
     } else {
-      process.stdout.write('\n');
+      process.stdout.write(shown.flush() + '\n');
       const s = r.stats;
       let line = `[clasp] ${s.mode}: ${s.n_generated} tokens in ${s.decode_ms.toFixed(0)} ms (${s.tokens_per_s.toFixed(1)} tok/s), prefill ${s.prefill_ms.toFixed(0)} ms, ${r.finishReason}`;
-      if (s.mean_accepted_length !== null) {
+      if (s.rounds === 0) line += '; no verify rounds';
+      else if (s.mean_accepted_length !== null) {
         line += `; mean accepted length ${s.mean_accepted_length.toFixed(2)} (tokens per verify round), acceptance rate ${(100 * (s.acceptance_rate ?? 0)).toFixed(0)}% (accepted drafts / drafts)`;
       }
       log(line);
+      if (s.speedup != null) {
+        log(`[clasp] ${s.speedup.toFixed(2)}x plain decoding on this machine (plain: ${(s.plain_tokens_per_s ?? 0).toFixed(0)} tok/s); ` +
+          `predicted ${(s.predicted_speedup ?? 1).toFixed(2)}x, the cost table prices the work done at ${(s.costed_speedup ?? 1).toFixed(2)}x`);
+      }
+      if (s.reason) log(`[clasp] policy: ${s.reason}`);
     }
     return 0;
   } finally {

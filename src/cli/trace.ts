@@ -38,8 +38,11 @@ export function summarize(t: Trace): string {
         `acceptance rate ${((s.acceptance_rate ?? 0) * 100).toFixed(1)}% (accepted drafts / drafts)`,
       `${s.dp_runs ?? 0} DP runs, ${(s.dp_ms ?? 0).toFixed(1)} ms in all; most often skipped layers: ${most.join(', ')}`,
     );
-    if (s.fallback) lines.push('the adaptive policy switched speculation off (see the rounds with a policy entry)');
   }
+  const plain = (t.plain ?? []).reduce((n, p) => n + p.n, 0);
+  if (plain > 0) lines.push(`${plain} tokens decoded plainly in ${t.plain!.length} stretches`);
+  for (const d of t.decisions ?? []) lines.push(`at position ${d.pos}: ${d.reason}`);
+  if (s.speedup != null) lines.push(`${s.speedup.toFixed(2)}x plain decoding on this machine (predicted ${(s.predicted_speedup ?? 1).toFixed(2)}x)`);
   return lines.join('\n');
 }
 

@@ -45,7 +45,8 @@ export interface ModelEntry {
 export interface ClaspResponse {
   stats: GenerationStats;
   settings: {
-    mode: string; skip: number | 'auto'; skip_ratio: number | null; det: number; max_draft: number; loi: number;
+    /** det and loi: the request's, or 'auto' (the values in force are stats.det and stats.loi) */
+    mode: string; skip: number | 'auto'; skip_ratio: number | null; det: number | 'auto'; max_draft: number; loi: number | 'auto';
     temperature: number; top_p: number; top_k: number; seed: number; max_tokens: number;
   };
   rounds?: RoundEvent[];
@@ -311,14 +312,9 @@ export class OpenAiApi implements ServerExtension {
       topP = 1;
     }
     const mode = c.mode ?? 'clasp';
-    let skip: number | 'auto' = c.skip ?? 'auto';
-    if (c.skip == null && c.skip_ratio == null && b.seed != null && temperature > 0 && mode !== 'ar') {
-      // The adaptive policy (skip "auto") steers by wall-clock measurements and by what it learned
-      // from earlier requests, and a different skip set consumes random numbers differently: the
-      // same seed would give different text. A seeded request samples with a fixed M instead, the
-      // policy's own starting point (40% of the layers), so the seed reproduces the reply.
-      skip = seededSkip(svc.info.nLayer);
-    }
+    // The policy decides from the measured cost table and acceptance counts, never from a clock,
+    // so a seeded request needs no special case (docs/NUMBERS.md, "Reproducibility").
+    const skip: number | 'auto' = c.skip ?? 'auto';
     try {
       return validateSettings(
         {
@@ -418,8 +414,8 @@ export class OpenAiApi implements ServerExtension {
       if (job.kind === 'chat') send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...usageNull });
     }
 
-    const decoder = svc.tokenizer.createStreamDecoder({ skipSpecial: true });
     const matcher = new StopMatcher(job.stops);
+    let decoded = 0; // characters of the engine service's text seen so far
     let text = '';
     let counted = 0;
     const emit = (piece: string) => {
@@ -427,21 +423,16 @@ export class OpenAiApi implements ServerExtension {
       text += piece;
       if (job.stream) send(chunk(piece, null));
     };
-    const decode = (f: () => string) => {
-      try {
-        return f();
-      } catch {
-        return ''; // an id the tokenizer lacks (padded vocabularies): no text
-      }
-    };
     let r: GenerationResult;
     try {
       r = await svc.generate(promptIds, settings, {
         signal: ac.signal,
-        onToken: (tok) => {
+        skipSpecial: true,
+        onToken: (_tok, piece) => {
+          decoded += piece.length;
           if (matcher.stopped) return;
           counted++;
-          emit(matcher.push(decode(() => decoder.push(tok))));
+          emit(matcher.push(piece));
           if (matcher.stopped) ac.abort(STOP_HIT);
         },
       });
@@ -454,7 +445,7 @@ export class OpenAiApi implements ServerExtension {
       throw new HttpError(500, `generation failed: ${(e as Error).message}`, 'server_error', 'generation_failed');
     }
     if (!matcher.stopped) {
-      emit(matcher.push(decode(() => decoder.flush())));
+      emit(matcher.push(r.text.slice(decoded))); // the decoder's last held-back bytes
       emit(matcher.flush());
     }
 
@@ -478,8 +469,8 @@ export class OpenAiApi implements ServerExtension {
     const clasp: ClaspResponse = {
       stats: r.stats,
       settings: {
-        mode: settings.mode, skip: settings.skip, skip_ratio: settings.skipRatio ?? null, det: settings.det, max_draft: settings.maxDraft,
-        loi: settings.loi, temperature: settings.temperature, top_p: settings.topP, top_k: settings.topK, seed: settings.seed,
+        mode: settings.mode, skip: settings.skip, skip_ratio: settings.skipRatio ?? null, det: settings.det ?? 'auto', max_draft: settings.maxDraft,
+        loi: settings.loi ?? 'auto', temperature: settings.temperature, top_p: settings.topP, top_k: settings.topK, seed: settings.seed,
         max_tokens: settings.maxTokens,
       },
       ...(job.trace ? { rounds: r.rounds } : {}),
@@ -497,11 +488,6 @@ export class OpenAiApi implements ServerExtension {
         : { index: 0, text, logprobs: null, finish_reason: finish };
     sendJson(res, 200, { id, object: job.kind === 'chat' ? 'chat.completion' : 'text_completion', created, model, choices: [choice], usage, clasp });
   }
-}
-
-/** The fixed skip count of seeded sampling requests: round(0.4 L), as the adaptive policy starts. */
-export function seededSkip(nLayer: number): number {
-  return Math.max(1, Math.min(nLayer - 1, Math.round(0.4 * nLayer)));
 }
 
 /** A model's id in /v1/models: its file name without .gguf, or its folder's name. */

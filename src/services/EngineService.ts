@@ -3,7 +3,7 @@
 // blocks the event loop: the engine computes on native threads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate } from '../shared/engineTypes';
 import { LLAMA3_SAMPLING, type SamplingDefaults } from '../shared/settings';
 import { loadAddon, type NativeEngine } from './native';
 import { resolveModelPath } from './modelPaths';
@@ -29,19 +29,29 @@ export type PromptInput =
   | { promptIds: number[] };
 
 export interface GenerateCallbacks {
-  /** Each generated token, with the text it completes (may be "" mid-character). */
-  onToken?: (id: number, text: string) => void;
+  /** Each generated token: the text it completes (may be "" mid-character) and how it came about. */
+  onToken?: (id: number, text: string, fate: TokenFate) => void;
   onRound?: (round: RoundEvent) => void;
+  onPlain?: (plain: PlainStretch) => void;
+  onPolicy?: (decision: PolicyDecision) => void;
   signal?: AbortSignal;
+  /** Leave special tokens (end of turn, headers) out of the text. */
+  skipSpecial?: boolean;
 }
 
 export interface GenerationResult {
   promptIds: number[];
   ids: number[];
+  /** each token's fate, from the engine */
+  fates: TokenFate[];
+  /** each token's text (special tokens give "" with skipSpecial); joined, they are `text` */
+  pieces: string[];
   text: string;
   finishReason: FinishReason;
   stats: GenerationStats;
   rounds: RoundEvent[];
+  plain: PlainStretch[];
+  decisions: PolicyDecision[];
 }
 
 /** Sampling defaults from the model's generation_config.json (the app and server start from these). */
@@ -164,8 +174,13 @@ export class EngineService {
     const run = async (): Promise<GenerationResult> => {
       if (this.disposed) throw new Error('the model was unloaded');
       if (cb.signal?.aborted) return this.cancelledResult(promptIds, s);
-      const decoder = this.tokenizer.createStreamDecoder();
+      // The one decoder of this generation: every front door takes its text from here.
+      const decoder = this.tokenizer.createStreamDecoder({ skipSpecial: cb.skipSpecial ?? false });
       const rounds: RoundEvent[] = [];
+      const plain: PlainStretch[] = [];
+      const decisions: PolicyDecision[] = [];
+      const fates: TokenFate[] = [];
+      const pieces: string[] = [];
       let text = '';
       const onAbort = () => this.engine.cancel();
       cb.signal?.addEventListener('abort', onAbort, { once: true });
@@ -173,16 +188,31 @@ export class EngineService {
       try {
         const r = await this.engine.generate(promptIds, toNativeParams(s, this.info.nLayer), (ev) => {
           if (ev.type === 'token') {
-            const piece = decoder.push(ev.id);
+            let piece: string;
+            try {
+              piece = decoder.push(ev.id);
+            } catch {
+              piece = ''; // an id the tokenizer cannot show: the reply goes on without its text
+            }
             text += piece;
-            cb.onToken?.(ev.id, piece);
-          } else {
+            fates.push(ev.fate);
+            pieces.push(piece);
+            cb.onToken?.(ev.id, piece, ev.fate);
+          } else if (ev.type === 'round') {
             rounds.push(ev.round);
             cb.onRound?.(ev.round);
+          } else if (ev.type === 'plain') {
+            plain.push(ev.plain);
+            cb.onPlain?.(ev.plain);
+          } else {
+            decisions.push(ev.policy);
+            cb.onPolicy?.(ev.policy);
           }
         });
-        text += decoder.flush();
-        return { promptIds, ids: r.ids, text, finishReason: r.finishReason, stats: r.stats, rounds };
+        const tail = decoder.flush();
+        text += tail;
+        if (tail && pieces.length) pieces[pieces.length - 1] += tail;
+        return { promptIds, ids: r.ids, fates, pieces, text, finishReason: r.finishReason, stats: r.stats, rounds, plain, decisions };
       } finally {
         cb.signal?.removeEventListener('abort', onAbort);
         this.active = null;
@@ -191,11 +221,6 @@ export class EngineService {
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
-  }
-
-  /** Runs the engine's forward pass directly (tests and tools). */
-  forward(ids: number[], nPast: number, opts?: Parameters<NativeEngine['forward']>[2]) {
-    return this.engine.forward(ids, nPast, opts);
   }
 
   /** Forgets the cached prompt prefix (benchmarks measure prefill from scratch). */
@@ -221,10 +246,10 @@ export class EngineService {
     const stats = {
       mode: s.mode, backend: this.info.backend, n_prompt: promptIds.length, n_reused: 0, n_generated: 0,
       prefill_ms: 0, decode_ms: 0, tokens_per_s: 0, ttft_ms: 0, rounds: null, drafted: null, accepted: null,
-      mean_accepted_length: null, acceptance_rate: null, dp_runs: null, dp_ms: null, cost_model_speedup: null,
+      mean_accepted_length: null, acceptance_rate: null, dp_runs: null, dp_ms: null,
       backend_reason: this.info.backendReason, policy: null, fallback: false, final_M: null,
     } satisfies GenerationStats;
-    return { promptIds, ids: [], text: '', finishReason: 'cancelled', stats, rounds: [] };
+    return { promptIds, ids: [], fates: [], pieces: [], text: '', finishReason: 'cancelled', stats, rounds: [], plain: [], decisions: [] };
   }
 }
 

@@ -154,7 +154,7 @@ export function discoverHfCache(root: string): FoundModel[] {
     if (!e.startsWith('models--')) continue;
     const repo = path.join(root, e);
     const name = e.slice('models--'.length).replace(/--/g, '/');
-    let rev: string | null = null;
+    let rev: string | null;
     try {
       rev = fs.readFileSync(path.join(repo, 'refs', 'main'), 'utf8').trim();
     } catch {

@@ -69,7 +69,7 @@ export function listModels(dir: string): { name: string; path: string; kind: 'gg
       out.push({ name: name.replace(/\.gguf$/i, ''), path: p, kind: 'gguf', bytes: st.size });
     } else if (st.isDirectory() && stat(path.join(p, 'config.json'))?.isFile()) {
       let bytes = 0;
-      let files: string[] = [];
+      let files: string[];
       try {
         files = fs.readdirSync(p);
       } catch {

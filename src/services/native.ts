@@ -2,7 +2,7 @@
 // that says how to build it, rather than a raw dlopen failure.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FinishReason, GenerationStats, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import type { FinishReason, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate } from '../shared/engineTypes';
 
 export interface NativeGenerateParams {
   maxTokens?: number;
@@ -20,7 +20,12 @@ export interface NativeGenerateParams {
   dpTable?: boolean;
 }
 
-export type NativeEvent = { type: 'token'; id: number } | { type: 'round'; round: RoundEvent };
+/** Streamed in the order the engine produced them; a round's tokens come before its round event. */
+export type NativeEvent =
+  | { type: 'token'; id: number; fate: TokenFate }
+  | { type: 'round'; round: RoundEvent }
+  | { type: 'plain'; plain: PlainStretch }
+  | { type: 'policy'; policy: PolicyDecision };
 
 export interface NativeResult {
   ids: number[];
@@ -32,12 +37,6 @@ export interface NativeEngine {
   info(): ModelInfo;
   metadata(): Record<string, unknown> | null;
   generate(promptIds: number[] | Int32Array, params: NativeGenerateParams, onEvent?: (ev: NativeEvent) => void): Promise<NativeResult>;
-  forward(
-    ids: number[] | Int32Array,
-    nPast: number,
-    opts?: { writeCache?: boolean; skip?: number[]; logitRows?: number[]; hiddenRows?: number[] },
-  ): Promise<{ logits: Float32Array; hidden: Float32Array }>;
-  layerCandidates(layer: number, states: Float32Array, pos: number): Float32Array;
   cancel(): void;
   truncate(n: number): void;
   dispose(): void;
@@ -45,7 +44,6 @@ export interface NativeEngine {
 
 export interface NativeAddon {
   load(opts: { path: string; backend?: string; threads?: number; nCtx?: number }): Promise<NativeEngine>;
-  cudaStatus(): { available: boolean; reason: string | null };
 }
 
 let cached: NativeAddon | null = null;

@@ -25,7 +25,7 @@ export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: nu
   for (const id of Object.keys(NUMBER_SETTINGS) as NumberSettingId[]) {
     const v = s[id];
     if (id === 'skip' && v === 'auto') continue;
-    if (id === 'skipRatio' && v === undefined) continue; // optional: off until set
+    if ((id === 'skipRatio' || id === 'det' || id === 'loi') && v === undefined) continue; // optional: off (ratio) or automatic (det, loi) until set
     if (id === 'maxTokens' && v === 0) continue; // the prompt only: ModelManager queues one as a barrier
     checkNumber(NUMBER_SETTINGS[id], v, id === 'skip' && nLayer !== undefined ? nLayer - 1 : undefined);
   }

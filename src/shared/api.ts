@@ -2,7 +2,7 @@
 // server-sent events against `clasp serve`). Every request payload is validated with these zod
 // schemas in the main process / server before use.
 import { z } from 'zod';
-import type { GenerationStats, ModelInfo, RoundEvent, FinishReason } from './engineTypes';
+import type { GenerationStats, ModelInfo, RoundEvent, FinishReason, TokenFate } from './engineTypes';
 import { MODE_VALUES, NUMBER_SETTINGS, type NumberSetting, type SamplingDefaults } from './settings';
 import type { Trace } from './trace';
 
@@ -18,9 +18,11 @@ export const settingsSchema = z.object({
   mode: z.enum(MODE_VALUES),
   skip: z.union([z.literal('auto'), numberSettingSchema(S.skip)]),
   skipRatio: numberSettingSchema(S.skipRatio).optional(),
-  det: numberSettingSchema(S.det),
+  /** absent: chosen from the cost table (docs/NUMBERS.md) */
+  det: numberSettingSchema(S.det).optional(),
   maxDraft: numberSettingSchema(S.maxDraft),
-  loi: numberSettingSchema(S.loi),
+  /** absent: chosen so the DP's share stays at or below 5% */
+  loi: numberSettingSchema(S.loi).optional(),
   temperature: numberSettingSchema(S.temperature),
   topP: numberSettingSchema(S.topP),
   topK: numberSettingSchema(S.topK),
@@ -75,7 +77,7 @@ export interface Message {
   model?: { name: string; path: string; device: string };
 }
 
-export type TokenFate = 'accepted' | 'correction' | 'bonus' | 'plain';
+export type { TokenFate } from './engineTypes';
 
 /** Events streamed while a reply is generated (IPC 'reply:event' or SSE on /api/ui/events). */
 export type ReplyEvent =
@@ -96,9 +98,6 @@ export type ReplyEvent =
       finishReason: FinishReason;
       stats: GenerationStats;
       traceId: string | null;
-      /** (added) every token id and its exact fate; replaces what the 'tokens' events said */
-      ids?: number[];
-      fates?: TokenFate[];
       /** (added) the reply's note as stored at the end (e.g. why it was stopped), when it has one */
       note?: string;
     }

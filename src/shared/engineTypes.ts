@@ -18,9 +18,11 @@ export interface GenerateSettings {
   skip: number | 'auto';
   /** When set, M = round(skipRatio * L). */
   skipRatio?: number;
-  det: number;
+  /** Draft exit threshold on the chain's confidence; absent: derived from the cost table. */
+  det?: number;
   maxDraft: number;
-  loi: number;
+  /** Verify rounds between DP runs; absent: the smallest that keeps the DP's share at or below 5%. */
+  loi?: number;
   /** Include the DP's whole D(i, j) table in round events (bigger traces). */
   dpTable: boolean;
 }
@@ -54,12 +56,68 @@ export interface GenerationStats {
   acceptance_rate: number | null;
   dp_runs: number | null;
   dp_ms: number | null;
-  cost_model_speedup: number | null;
+  /** Tokens decoded plainly by the policy inside a speculative reply (after the first token). */
+  plain_steps?: number | null;
+  /** One-time cost of measuring the cost table (the first speculative reply on a model only). */
+  calibration_ms?: number | null;
+  /** The plain decoding rate on this machine: 1000 / c1 of the cost table. */
+  plain_tokens_per_s?: number | null;
+  /** Measured: (n_generated - 1) * c1 / decode_ms, this reply against plain decoding on this machine. */
+  speedup?: number | null;
+  /** The policy's prediction when the reply started (1 when it started plain). */
+  predicted_speedup?: number | null;
+  /** The cost table's price of the work this reply actually did (rounds, DP runs, plain steps), as a speed-up. */
+  costed_speedup?: number | null;
+  /** Why speculation was on or off when the reply ended. */
+  reason?: string | null;
   backend_reason: string | null;
   policy: string | null;
   fallback: boolean;
   final_M: number | null;
+  det?: number | null;
+  loi?: number | null;
+  /** The cost table behind the decisions, in ms. */
+  costs?: CostTable | null;
 }
+
+/** Measured once per model and machine: verify_ms[T-1] for T tokens, draft_ms[M] and dp_ms[M] for M = 0..L. */
+export interface CostTable {
+  c1_ms: number;
+  verify_ms: (number | null)[];
+  draft_ms: (number | null)[];
+  dp_ms: (number | null)[];
+}
+
+/** A policy decision: at the start of a reply, and at every change of plan. */
+export interface PolicyDecision {
+  /** the position of the next token decoded under it */
+  pos: number;
+  speculate: boolean;
+  /** speculating only to count acceptance, for a few rounds */
+  probe: boolean;
+  M: number;
+  k: number;
+  det: number;
+  loi: number;
+  alpha: number | null;
+  alpha_drafts: number;
+  predicted_speedup: number | null;
+  /** the cost table behind it, in plain decoding steps */
+  verify_steps: number | null;
+  draft_steps: number | null;
+  dp_steps: number | null;
+  reason: string;
+}
+
+/** Positions [pos, pos + n) decoded plainly inside a speculative reply, and why. */
+export interface PlainStretch {
+  pos: number;
+  n: number;
+  reason: string;
+}
+
+/** How a generated token came about; the first token (from the prefill) and plain steps are 'plain'. */
+export type TokenFate = 'accepted' | 'correction' | 'bonus' | 'plain';
 
 export interface DpInfo {
   target_pos: number;
@@ -74,10 +132,14 @@ export interface RoundEvent {
   index: number;
   pos: number;
   skip: number[];
+  /** the DET in force, and why drafting stopped: det (chain confidence), length (k drafted), eos, budget */
+  det?: number;
+  stop?: 'det' | 'length' | 'eos' | 'budget';
   dp: DpInfo | null;
   draft: { ids: number[]; q: number[]; top1: number[]; ms: number };
   verify: { accepted: number; p: number[]; next_id: number; ms: number };
-  policy: { M: number; det: number; reason: string } | null;
+  /** a change of plan decided right after this round */
+  policy: (Partial<PolicyDecision> & { M: number; det: number; reason: string }) | null;
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';

@@ -18,8 +18,10 @@ export interface NumberSetting {
   /** the lower bound is excluded (top-p must be above 0) */
   readonly minExclusive?: boolean;
   readonly int?: boolean;
-  /** what a new conversation starts with; absent for an optional setting (off until set) */
+  /** what a new conversation starts with; absent for an optional setting (off or automatic until set) */
   readonly default?: number;
+  /** what an optional setting does while empty: 'off' (skip ratio) or 'auto' (chosen by the policy) */
+  readonly unset?: 'off' | 'auto';
   /** the modes it acts in; absent: every mode */
   readonly modes?: readonly Mode[];
   readonly group: 'decoding' | 'sampling';
@@ -45,16 +47,17 @@ export const NUMBER_SETTINGS = {
     help: 'Optional: M = round(ratio × layers). When set it wins over Skip; clear it to use Skip.',
     min: 0,
     max: 0.99,
+    unset: 'off',
     modes: SPECULATIVE,
     group: 'decoding',
   },
   det: {
     name: 'det',
     label: 'Draft-exit threshold (DET)',
-    help: "Drafting stops once the draft's top-1 probability falls below this.",
+    help: "Drafting stops once the drafts' combined confidence (the product of their top-1 probabilities) falls below this. Empty: chosen from the measured costs.",
     min: 0,
     max: 1,
-    default: 0.7,
+    unset: 'auto',
     modes: SPECULATIVE,
     group: 'decoding',
   },
@@ -72,11 +75,11 @@ export const NUMBER_SETTINGS = {
   loi: {
     name: 'loi',
     label: 'Layer-optimisation interval (LOI)',
-    help: 'Verify rounds between DP runs that re-choose the skipped layers.',
+    help: "Verify rounds between DP runs that re-choose the skipped layers. Empty: automatic, so the DP takes at most 5% of the time.",
     min: 1,
     max: 100_000,
     int: true,
-    default: 4,
+    unset: 'auto',
     modes: ['clasp'],
     group: 'decoding',
   },
@@ -147,9 +150,8 @@ export const MODE_VALUES = ['ar', 'clasp', 'static'] as const satisfies readonly
 export const CLASP_DEFAULTS = {
   mode: 'clasp' as Mode,
   skip: 'auto' as number | 'auto',
-  det: NUMBER_SETTINGS.det.default,
   maxDraft: NUMBER_SETTINGS.maxDraft.default,
-  loi: NUMBER_SETTINGS.loi.default,
+  // det and loi: absent means automatic (docs/NUMBERS.md)
 };
 
 /** A model's sampling defaults (its generation_config.json), or Llama 3's published ones. */

@@ -17,10 +17,33 @@ export const dpSchema = z.object({
   table: z.array(z.array(nullableNum).max(MAX_LAYERS + 1)).max(MAX_LAYERS + 1).optional(),
 });
 
+// A policy decision (docs/NUMBERS.md): at the start of a reply and at every change of plan.
+export const decisionSchema = z.object({
+  pos: z.number().int().min(0),
+  speculate: z.boolean(),
+  probe: z.boolean(),
+  M: z.number().int().min(0).max(MAX_LAYERS),
+  k: z.number().int().min(0).max(256),
+  det: num.min(0).max(1),
+  loi: z.number().int().min(1),
+  alpha: nullableNum,
+  alpha_drafts: num.min(0),
+  predicted_speedup: nullableNum,
+  verify_steps: nullableNum,
+  draft_steps: nullableNum,
+  dp_steps: nullableNum,
+  reason: z.string().max(2000),
+});
+
+// Positions [pos, pos + n) decoded plainly inside a speculative reply.
+export const plainSchema = z.object({ pos: z.number().int().min(0), n: z.number().int().min(0), reason: z.string().max(2000) });
+
 export const roundSchema = z.object({
   index: z.number().int().min(0).optional(),
   pos: z.number().int().min(0),
   skip: z.array(z.number().int().min(0).max(MAX_LAYERS - 1)).max(MAX_LAYERS),
+  det: num.min(0).max(1).optional(),
+  stop: z.enum(['det', 'length', 'eos', 'budget']).optional(),
   dp: dpSchema.nullable(),
   draft: z.object({
     ids: z.array(id).max(256),
@@ -34,7 +57,15 @@ export const roundSchema = z.object({
     next_id: id,
     ms: num.min(0),
   }),
-  policy: z.object({ M: z.number().int().min(0), det: num, reason: z.string().max(2000) }).nullable(),
+  // older traces carry { M, det, reason } only
+  policy: z.object({ M: z.number().int().min(0), det: num, reason: z.string().max(2000) }).passthrough().nullable(),
+});
+
+const costsSchema = z.object({
+  c1_ms: num.min(0),
+  verify_ms: z.array(nullableNum).max(1024),
+  draft_ms: z.array(nullableNum).max(MAX_LAYERS + 1),
+  dp_ms: z.array(nullableNum).max(MAX_LAYERS + 1),
 });
 
 export const statsSchema = z.object({
@@ -53,7 +84,16 @@ export const statsSchema = z.object({
   acceptance_rate: nullableNum,
   dp_runs: z.number().int().min(0).nullable(),
   dp_ms: nullableNum,
-  cost_model_speedup: nullableNum,
+  plain_steps: z.number().int().min(0).nullable().optional(),
+  calibration_ms: nullableNum.optional(),
+  plain_tokens_per_s: nullableNum.optional(),
+  speedup: nullableNum.optional(),
+  predicted_speedup: nullableNum.optional(),
+  costed_speedup: nullableNum.optional(),
+  reason: z.string().max(4000).nullable().optional(),
+  det: nullableNum.optional(),
+  loi: nullableNum.optional(),
+  costs: costsSchema.nullable().optional(),
   backend_reason: z.string().max(2000).nullable(),
   policy: z.string().max(200).nullable(),
   fallback: z.boolean(),
@@ -74,9 +114,9 @@ export const traceSchema = z
     config: z.object({
       mode: z.enum(['ar', 'clasp', 'static']),
       skip: z.union([z.literal('auto'), z.number().int().min(0)]),
-      det: num,
+      det: z.union([z.literal('auto'), num]),
       max_draft: z.number().int().min(1),
-      loi: z.number().int().min(1),
+      loi: z.union([z.literal('auto'), z.number().int().min(1)]),
       sampling: z.object({ temperature: num.min(0), top_k: z.number().int().min(0), top_p: num, seed: z.number().int().min(0) }),
       seed: z.number().int().min(0),
       backend: z.string().max(200),
@@ -85,6 +125,9 @@ export const traceSchema = z
     output_ids: z.array(id).max(1_000_000).optional(),
     text: z.string().max(50_000_000).optional(),
     rounds: z.array(roundSchema).max(MAX_ROUNDS),
+    /** plain-decoded stretches of a speculative reply, and the policy's decisions (absent in older traces) */
+    plain: z.array(plainSchema).max(MAX_ROUNDS).optional(),
+    decisions: z.array(decisionSchema).max(MAX_ROUNDS).optional(),
     summary: statsSchema,
   })
   .superRefine((t, ctx) => {
@@ -110,8 +153,8 @@ export const traceSchema = z
         }
       }
     });
-    if (t.config.mode === 'ar' && t.rounds.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['rounds'], message: 'ar traces have no rounds' });
+    if (t.config.mode === 'ar' && (t.rounds.length > 0 || (t.plain?.length ?? 0) > 0)) {
+      ctx.addIssue({ code: 'custom', path: ['rounds'], message: 'ar traces have no rounds or plain stretches' });
     }
   });
 

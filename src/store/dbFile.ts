@@ -9,7 +9,7 @@ import * as path from 'node:path';
  */
 export function prepareDbFile(file: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  let st: fs.Stats | null = null;
+  let st: fs.Stats | null;
   try {
     st = fs.statSync(file);
   } catch {

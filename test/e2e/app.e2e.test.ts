@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseTrace } from '../../src/shared/trace';
-import { ARTIFACTS, launchBrowser, startStudio, type Studio } from './harness';
+import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
 
 const id = (t: string) => `[data-testid="${t}"]`;
 
@@ -44,6 +44,7 @@ async function waitIdle(timeout = 90_000) {
 }
 
 beforeAll(async () => {
+  if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   studio = await startStudio();
   browser = await launchBrowser();
@@ -57,7 +58,7 @@ afterAll(async () => {
   await studio?.close();
 });
 
-describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
+describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
   it('opens with the token and shows the model and device', async () => {
     await page.goto(studio.uiUrl);
     await page.locator(id('chat-input')).waitFor();
@@ -178,7 +179,7 @@ describe('CLaSp Studio in the browser', { timeout: 180_000 }, () => {
     expect(await page.locator(id('settings-det')).inputValue()).toBe('2');
     expect(await page.locator(`${id('settings-panel')} ${id('field-error')}`).innerText()).toMatch(/Must be 0 to 1/);
     await page.locator(id('settings-det')).press('Escape');
-    expect(await page.locator(id('settings-det')).inputValue()).toBe('0.7');
+    expect(await page.locator(id('settings-det')).inputValue()).toBe(''); // empty: chosen from the measured costs
     await shot('06-settings');
     await page.locator(id('settings-toggle')).click();
     const reply = await sendAndWait('Count from 1 to 20.');
@@ -505,7 +506,7 @@ function syntheticTrace(n: number, L: number) {
     rounds,
     summary: {
       mode: 'clasp', backend: 'cpu', n_prompt: 3, n_generated: generated, prefill_ms: 1, decode_ms: 1000, tokens_per_s: generated, ttft_ms: 1,
-      rounds: n, drafted: 0, accepted: 0, mean_accepted_length: 2, acceptance_rate: 0.5, dp_runs: Math.ceil(n / 4), dp_ms: 1, cost_model_speedup: 1.5,
+      rounds: n, drafted: 0, accepted: 0, mean_accepted_length: 2, acceptance_rate: 0.5, dp_runs: Math.ceil(n / 4), dp_ms: 1, speedup: 1.5,
       backend_reason: null, policy: 'auto', fallback: false,
     },
   };

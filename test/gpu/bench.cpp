@@ -1,9 +1,11 @@
 // clasp-gpu-bench: CUDA backend throughput on models with the shapes of Llama-3.2-1B and Llama-3-8B,
 // built in memory with random BF16 weights (no file needed). Prints one JSON line per measurement:
-// device-to-device bandwidth, prefill, decode against its bandwidth floor, a draft step with half the
-// layers skipped, verify of 1..16 tokens, and a DP layer-candidates sweep, each relative to decode.
+// device-to-device bandwidth, prefill, decode against its bandwidth floor, the decode step's ops one by
+// one (bench_ops.cpp) and their sum against the step, a draft step with half the layers skipped,
+// verify of 1..16 tokens, and a DP layer-candidates sweep, each relative to decode.
 // Usage: clasp-gpu-bench [--models 1b,8b] [--quick]
 #include "backend/backend.h"
+#include "bench_ops.h"
 #include "core/error.h"
 #include "runtime/transformer.h"
 #include <cuda_runtime.h>
@@ -191,6 +193,9 @@ void bench_model(const shape& s, double bw_gbs, bool quick) {
     std::printf("{\"bench\":\"decode\",\"model\":\"%s\",\"ms\":%.3f,\"tok_s\":%.1f,\"floor_ms\":%.3f,"
                 "\"share_of_floor\":%.3f,\"effective_gb_s\":%.1f}\n",
                 s.name, dec_ms, 1e3 / dec_ms, floor_ms, floor_ms / dec_ms, sm.decode_bytes / (dec_ms / 1e3) / 1e9);
+
+    // The same step taken apart: each op timed alone, and their sum against the step just measured.
+    bench_decode_ops({s.name, L, c.n_embd, c.n_ff, c.n_head, c.n_head_kv, c.head_dim, V}, bw_gbs, dec_ms, P, quick);
 
     const int pos = P + 8;  // draft/verify/DP run here; the cache holds [0, P + steps) by now
     const int M = L / 2;

@@ -1,5 +1,6 @@
 // Every CUDA op against the ref oracle over awkward shapes, batch invariance of the ops that decode and
 // verify share, and the memory error a user sees.
+#include "backend/cuda/cuda_ops.h"
 #include "gpu_util.h"
 
 using namespace clasp;
@@ -165,15 +166,22 @@ std::vector<float> cuda_attention(const attn_shape& s, attn_mask m, const std::v
 
 TEST(cuda_attention_causal_and_diagonal) {
     ref_backend ref;
-    // Chunk edges (128 keys), query groups (32), GQA ratios 1..16, head_dim 2..256, long caches where
-    // the chunk size grows (more than 64 * 128 keys).
+    // Both kernels (the warp kernel takes G in {1,2,4,8} with head_dim 64/128/256; the block kernel
+    // the rest, or everything when forced). Chunk edges (warp kernel: 16 keys up to 512, then growing;
+    // block kernel: 128 keys, growing past 64 * 128), query groups (32), GQA ratios 1..16, head_dim
+    // 2..256, Llama-3-8B decode (32/8 heads of 128) at 512 and 4096 keys.
     const attn_shape shapes[] = {{4, 2, 64, 0, 1},    {4, 2, 64, 0, 7},     {4, 2, 64, 10, 1},   {4, 2, 64, 33, 5},
                                  {8, 1, 32, 100, 16}, {3, 3, 8, 5, 3},      {6, 2, 128, 200, 4}, {1, 1, 2, 1, 1},
                                  {4, 2, 64, 127, 1},  {4, 2, 64, 127, 2},   {4, 2, 64, 255, 3},  {32, 8, 128, 1000, 5},
                                  {16, 1, 64, 300, 2}, {4, 4, 256, 130, 3},  {4, 2, 6, 40, 3},    {4, 2, 64, 0, 33},
-                                 {4, 2, 64, 20, 70},  {8, 2, 64, 8190, 4}, {2, 1, 64, 9000, 2}};
+                                 {4, 2, 64, 20, 70},  {8, 2, 64, 8190, 4}, {2, 1, 64, 9000, 2},
+                                 {4, 2, 64, 15, 1},   {4, 2, 64, 16, 2},    {4, 2, 64, 511, 1},  {4, 2, 64, 512, 2},
+                                 {32, 8, 128, 511, 1}, {32, 8, 128, 4095, 1}, {32, 32, 128, 600, 3},
+                                 {64, 8, 128, 300, 2}, {16, 8, 256, 200, 3}, {32, 4, 64, 1, 1}, {8, 1, 128, 70000, 1}};
+    for (bool block_only : {false, true})
     for (const auto& s : shapes)
         for (attn_mask m : {attn_mask::causal, attn_mask::diagonal}) {
+            cuda::attention_block_kernel_only(block_only);
             int n_ctx = s.n_prefix + s.T + 3, kvd = s.n_head_kv * s.hd;
             auto q = tu::randv((size_t)s.T * s.n_head * s.hd, 1);
             auto kn = tu::randv((size_t)s.T * kvd, 2), vn = tu::randv((size_t)s.T * kvd, 3);
@@ -182,18 +190,21 @@ TEST(cuda_attention_causal_and_diagonal) {
             ref.attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), s.n_prefix, s.n_head, s.n_head_kv,
                           s.hd, m, a.data());
             auto b = cuda_attention(s, m, q, kn, vn, kc, vc);
-            CHECK_MSG(tu::nmse(b, a) < 1e-10, "heads " << s.n_head << "/" << s.n_head_kv << " hd=" << s.hd << " prefix="
+            CHECK_MSG(tu::nmse(b, a) < 1e-10, (block_only ? "block kernel" : "default kernel") << " heads " << s.n_head << "/" << s.n_head_kv << " hd=" << s.hd << " prefix="
                                                        << s.n_prefix << " T=" << s.T << " diag="
                                                        << (m == attn_mask::diagonal) << tu::first_mismatches(b, a, 1e-4));
         }
+    cuda::attention_block_kernel_only(false);
 }
 
 // Verify vs decode: query t of a batch at prefix p0 must equal the same query decoded alone at
 // prefix p0 + t, with the batch's earlier keys moved into the cache. Bit for bit.
-TEST(cuda_attention_batch_invariant) {
+namespace {
+
+void check_attention_batch_invariant(int n_head, int n_head_kv, int hd, const char* kernel) {
     auto& be = tg::cuda();
-    const int n_head = 8, n_head_kv = 2, hd = 64, kvd = n_head_kv * hd;
-    for (int p0 : {0, 1, 120, 127, 250, 1000, 8185})
+    const int kvd = n_head_kv * hd;
+    for (int p0 : {0, 1, 15, 120, 127, 250, 511, 1000, 8185})
         for (int T : {2, 5, 16, 32}) {
             int n_ctx = p0 + T + 1;
             auto q = tu::randv((size_t)T * n_head * hd, 11 + p0);
@@ -212,7 +223,8 @@ TEST(cuda_attention_batch_invariant) {
                              n_head, n_head_kv, hd, attn_mask::causal, one.p);
                 auto alone = one.get();
                 CHECK_MSG(tg::same_bits(alone.data(), batch.data() + t * qd, qd),
-                          "prefix " << p0 << " T=" << T << " query " << t);
+                          kernel << " heads " << n_head << "/" << n_head_kv << " hd=" << hd << " prefix " << p0
+                                 << " T=" << T << " query " << t);
             }
             // The DP's diagonal batch: each candidate equals itself run alone.
             be.attention(dq.p, dkn.p, dvn.p, T, dkc.p, dvc.p, p0, n_head, n_head_kv, hd, attn_mask::diagonal, dout.p);
@@ -221,9 +233,21 @@ TEST(cuda_attention_batch_invariant) {
                 be.attention(dq.p + t * qd, dkn.p + (size_t)t * kvd, dvn.p + (size_t)t * kvd, 1, dkc.p, dvc.p, p0,
                              n_head, n_head_kv, hd, attn_mask::diagonal, one.p);
                 auto alone = one.get();
-                CHECK_MSG(tg::same_bits(alone.data(), diag.data() + t * qd, qd), "diagonal prefix " << p0 << " query " << t);
+                CHECK_MSG(tg::same_bits(alone.data(), diag.data() + t * qd, qd),
+                          kernel << " hd=" << hd << " diagonal prefix " << p0 << " query " << t);
             }
         }
+}
+
+}  // namespace
+
+TEST(cuda_attention_batch_invariant) {
+    check_attention_batch_invariant(8, 2, 64, "warp kernel");
+    check_attention_batch_invariant(32, 8, 128, "warp kernel");
+    check_attention_batch_invariant(6, 2, 64, "block kernel (G = 3)");
+    cuda::attention_block_kernel_only(true);
+    check_attention_batch_invariant(8, 2, 64, "block kernel");
+    cuda::attention_block_kernel_only(false);
 }
 
 TEST(cuda_out_of_memory_is_a_clear_error) {
@@ -247,4 +271,21 @@ TEST(cuda_probe_and_device_info) {
     std::string info = tg::cuda().device_info();
     std::printf("  device: %s\n", info.c_str());
     CHECK(info.rfind("cuda (", 0) == 0);
+}
+
+// A weight type the kernels do not read (the CPU backend's newer quantizations) is refused by name,
+// both for a prepared model and for a single product.
+TEST(cuda_unsupported_weight_type_is_refused) {
+    auto& be = tg::cuda();
+    auto W = tu::make_weight(dtype::F16, 8, 32, 3);
+    W.w.type = (dtype)99;  // no type the CUDA kernels know
+    W.w.name = "blk.0.ffn_up.weight";
+    tg::dbuf dx(be, tu::randv(32, 1)), dy(be, 8);
+    CHECK_THROWS(be.matmul(W.w, dx.p, 1, dy.p), "the CUDA backend reads F32, F16, BF16 and Q8_0");
+    llama_model m;
+    m.path = "other-quant.gguf";
+    llama_layer L;
+    L.w_up = W.w;
+    m.layers.push_back(L);
+    CHECK_THROWS(be.prepare(m), "other-quant.gguf: blk.0.ffn_up.weight is");
 }

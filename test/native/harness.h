@@ -16,8 +16,15 @@ struct test_case {
 };
 std::vector<test_case>& registry();
 extern int current_failures;
-std::string shared_dir();  // ../shared beside the checkout, or $CLASP_SHARED
 std::string repo_dir();
+std::string golden_dir();  // test/fixtures/golden: the reference outputs, kept in the repository
+std::string demo_model();  // resources/clasp-demo-29M-q8_0.gguf, the bundled model
+std::string models_dir();  // the large reference models: $CLASP_MODELS_DIR or ../shared/models
+// The path of a reference model under models_dir(), or "" when it is absent: then the test is
+// reported skipped by name, except under CI=true, where its absence is a failure.
+std::string reference_model(const std::string& name);
+extern std::string skip_reason;
+bool ci_refuses_skips();  // CI=true (or 1)
 
 struct registrar {
     registrar(const char* name, std::function<void()> fn) { registry().push_back({name, std::move(fn)}); }
@@ -61,3 +68,8 @@ inline void report(const char* file, int line, const std::string& msg) {
         else if (what_.find(needle) == std::string::npos)                                          \
             th::report(__FILE__, __LINE__, "error '" + what_ + "' does not mention '" + needle + "'"); \
     } while (0)
+
+// Binds `var` to a reference model's path, or ends the test: skipped, or failed under CI=true.
+#define REQUIRE_REFERENCE_MODEL(var, name)                 \
+    const std::string var = th::reference_model(name); \
+    if (var.empty()) return

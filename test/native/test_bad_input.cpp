@@ -93,7 +93,7 @@ TEST(bad_input_missing_and_non_model_files) {
 // The demo Q8_0 file cut at several lengths: header, just before the data, in the middle of the data.
 TEST(bad_input_truncated_gguf) {
     fx::temp_dir tmp;
-    std::string src = th::shared_dir() + "/models/clasp-demo-29M-q8_0.gguf";
+    std::string src = th::demo_model();
     uint64_t data_start = UINT64_MAX, size = 0;
     {
         auto f = std::make_shared<mapped_file>(src);

@@ -1,31 +1,17 @@
-// CLaSp: the DP against brute force and against its naive form, cache hygiene, exact greedy
-// output in every mode and with extreme skip sets, and the sampling rule's exactness.
+// CLaSp's dynamic program: against brute force, against an independent Algorithm 1, on identity
+// layers (all ties), its batched and naive forms, backtracking smaller budgets, and cache hygiene.
+#include "clasp_fixture.h"
 #include "core/error.h"
-#include "runtime/engine.h"
-#include "spec/accept.h"
 #include "spec/dp_solver.h"
-#include "util.h"
 #include <algorithm>
 #include <cstring>
 #include <numeric>
 
 using namespace clasp;
+using cf::COUNT;
+using cf::NEWS;
 
 namespace {
-
-std::string demo_q8() { return th::shared_dir() + "/models/clasp-demo-29M-q8_0.gguf"; }
-
-std::unique_ptr<engine> demo_engine(const std::string& backend = "cpu") {
-    engine_options o;
-    o.model_path = demo_q8();
-    o.backend = backend;
-    o.threads = 2;
-    return std::make_unique<engine>(o);
-}
-
-// "Count from 12 to 30." through the chat template (golden prompt chat_count).
-const std::vector<int> COUNT = {8182, 8188, 306, 8189, 257, 586, 393, 220, 537, 288, 220, 785, 13, 8191, 8188, 307, 8189, 257};
-const std::vector<int> NEWS = {8182, 473, 5880, 691, 335, 5453, 345, 263, 683};
 
 std::vector<std::vector<float>> snapshot(transformer& tf) {
     std::vector<std::vector<float>> s;
@@ -45,21 +31,131 @@ std::vector<float> prefill_hidden(engine& e, const std::vector<int>& prompt) {
     return hidden;
 }
 
+// A small random network: layer l maps x to x + tanh(W_l x) (a residual block).
+struct toy_net {
+    int L, d;
+    std::vector<std::vector<float>> W;
+    toy_net(int L_, int d_, uint32_t seed) : L(L_), d(d_) {
+        for (int l = 0; l < L; l++) W.push_back(tu::randv((size_t)d * d, seed + l, 0.6f / std::sqrt((float)d)));
+    }
+    void layer(int il, const float* in, int n, float* out) const {
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < d; i++) {
+                float s = 0;
+                for (int j = 0; j < d; j++) s += W[il][(size_t)i * d + j] * in[(size_t)r * d + j];
+                out[(size_t)r * d + i] = in[(size_t)r * d + i] + std::tanh(s);
+            }
+    }
+    std::vector<float> states(uint32_t seed) const {  // h_0 random, h_l = layer l-1 of h_{l-1}
+        std::vector<float> h((size_t)(L + 1) * d);
+        auto h0 = tu::randv(d, seed);
+        std::copy(h0.begin(), h0.end(), h.begin());
+        for (int l = 0; l < L; l++) layer(l, h.data() + (size_t)l * d, 1, h.data() + (size_t)(l + 1) * d);
+        return h;
+    }
+};
+
+// Algorithm 1 of the paper, written out independently: every cell (i, j) carries its state and its
+// whole skip set; the cell keeps layer i-1 or skips it, whichever state is closer (cosine) to h_i.
+std::vector<uint8_t> algorithm1(const toy_net& net, const std::vector<float>& h, int M) {
+    const int L = net.L, d = net.d;
+    struct cell {
+        std::vector<float> g;
+        std::vector<uint8_t> set;
+        bool ok = false;
+    };
+    std::vector<std::vector<cell>> c(L + 1, std::vector<cell>(M + 1));
+    c[0][0] = {std::vector<float>(h.begin(), h.begin() + d), std::vector<uint8_t>(L, 0), true};
+    for (int i = 1; i <= L; i++) {
+        const float* hi = h.data() + (size_t)i * d;
+        for (int j = 0; j <= std::min(i, M); j++) {
+            cell best;
+            double best_cos = -2;
+            if (j >= 1 && c[i - 1][j - 1].ok) {  // skip layer i-1: the state passes through
+                best = c[i - 1][j - 1];
+                best.set[i - 1] = 1;
+                best_cos = cosine(best.g.data(), hi, d);
+            }
+            if (j <= i - 1 && c[i - 1][j].ok) {  // keep layer i-1
+                cell k = c[i - 1][j];
+                std::vector<float> y(d);
+                net.layer(i - 1, k.g.data(), 1, y.data());
+                double kc = j == 0 ? 2 : cosine(y.data(), hi, d);  // j = 0: the exact path
+                if (kc > best_cos) {  // a tie goes to skip
+                    k.g = y;
+                    best = k;
+                }
+            }
+            best.ok = true;
+            c[i][j] = best;
+        }
+    }
+    return c[L][M].set;
+}
+
 }  // namespace
 
+TEST(clasp_dp_identity_layers_skip_the_last_M) {
+    // Identity layers: every state equals h_0, every cosine is 1, every cell ties and goes to skip.
+    for (int L : {1, 5, 32}) {
+        const int d = 8;
+        auto h0 = tu::randv(d, 3);
+        std::vector<float> h;
+        for (int l = 0; l <= L; l++) h.insert(h.end(), h0.begin(), h0.end());
+        auto identity = [&](int, const float* in, int n, float* out) { std::memcpy(out, in, (size_t)n * d * 4); };
+        for (int M = 0; M <= L; M++) {
+            dp_result r = dp_solve(h.data(), L, d, M, identity, false);
+            std::vector<uint8_t> want(L, 0);
+            for (int l = L - M; l < L; l++) want[l] = 1;
+            CHECK_MSG(r.skip == want, "L=" << L << " M=" << M << ": ties must skip the last M layers");
+        }
+    }
+}
+
+TEST(clasp_dp_matches_independent_algorithm_1) {
+    int cases = 0, mismatches = 0;
+    for (uint32_t seed : {1u, 2u, 3u}) {
+        toy_net net(9, 6, 100 * seed);
+        auto h = net.states(seed);
+        auto layer = [&](int il, const float* in, int n, float* out) { net.layer(il, in, n, out); };
+        for (int M = 0; M <= net.L; M++) {
+            dp_result r = dp_solve(h.data(), net.L, net.d, M, layer, false);
+            auto want = algorithm1(net, h, M);
+            cases++;
+            if (r.skip != want) mismatches++;
+            CHECK_MSG(std::accumulate(r.skip.begin(), r.skip.end(), 0) == M, "exactly M skipped");
+        }
+    }
+    CHECK_MSG(mismatches == 0, mismatches << " of " << cases << " sets differ from Algorithm 1");
+}
+
+TEST(clasp_dp_backtracking_gives_every_smaller_budget) {
+    toy_net net(12, 8, 7);
+    auto h = net.states(11);
+    auto layer = [&](int il, const float* in, int n, float* out) { net.layer(il, in, n, out); };
+    dp_result big = dp_solve(h.data(), net.L, net.d, net.L - 1, layer, false);
+    for (int m = 0; m < net.L; m++) {
+        dp_result own = dp_solve(h.data(), net.L, net.d, m, layer, false);
+        CHECK_MSG(big.skip_for(m) == own.skip, "budget " << m << " backtracked from the largest DP differs from its own DP");
+    }
+    CHECK_THROWS(big.skip_for(net.L), "budget");
+}
+
 TEST(clasp_dp_batched_equals_naive_and_leaves_cache_untouched) {
-    auto e = demo_engine();
+    auto e = cf::demo_engine();
     auto h = prefill_hidden(*e, COUNT);
     const int L = e->model->cfg.n_layer, d = e->model->cfg.n_embd, p = (int)COUNT.size() - 1;
     auto before = snapshot(*e->tf);
     int cache_n = e->tf->cache.n;
     auto layer = [&](int il, const float* in, int n, float* out) { e->tf->layer_candidates(il, in, n, p, out); };
+    dp_result big = dp_solve(h.data(), L, d, 31, layer, false);
     for (int M : {1, 4, 12, 20, 31}) {
         dp_result a = dp_solve(h.data(), L, d, M, layer, true);
         dp_result b = dp_solve_naive(h.data(), L, d, M, layer, true);
         CHECK_MSG(a.skip == b.skip, "M=" << M << ": batched and naive DP chose different layers");
         CHECK(std::memcmp(a.table.data(), b.table.data(), a.table.size() * 4) == 0);
         CHECK_MSG(std::accumulate(a.skip.begin(), a.skip.end(), 0) == M, "exactly M layers skipped");
+        CHECK_MSG(big.skip_for(M) == a.skip, "M=" << M << ": backtracking the M=31 DP differs from a DP at M");
         CHECK(a.layer_calls == L - 1);  // one batched call per layer that has keep-candidates
         CHECK(a.path_cosine.size() == (size_t)L + 1 && a.path_cosine[0] == 1.f);
         CHECK(std::isnan(a.layer_cosine[0]) && a.layer_cosine.size() == (size_t)L + 1);
@@ -70,7 +166,7 @@ TEST(clasp_dp_batched_equals_naive_and_leaves_cache_untouched) {
 
 // Exhaustive search over the first 10 layers with M = 3 (120 sets), on several target tokens.
 TEST(clasp_dp_against_brute_force) {
-    auto e = demo_engine();
+    auto e = cf::demo_engine();
     const int d = e->model->cfg.n_embd, Lsub = 10, M = 3;
     int found_best = 0, cases = 0;
     double worst_gap = 0, dp_minus_median = 1e9;
@@ -122,13 +218,14 @@ TEST(clasp_dp_against_brute_force) {
 // Drafting writes scratch K/V; rejecting, truncating and verifying must give exactly the logits of
 // never having drafted.
 TEST(clasp_draft_reject_truncate_verify_is_exact) {
-    auto e = demo_engine();
+    auto e = cf::demo_engine();
     auto& tf = *e->tf;
     const int L = e->model->cfg.n_layer, V = e->model->cfg.n_vocab;
     std::vector<float> l0;
     gen_stats st;
     e->prefill(NEWS, l0, nullptr, st);
     int n = tf.cache.n;
+    CHECK(e->cached() == NEWS);
     // Reference: verify [x, y] without any drafting.
     std::vector<int32_t> ver = {707, 331};
     forward_out ref, out;
@@ -143,143 +240,9 @@ TEST(clasp_draft_reject_truncate_verify_is_exact) {
     tf.cache.truncate(n);
     tf.forward(ver.data(), 2, n, nullptr, true, {0, 1}, {}, out);
     CHECK(std::memcmp(out.logits.data(), ref.logits.data(), (size_t)2 * V * 4) == 0);
-}
-
-TEST(clasp_greedy_lossless_all_modes_and_extreme_skips) {
-    auto e = demo_engine();
-    const int L = e->model->cfg.n_layer;
-    for (const auto& prompt : {COUNT, NEWS}) {
-        gen_params ar;
-        ar.max_tokens = 48;
-        ar.ignore_eos = true;
-        e->truncate(0);
-        auto want = e->generate(prompt, ar, {}).ids;
-        CHECK(want.size() == 48);
-        for (int M : {0, 1, L / 2, L - 1}) {
-            for (const char* mode : {"clasp", "static"}) {
-                gen_params g = ar;
-                g.mode = mode;
-                g.skip = M;
-                g.loi = 1;
-                e->truncate(0);
-                auto got = e->generate(prompt, g, {});
-                CHECK_MSG(got.ids == want, mode << " M=" << M << " differs from ar");
-                CHECK(got.stats.final_M == M);
-                if (M > 0) CHECK(got.stats.rounds > 0);
-            }
-        }
-        gen_params au = ar;
-        au.mode = "clasp";
-        e->truncate(0);
-        auto got = e->generate(prompt, au, {});
-        CHECK_MSG(got.ids == want, "clasp with --skip auto differs from ar");
-    }
-}
-
-TEST(clasp_round_events_are_consistent) {
-    auto e = demo_engine();
-    gen_params g;
-    g.mode = "clasp";
-    g.skip = 10;
-    g.max_tokens = 40;
-    g.loi = 2;
-    std::vector<round_event> rounds;
-    std::vector<int> tokens;
-    gen_callbacks cb;
-    cb.on_round = [&](const round_event& r) { rounds.push_back(r); };
-    cb.on_token = [&](int id) { tokens.push_back(id); };
-    auto r = e->generate(COUNT, g, cb);
-    CHECK(tokens == r.ids);
-    CHECK((int)rounds.size() == r.stats.rounds);
-    int produced = 1, dps = 0;  // the first token comes from the prefill
-    for (const auto& ev : rounds) {
-        CHECK(ev.accepted <= (int)ev.draft_ids.size());
-        CHECK(ev.draft_q.size() == ev.draft_ids.size() && ev.verify_p.size() == ev.draft_ids.size());
-        CHECK((int)ev.skip.size() == 10);
-        if (ev.dp) {
-            dps++;
-            CHECK(ev.dp->path_cosine.size() == 33);
-        }
-        produced += ev.accepted + 1;
-    }
-    CHECK(dps == r.stats.dp_runs || dps + 1 == r.stats.dp_runs);  // a DP after the last round has no round
-    CHECK(produced >= (int)r.ids.size());
-    CHECK(r.stats.mean_accepted_length >= 1.0);
-}
-
-// The acceptance rule alone: the emitted token must follow p exactly, for any q.
-TEST(clasp_sampling_rule_matches_p) {
-    const int V = 6;
-    std::vector<float> p = {0.4f, 0.25f, 0.15f, 0.1f, 0.07f, 0.03f};
-    std::vector<float> q = {0.1f, 0.1f, 0.5f, 0.05f, 0.05f, 0.2f};
-    rng r(42);
-    std::vector<int> count(V, 0);
-    std::vector<float> scratch;
-    const int N = 200000;
-    for (int i = 0; i < N; i++) {
-        int d = sample_probs(q, r), res = -1;
-        int tok = accept_or_resample(p.data(), q.data(), V, d, r, res, scratch) ? d : res;
-        count[tok]++;
-    }
-    double chi2 = 0, tv = 0;
-    for (int v = 0; v < V; v++) {
-        double expect = p[v] * N;
-        chi2 += (count[v] - expect) * (count[v] - expect) / expect;
-        tv += std::fabs(count[v] / (double)N - p[v]) / 2;
-    }
-    // chi-square with 5 degrees of freedom: 20.5 is the 0.999 quantile.
-    CHECK_MSG(chi2 < 20.5, "chi2 " << chi2 << " tv " << tv);
-}
-
-// End to end with temperature and top-p: the second generated token is the first one produced by a
-// draft/verify round. Its marginal distribution, sum over t1 of p(t1) p(t2 | t1), is computed
-// exactly with full forward passes and compared with the tokens the speculative sampler emits.
-TEST(clasp_sampling_end_to_end_distribution) {
-    auto e = demo_engine();
-    const int V = e->model->cfg.n_vocab;
-    gen_params g;
-    g.mode = "clasp";
-    g.skip = 6;
-    g.loi = 1000;
-    g.max_tokens = 2;
-    g.ignore_eos = true;
-    g.sampling.temperature = 1.0f;
-    g.sampling.top_p = 0.9f;
-    const std::vector<int>& prompt = NEWS;  // an open continuation: many likely tokens
-    std::vector<float> logits, p1, p2, marginal(V, 0.f);
-    gen_stats st;
-    e->prefill(prompt, logits, nullptr, st);
-    warp_probs(logits.data(), V, g.sampling, p1);
-    for (int t1 = 0; t1 < V; t1++) {
-        if (p1[t1] <= 0) continue;
-        std::vector<int> ctx = prompt;
-        ctx.push_back(t1);
-        e->prefill(ctx, logits, nullptr, st);
-        warp_probs(logits.data(), V, g.sampling, p2);
-        for (int v = 0; v < V; v++) marginal[v] += p1[t1] * p2[v];
-    }
-    const int N = 1000;
-    std::vector<int> count(V, 0);
-    for (int i = 0; i < N; i++) {
-        g.sampling.seed = 1000 + i;
-        auto r = e->generate(prompt, g, {});
-        CHECK(r.ids.size() == 2);
-        if (r.ids.size() == 2) count[r.ids[1]]++;
-    }
-    auto tv_of = [&](const std::vector<int>& c) {
-        double tv = 0;
-        for (int v = 0; v < V; v++) tv += std::fabs(c[v] / (double)N - marginal[v]) / 2;
-        return tv;
-    };
-    double tv = tv_of(count);
-    // The same number of exact draws from the marginal, twenty times: the noise floor of this test.
-    double floor_max = 0;
-    for (int s = 0; s < 20; s++) {
-        rng r(77 + s);
-        std::vector<int> c(V, 0);
-        for (int i = 0; i < N; i++) c[sample_probs(marginal, r)]++;
-        floor_max = std::max(floor_max, tv_of(c));
-    }
-    std::printf("  end-to-end sampling: total variation %.4f over %d samples (exact draws: up to %.4f)\n", tv, N, floor_max);
-    CHECK_MSG(tv < 1.25 * floor_max, "tv " << tv << " vs noise floor " << floor_max);
+    // The cache's token list follows append and truncate.
+    tf.cache.append(ver.data(), 2);
+    CHECK(tf.cache.n == n + 2 && (int)e->cached().size() == n + 2 && e->cached().back() == 331);
+    e->truncate(3);
+    CHECK(tf.cache.n == 3 && e->cached() == std::vector<int>(NEWS.begin(), NEWS.begin() + 3));
 }

@@ -1,6 +1,6 @@
-// The bundled demo model against Hugging Face transformers (float32) references in
-// shared/golden/golden.json: greedy tokens, last-position logits and per-layer hidden states, for the
-// HF directory, the F16 GGUF and the Q8_0 GGUF.
+// The demo model against Hugging Face transformers (float32) references in
+// test/fixtures/golden/golden.json: greedy tokens, last-position logits and per-layer hidden states, for
+// the bundled Q8_0 GGUF and, where the reference models are present, the HF directory and the F16 GGUF.
 #include "core/error.h"
 #include "core/json.h"
 #include "runtime/engine.h"
@@ -22,7 +22,7 @@ struct golden_prompt {
 };
 
 std::vector<golden_prompt> load_golden() {
-    std::string path = th::shared_dir() + "/golden/golden.json";
+    std::string path = th::golden_dir() + "/golden.json";
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(path + ": cannot open");
     std::stringstream ss;
@@ -70,8 +70,6 @@ const std::vector<golden_prompt>& golden() {
     return g;
 }
 
-std::string model_path(const std::string& name) { return th::shared_dir() + "/models/" + name; }
-
 double rel_err(const float* a, const float* b, size_t n) {
     double num = 0, den = 0;
     for (size_t i = 0; i < n; i++) {
@@ -99,11 +97,12 @@ double top10_diff(const std::vector<float>& logits, const golden_prompt& g) {
 
 // Runs every golden check on one model file. exact: HF and F16 (tight tolerances, every
 // non-tie greedy token); otherwise (Q8_0) report agreement and apply loose bounds only.
-void check_model(const std::string& file, bool exact) {
+void check_model(const std::string& path, bool exact) {
+    const std::string file = path.substr(path.find_last_of('/') + 1);
     const auto& G = golden();
     CHECK_MSG(G.size() == 5, "golden.json has " << G.size() << " prompts");
     engine_options o;
-    o.model_path = model_path(file);
+    o.model_path = path;
     o.backend = "cpu";
     o.threads = 2;
     engine eng(o);
@@ -173,17 +172,24 @@ TEST(golden_json_shape) {
     }
 }
 
-TEST(golden_hf_cpu) { check_model("clasp-demo-29M", true); }
-TEST(golden_gguf_f16_cpu) { check_model("clasp-demo-29M.gguf", true); }
-TEST(golden_gguf_q8_0_cpu) { check_model("clasp-demo-29M-q8_0.gguf", false); }
+TEST(golden_hf_cpu) {
+    REQUIRE_REFERENCE_MODEL(hf, "clasp-demo-29M");
+    check_model(hf, true);
+}
+TEST(golden_gguf_f16_cpu) {
+    REQUIRE_REFERENCE_MODEL(f16, "clasp-demo-29M.gguf");
+    check_model(f16, true);
+}
+TEST(golden_gguf_q8_0_cpu) { check_model(th::demo_model(), false); }
 
 // The ref oracle on the HF model, one short prompt (ref is slow).
 TEST(golden_hf_ref_logits) {
+    REQUIRE_REFERENCE_MODEL(hf, "clasp-demo-29M");
     const golden_prompt* g = nullptr;
     for (const auto& p : golden())
         if (!g || p.prompt_ids.size() < g->prompt_ids.size()) g = &p;
     if (!g) { CHECK(false); return; }
-    auto m = llama_load(model_path("clasp-demo-29M"));
+    auto m = llama_load(hf);
     auto be = backend_create("ref", 1);
     transformer tf(m, *be, 64);
     const int T = (int)g->prompt_ids.size();

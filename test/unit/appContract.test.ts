@@ -118,11 +118,13 @@ describe('conversations', () => {
     const c = (await app.call('conversations:create', {})) as Conversation;
     expect(c.title).toBe('New chat');
     expect(c.settings).toEqual(defaultChatSettings());
-    expect(c.settings).toMatchObject({ mode: 'clasp', skip: 'auto', det: 0.7, maxDraft: 12, loi: 4, temperature: 0.6, topP: 0.9, topK: 0 });
+    expect(c.settings).toMatchObject({ mode: 'clasp', skip: 'auto', maxDraft: 12, temperature: 0.6, topP: 0.9, topK: 0 });
+    expect(c.settings.det).toBeUndefined(); // chosen from the cost table
+    expect(c.settings.loi).toBeUndefined();
     const d = (await app.call('conversations:create', { title: 'Math', systemPrompt: 'Be exact.', settings: { mode: 'ar', temperature: 0 } })) as Conversation;
     expect(d.settings.mode).toBe('ar');
     expect(d.settings.temperature).toBe(0);
-    expect(d.settings.det).toBe(0.7);
+    expect(d.settings.det).toBeUndefined();
 
     const u = (await app.call('conversations:update', { id: c.id, title: 'Renamed', settings: { skip: 8, maxTokens: 64 } })) as Conversation;
     expect(u.title).toBe('Renamed');
@@ -172,9 +174,9 @@ describe('traces', () => {
     expect(again.traceId).not.toBe(traceId);
 
     const sb = (await app.call('export:trace', { traceId, format: 'specbench' })) as { content: string };
-    expect(JSON.parse(sb.content).choices[0].accept_lengths).toEqual([3]);
+    expect(JSON.parse(sb.content).choices[0].accept_lengths).toEqual([1, 3]);
     const csv = (await app.call('export:trace', { traceId, format: 'csv' })) as { content: string };
-    expect(csv.content.split('\n')[0]).toMatch(/^round,pos,/);
+    expect(csv.content.split('\n')[0]).toMatch(/^kind,round,pos,tokens,/);
 
     expect(await app.call('trace:delete', { traceId })).toEqual({ deleted: true });
     expect((await rejects(app.call('trace:get', { traceId }))).code).toBe('not_found');

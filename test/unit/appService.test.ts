@@ -93,7 +93,7 @@ function count(f: TokenFate[], k: TokenFate) {
 
 describe('AppService on the demo model', () => {
   it('sends, streams batched events, and stores the reply with stats, fates and a trace', async () => {
-    const c = await newChat();
+    const c = await newChat({ ...GREEDY, skip: 8 }); // an explicit M: this reply surely drafts
     const t0 = Date.now();
     const { r, done } = await send(c.id, 'Count from 1 to 20.');
     const elapsed = Date.now() - t0;
@@ -120,36 +120,35 @@ describe('AppService on the demo model', () => {
     expect(stored.content).toMatch(/^1, 2, 3/);
     expect(stored.content).not.toContain('<|eot_id|>');
     expect(stored.tokenIds).toEqual(ev.ids);
-    expect(stored.tokenIds).toEqual(done.ids);
     expect(stored.stats).toEqual(done.stats);
     expect(stored.stats!.mode).toBe('clasp');
     expect(stored.settings).toMatchObject({ mode: 'clasp', temperature: 0, maxTokens: 24, seed: 0 });
     expect(stored.model).toMatchObject({ name: expect.any(String), device: expect.stringMatching(/cpu/) });
 
-    // fates: one per token; the first is plain; each round gives `accepted` accepted drafts, then a
-    // correction (a draft was rejected) or a bonus (all accepted)
+    // fates: one per token, as the engine streamed them; the first is plain; each round gives
+    // `accepted` accepted drafts, then a correction (a draft was rejected) or a bonus (all accepted)
     const fates = stored.fates!;
-    expect(fates).toEqual(done.fates);
     expect(fates).toHaveLength(stored.tokenIds!.length);
     expect(fates[0]).toBe('plain');
-    expect(ev.fates).toEqual(fates); // nothing had to be corrected after it went out
+    expect(ev.fates).toEqual(fates);
     const rounds = ev.rounds;
     expect(rounds.length).toBe(done.stats.rounds);
+    expect(rounds.length).toBeGreaterThan(0);
     const closing = count(fates, 'correction') + count(fates, 'bonus');
     expect(closing).toBeLessThanOrEqual(rounds.length);
     expect(closing).toBeGreaterThanOrEqual(rounds.length - 1); // the last round may be cut short
     expect(count(fates, 'accepted')).toBeLessThanOrEqual(done.stats.accepted!);
-    const expected: TokenFate[] = ['plain'];
-    for (const rd of rounds as RoundEvent[]) {
-      for (let i = 0; i < rd.verify.accepted; i++) expected.push('accepted');
-      expected.push(rd.verify.accepted < rd.draft.ids.length ? 'correction' : 'bonus');
-    }
-    if (!done.stats.fallback) expect(fates).toEqual(expected.slice(0, fates.length));
-
     // the trace
     expect(done.traceId).toBeTruthy();
     expect(stored.traceId).toBe(done.traceId);
     const trace = (await app.call('trace:get', { traceId: done.traceId! })) as ReturnType<typeof parseTrace>;
+    // rounds and plain stretches in position order give every token's fate
+    const steps = [
+      ...(rounds as RoundEvent[]).map((rd) => ({ pos: rd.pos, f: [...Array<TokenFate>(rd.verify.accepted).fill('accepted'), (rd.verify.accepted < rd.draft.ids.length ? 'correction' : 'bonus') as TokenFate] })),
+      ...(trace.plain ?? []).map((p) => ({ pos: p.pos, f: Array<TokenFate>(p.n).fill('plain') })),
+    ].sort((a, b) => a.pos - b.pos);
+    const expected: TokenFate[] = ['plain', ...steps.flatMap((x) => x.f)];
+    expect(fates).toEqual(expected.slice(0, fates.length));
     expect(trace.output_ids).toEqual(stored.tokenIds);
     expect(trace.rounds.length).toBe(rounds.length);
     expect(trace.config.mode).toBe('clasp');

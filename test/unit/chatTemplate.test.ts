@@ -2,17 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { LLAMA3_CHAT_TEMPLATE, renderChat, type ChatMessage } from '../../src/services/text/chatTemplate';
 import { Tokenizer } from '../../src/services/text/tokenizer';
 import { readGgufMetadata } from './helpers/ggufMeta';
-import { GGUF_FILES, HF_DIR, loadGolden } from './helpers/paths';
+import { DEMO_Q8, loadGolden, TOKENIZER_DIR } from './helpers/paths';
 
 const USER_TURN = /^<\|begin_of_text\|><\|start_header_id\|>user<\|end_header_id\|>\n\n([\s\S]*?)<\|eot_id\|>/;
 const chats = Object.entries(loadGolden())
   .filter(([id]) => id.startsWith('chat_'))
   .map(([id, p]) => ({ id, ...p, user: USER_TURN.exec(p.text)![1]! }));
 
-const hf = Tokenizer.fromHfDir(HF_DIR);
+const hf = Tokenizer.fromHfDir(TOKENIZER_DIR);
 const templates: [string, Tokenizer][] = [
   ['tokenizer_config.json', hf],
-  ...GGUF_FILES.map((f): [string, Tokenizer] => [f.split('/').pop()!, Tokenizer.fromGgufMetadata(readGgufMetadata(f))]),
+  ['clasp-demo-29M-q8_0.gguf', Tokenizer.fromGgufMetadata(readGgufMetadata(DEMO_Q8))],
 ];
 
 describe.each(templates)('chat template from %s', (_name, tok) => {

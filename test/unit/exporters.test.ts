@@ -9,7 +9,7 @@ import { sampleTrace } from './helpers/traces';
 const stats: GenerationStats = {
   mode: 'clasp', backend: 'cpu', n_prompt: 20, n_reused: 0, n_generated: 32, prefill_ms: 12, decode_ms: 400, tokens_per_s: 80,
   ttft_ms: 15, rounds: 10, drafted: 40, accepted: 22, mean_accepted_length: 3.2, acceptance_rate: 0.55, dp_runs: 3, dp_ms: 4,
-  cost_model_speedup: 1.8, backend_reason: 'no CUDA device found', policy: 'auto', fallback: false, final_M: 8,
+  speedup: 1.4, plain_tokens_per_s: 60, predicted_speedup: 1.5, costed_speedup: 1.45, reason: 'speculating: predicted 1.50x', backend_reason: 'no CUDA device found', policy: 'auto', fallback: false, final_M: 8,
 };
 
 const conv: Conversation = {
@@ -85,14 +85,14 @@ describe('trace export', () => {
     expect(parseTrace(f.content!)).toEqual(t);
   });
 
-  it('specbench writes one answer line with accept_lengths per round', () => {
+  it('specbench writes one answer line with accept_lengths counting every token', () => {
     const f = exportTrace('id1', t, 'specbench');
     expect(f.filename.endsWith('.jsonl')).toBe(true);
     const lines = f.content!.trim().split('\n');
     expect(lines).toHaveLength(1);
     const row = JSON.parse(lines[0]!);
     expect(row.question_id).toBe('id1');
-    expect(row.choices[0].accept_lengths).toEqual([3]);
+    expect(row.choices[0].accept_lengths).toEqual([1, 3]); // the first token (prefill), then the round
     expect(row.choices[0].new_tokens).toEqual([4]);
     expect(row.choices[0].wall_time[0]).toBeCloseTo(0.004);
     expect(row.choices[0].turns).toEqual(['abcd']);
@@ -101,9 +101,28 @@ describe('trace export', () => {
   it('csv has a header and one row per round', () => {
     const f = exportTrace('id1', t, 'csv');
     const rows = f.content!.trim().split('\n');
-    expect(rows[0]).toBe('round,pos,n_skip,skip,drafted,accepted,next_id,draft_ms,verify_ms,dp,dp_ms,policy');
+    expect(rows[0]).toBe('kind,round,pos,tokens,n_skip,skip,drafted,accepted,next_id,det,stop,draft_ms,verify_ms,dp,dp_ms,policy');
     expect(rows).toHaveLength(1 + t.rounds.length);
-    expect(rows[1]!.split(',').slice(0, 7)).toEqual(['0', '3', '1', '2', '3', '2', '8']);
+    expect(rows[1]!.split(',').slice(0, 11)).toEqual(['round', '0', '3', '3', '1', '2', '3', '2', '8', '0.6', 'det']);
+  });
+
+  it('a mixed run (rounds, then plain decoding) counts every token in both exports', () => {
+    // 1 (prefill) + 3 (the round) + 5 plain steps at positions 6..10 = 9 tokens
+    const mixed = parseTrace(
+      JSON.stringify({
+        ...t,
+        output_ids: [5, 6, 7, 8, 1, 1, 1, 1, 1],
+        plain: [{ pos: 6, n: 5, reason: 'plain decoding: predicted 0.80x' }],
+        summary: { ...t.summary, n_generated: 9, plain_steps: 5, fallback: true },
+      }),
+    );
+    const sb = JSON.parse(exportTrace('m', mixed, 'specbench').content!.trim());
+    expect(sb.choices[0].accept_lengths).toEqual([1, 3, 1, 1, 1, 1, 1]);
+    expect(sb.choices[0].accept_lengths.reduce((a: number, b: number) => a + b, 0)).toBe(9);
+    const rows = exportTrace('m', mixed, 'csv').content!.trim().split('\n').slice(1).map((r) => r.split(','));
+    expect(rows.map((r) => r[0])).toEqual(['round', 'plain']);
+    expect(1 + rows.reduce((a, r) => a + Number(r[3]), 0)).toBe(9);
+    expect(rows[1]![15]).toContain('plain decoding');
   });
 
   it('an invalid trace is not exported', () => {

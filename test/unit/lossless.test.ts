@@ -1,11 +1,12 @@
 // The lossless invariant: greedy `clasp` and `static` produce exactly the ids of `ar`, 128 new
-// tokens with end tokens ignored, for every golden prompt and every benchmark prompt.
+// tokens with end tokens ignored, for every golden prompt and every benchmark prompt. Each check
+// also asserts that drafting really happened (a run that fell back to plain decoding compares
+// plain decoding with itself).
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineService } from '../../src/services/EngineService';
 import { loadDemo } from './helpers/engine';
-import { loadGolden, SHARED } from './helpers/paths';
+import { BENCH_PROMPTS, loadGolden } from './helpers/paths';
 
 let svc: EngineService;
 beforeAll(async () => {
@@ -14,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => svc?.dispose());
 
 function benchPrompts(): { id: string; ids: number[] }[] {
-  const lines = readFileSync(resolve(SHARED, 'bench/prompts.jsonl'), 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(BENCH_PROMPTS, 'utf8').split('\n').filter((l) => l.trim());
   return lines.map((l) => {
     const p = JSON.parse(l) as { id: string; chat?: string; prompt?: string; prompt_ids?: number[] };
     const ids = p.prompt_ids ?? svc.encode(p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' });
@@ -23,21 +24,32 @@ function benchPrompts(): { id: string; ids: number[] }[] {
 }
 
 describe('greedy CLaSp is lossless', () => {
-  it('on every golden and benchmark prompt, in clasp and static modes', async () => {
+  it('on every golden and benchmark prompt, in clasp and static modes, with the policy and with M = 12', async () => {
     const cases = [
       ...Object.entries(loadGolden()).map(([id, g]) => ({ id, ids: g.prompt_ids })),
       ...benchPrompts(),
     ];
     expect(cases.length).toBeGreaterThanOrEqual(25);
     const settings = { maxTokens: 128, ignoreEos: true, temperature: 0 };
+    const policyRounds = { clasp: 0, static: 0 };
     for (const c of cases) {
       const ar = await svc.generate(c.ids, { ...settings, mode: 'ar' });
       expect(ar.ids.length).toBe(128);
       for (const mode of ['clasp', 'static'] as const) {
+        // The policy's own choice: on this CPU it may decode plainly after its first probe.
         const r = await svc.generate(c.ids, { ...settings, mode });
         expect(r.ids, `${c.id} in ${mode} mode`).toEqual(ar.ids);
+        policyRounds[mode] += r.stats.rounds ?? 0;
+        // An explicit M always drafts.
+        const m = await svc.generate(c.ids, { ...settings, mode, skip: 12 });
+        expect(m.ids, `${c.id} in ${mode} mode, M = 12`).toEqual(ar.ids);
+        expect(m.stats.rounds, `${c.id} in ${mode} mode, M = 12: rounds`).toBeGreaterThan(0);
+        expect(m.stats.drafted).toBeGreaterThan(0);
       }
     }
+    // The policy probes at least once in each mode (nothing counted yet on a fresh engine).
+    expect(policyRounds.clasp).toBeGreaterThan(0);
+    expect(policyRounds.static).toBeGreaterThan(0);
   }, 600_000);
 
   it('with explicit skip counts, including none, one and all but one', async () => {
@@ -48,6 +60,8 @@ describe('greedy CLaSp is lossless', () => {
       const r = await svc.generate(ids, { ...settings, mode: 'clasp', skip, loi: 1 });
       expect(r.ids, `skip ${skip}`).toEqual(ar.ids);
       expect(r.stats.final_M).toBe(skip);
+      if (skip > 0) expect(r.stats.rounds, `skip ${skip}: rounds`).toBeGreaterThan(0);
+      else expect(r.stats.plain_steps).toBe(63);
     }
   }, 120_000);
 });

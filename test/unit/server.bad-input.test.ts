@@ -7,7 +7,7 @@ import type { GenerationResult } from '../../src/services/EngineService';
 import { expectOpenAiError, health, postJson, raw, startServer, waitFor, type TestServer } from './server.harness';
 
 let ts: TestServer;
-const MSG = [{ role: 'user', content: 'Count from 1 to 10.' }];
+const MSG = [{ role: 'user' as const, content: 'Count from 1 to 10.' }];
 
 beforeAll(async () => {
   ts = await startServer({ limits: { maxBodyBytes: 64 * 1024, maxTokens: 256, queueLength: 8, bodyTimeoutMs: 400 } });

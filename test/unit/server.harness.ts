@@ -1,10 +1,36 @@
 // Starts a ClaspServer with the OpenAI API on a free loopback port for the server tests, and a few
 // raw-HTTP helpers for requests the `openai` client cannot make (bad Host, broken bodies, ...).
 import * as http from 'node:http';
-import OpenAI from 'openai';
+import OpenAI, { type APIPromise } from 'openai';
+import type { Stream } from 'openai/streaming';
+import type { Completion, CompletionCreateParamsNonStreaming, CompletionCreateParamsStreaming } from 'openai/resources/completions';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsStreaming,
+} from 'openai/resources/chat/completions';
 import { ModelManager } from '../../src/services/ModelManager';
 import { OpenAiApi } from '../../src/server/openai';
 import { ClaspServer, type ServerLimits } from '../../src/server/server';
+
+// The server answers with its loaded model when a request names none; the openai types insist on a
+// `model`, so the tests see the client through this type, where it is optional.
+type ModelOptional<T> = Omit<T, 'model'> & { model?: string };
+type RequestOptions = Parameters<OpenAI['chat']['completions']['create']>[1];
+export interface LenientClient {
+  chat: {
+    completions: {
+      create(body: ModelOptional<ChatCompletionCreateParamsNonStreaming>, options?: RequestOptions): APIPromise<ChatCompletion>;
+      create(body: ModelOptional<ChatCompletionCreateParamsStreaming>, options?: RequestOptions): APIPromise<Stream<ChatCompletionChunk>>;
+    };
+  };
+  completions: {
+    create(body: ModelOptional<CompletionCreateParamsNonStreaming>, options?: RequestOptions): APIPromise<Completion>;
+    create(body: ModelOptional<CompletionCreateParamsStreaming>, options?: RequestOptions): APIPromise<Stream<Completion>>;
+  };
+  models: OpenAI['models'];
+}
 
 export interface TestServer {
   models: ModelManager;
@@ -12,7 +38,7 @@ export interface TestServer {
   api: OpenAiApi;
   url: string;
   port: number;
-  client: OpenAI;
+  client: LenientClient;
   close(): Promise<void>;
 }
 
@@ -25,7 +51,7 @@ export async function startServer(
   const api = new OpenAiApi(server, { shutdownGraceMs: 1000 });
   server.use(api);
   const { url, port } = await server.listen();
-  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: opts.apiKey ?? 'unused', maxRetries: 0, timeout: 120_000 });
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: opts.apiKey ?? 'unused', maxRetries: 0, timeout: 120_000 }) as unknown as LenientClient;
   return { models, server, api, url, port, client, close: () => server.close() };
 }
 

@@ -3,7 +3,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../src/cli/args';
 import { serveCommand } from '../../src/cli/serve';
-import { seededSkip } from '../../src/server/openai';
 import { chatRequestSchema, completionRequestSchema, parseBody, UNSUPPORTED } from '../../src/server/openaiSchemas';
 import { StopMatcher } from '../../src/server/stopStrings';
 import { RequestQueue } from '../../src/server/requestQueue';
@@ -137,11 +136,6 @@ describe('request validation', () => {
     expect(chat({ clasp: { max_draft: 0 } })).toThrow(/clasp.max_draft/);
     expect(() => parseBody(chatRequestSchema, { messages: [] }, 'chat')).toThrow(/at least one message/);
     expect(() => parseBody(chatRequestSchema, 'x', 'chat')).toThrow(/JSON object/);
-  });
-
-  it('seeded sampling uses M = round(0.4 L)', () => {
-    expect(seededSkip(32)).toBe(13);
-    expect(seededSkip(2)).toBe(1);
   });
 });
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../src/shared/api';
 import { DEFAULT_SETTINGS } from '../../src/shared/engineTypes';
-import { CLASP_DEFAULTS, defaultChatSettings, inRange, LLAMA3_SAMPLING, NUMBER_SETTINGS, rangeText, type NumberSettingId } from '../../src/shared/settings';
+import { CLASP_DEFAULTS, defaultChatSettings, inRange, LLAMA3_SAMPLING, NUMBER_SETTINGS, rangeText, type NumberSetting, type NumberSettingId } from '../../src/shared/settings';
 import { claspSchema } from '../../src/server/openaiSchemas';
 import { SettingsError, validateSettings } from '../../src/services/settings';
 
@@ -14,11 +14,11 @@ const CLASP_WIRE: Partial<Record<NumberSettingId, string>> = { skip: 'skip', ski
 
 /** Values just inside and just outside a row's range. */
 function probes(id: NumberSettingId): { ok: number[]; bad: number[] } {
-  const s = NUMBER_SETTINGS[id];
-  const step = 'int' in s && s.int ? 1 : 0.001;
+  const s: NumberSetting = NUMBER_SETTINGS[id];
+  const step = s.int ? 1 : 0.001;
   const ok = [s.minExclusive ? s.min + step : s.min, s.max];
   const bad = [s.minExclusive ? s.min : s.min - step, s.max + (s.max >= Number.MAX_SAFE_INTEGER ? 2 : step)];
-  if ('int' in s && s.int) bad.push(s.min + 0.5);
+  if (s.int) bad.push(s.min + 0.5);
   return { ok, bad };
 }
 
@@ -69,7 +69,8 @@ describe('the settings table', () => {
   });
 
   it('holds the one copy of the defaults: CLaSp’s, Llama 3’s sampling, a new conversation’s', () => {
-    expect(CLASP_DEFAULTS).toEqual({ mode: 'clasp', skip: 'auto', det: 0.7, maxDraft: 12, loi: 4 });
+    // det and loi have no default: absent means the policy chooses them (docs/NUMBERS.md)
+    expect(CLASP_DEFAULTS).toEqual({ mode: 'clasp', skip: 'auto', maxDraft: 12 });
     expect(LLAMA3_SAMPLING).toEqual({ temperature: 0.6, topP: 0.9, topK: 0 });
     expect(DEFAULT_SETTINGS).toMatchObject(CLASP_DEFAULTS);
     const chat = defaultChatSettings({ temperature: 1, topP: 0.5, topK: 40 });

@@ -5,12 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { Tokenizer } from '../../src/services/text/tokenizer';
 import { readGgufMetadata } from './helpers/ggufMeta';
-import { GGUF_FILES, HF_DIR, loadGolden } from './helpers/paths';
+import { DEMO_Q8, loadGolden, referenceModel, TOKENIZER_DIR } from './helpers/paths';
 
 const golden = loadGolden();
 const sources: [string, () => Tokenizer][] = [
-  ['hf', () => Tokenizer.fromHfDir(HF_DIR)],
-  ...GGUF_FILES.map((f): [string, () => Tokenizer] => [f.split('/').pop()!, () => Tokenizer.fromGgufMetadata(readGgufMetadata(f))]),
+  ['hf', () => Tokenizer.fromHfDir(TOKENIZER_DIR)],
+  ['clasp-demo-29M-q8_0.gguf', () => Tokenizer.fromGgufMetadata(readGgufMetadata(DEMO_Q8))],
 ];
 
 // Text that exercises the pre-tokenizer regex: contractions, digits, punctuation runs, newlines,
@@ -103,14 +103,14 @@ describe.each(sources)('Tokenizer (%s)', (_name, load) => {
 });
 
 describe('GGUF and HF agree', () => {
-  const hf = Tokenizer.fromHfDir(HF_DIR);
-  const gguf = Tokenizer.fromGgufMetadata(readGgufMetadata(GGUF_FILES[0]!));
+  const hf = Tokenizer.fromHfDir(TOKENIZER_DIR);
+  const gguf = Tokenizer.fromGgufMetadata(readGgufMetadata(DEMO_Q8));
 
   it('encode the same ids, and decode like the library', () => {
     // the demo's own training-like text: the golden prompts and continuations, plus mixed text
     const texts = [...MIXED, ...Object.values(golden).flatMap((p) => [p.text, p.greedy_text])];
     const lib = new HfTokenizer(
-      JSON.parse(readFileSync(join(HF_DIR, 'tokenizer.json'), 'utf8')),
+      JSON.parse(readFileSync(join(TOKENIZER_DIR, 'tokenizer.json'), 'utf8')),
       { clean_up_tokenization_spaces: false },
     );
     for (const t of texts) {
@@ -125,6 +125,22 @@ describe('GGUF and HF agree', () => {
     expect(gguf.vocabSize).toBe(hf.vocabSize);
     for (let i = 0; i < hf.vocabSize; i++) expect(gguf.tokenToString(i)).toBe(hf.tokenToString(i));
   });
+});
+
+// The tokenizer files in test/fixtures are copies; these check them against the reference models.
+describe('reference model', () => {
+  const hfDir = referenceModel('clasp-demo-29M');
+  const f16 = referenceModel('clasp-demo-29M.gguf');
+  const bundled = Tokenizer.fromGgufMetadata(readGgufMetadata(DEMO_Q8));
+  const same = (tok: Tokenizer) => {
+    expect(tok.vocabSize).toBe(bundled.vocabSize);
+    for (let i = 0; i < tok.vocabSize; i++) expect(tok.tokenToString(i)).toBe(bundled.tokenToString(i));
+    expect(tok.chatTemplate).toBe(bundled.chatTemplate);
+    for (const p of Object.values(golden)) expect(tok.encode(p.text)).toEqual(p.prompt_ids);
+  };
+
+  it.skipIf(hfDir.skip)('clasp-demo-29M (HF folder) has the bundled tokenizer', () => same(Tokenizer.fromHfDir(hfDir.path)));
+  it.skipIf(f16.skip)('clasp-demo-29M.gguf (F16) has the bundled tokenizer', () => same(Tokenizer.fromGgufMetadata(readGgufMetadata(f16.path))));
 });
 
 describe('bad input', () => {
@@ -142,7 +158,7 @@ describe('bad input', () => {
   });
 
   it('rejects GGUF tokenizers it cannot reproduce', () => {
-    const meta = readGgufMetadata(GGUF_FILES[0]!);
+    const meta = readGgufMetadata(DEMO_Q8);
     expect(() => Tokenizer.fromGgufMetadata({ ...meta, 'tokenizer.ggml.model': 'llama' })).toThrow(/only "gpt2"/);
     expect(() => Tokenizer.fromGgufMetadata({ ...meta, 'tokenizer.ggml.pre': 'qwen2' })).toThrow(/pre-tokenizer/);
     const { ['tokenizer.ggml.tokens']: _, ...noTokens } = meta;
@@ -150,7 +166,7 @@ describe('bad input', () => {
   });
 
   it('rejects non-string text', () => {
-    const tok = Tokenizer.fromHfDir(HF_DIR);
+    const tok = Tokenizer.fromHfDir(TOKENIZER_DIR);
     expect(() => tok.encode(42 as unknown as string)).toThrow(TypeError);
   });
 });

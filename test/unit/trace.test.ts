@@ -32,6 +32,10 @@ describe('clasp-trace', () => {
     expect(dp.table).toHaveLength(33);
     expect(dp.table![0]![1]).toBeNull(); // j > i
     for (const r of trace.rounds) expect(r.skip).toHaveLength(12);
+    // the decision that started the reply, with its reason and the cost table behind it
+    expect(trace.decisions?.[0]).toMatchObject({ speculate: true, M: 12, reason: expect.stringMatching(/^M=12 as set/) });
+    expect(trace.summary.costs?.verify_ms.length).toBeGreaterThan(12);
+    expect(trace.rounds.every((r) => r.stop !== undefined && r.det !== undefined)).toBe(true);
     const produced = 1 + trace.rounds.reduce((s, r) => s + r.verify.accepted + 1, 0);
     expect(produced).toBeGreaterThanOrEqual(trace.summary.n_generated);
   });
@@ -46,13 +50,16 @@ describe('clasp-trace', () => {
       choices: { accept_lengths: number[]; new_tokens: number[]; wall_time: number[] }[];
     };
     const c = line.choices[0]!;
-    expect(c.accept_lengths).toHaveLength(trace.rounds.length);
+    // the first token (from the prefill), then one entry per round: every token counted
+    expect(c.accept_lengths).toHaveLength(1 + trace.rounds.length);
     expect(c.accept_lengths.every((x) => x >= 1)).toBe(true);
+    expect(c.accept_lengths.reduce((a, b) => a + b, 0)).toBe(trace.summary.n_generated);
     expect(c.new_tokens[0]).toBe(trace.summary.n_generated);
     expect(c.wall_time[0]).toBeGreaterThan(0);
     const csv = toCsv(trace).trim().split('\n');
     expect(csv).toHaveLength(trace.rounds.length + 1);
-    expect(csv[0]).toMatch(/^round,pos,n_skip/);
+    expect(csv[0]).toMatch(/^kind,round,pos,tokens,n_skip/);
+    expect(1 + csv.slice(1).reduce((a, r) => a + Number(r.split(',')[3]), 0)).toBe(trace.summary.n_generated);
   });
 
   it('refuses malformed and hostile files with a clear error', () => {

@@ -66,12 +66,11 @@ interface Sse {
 function subscribe(headers: Record<string, string>): Sse {
   const events: { event: string; data: unknown }[] = [];
   const waiters: { pred: (e: { event: string; data: unknown }) => boolean; resolve: (e: { event: string; data: unknown }) => void }[] = [];
-  let req!: http.ClientRequest;
   let onOpen!: () => void;
   let onEnd!: () => void;
   const opened = new Promise<void>((r) => (onOpen = r));
   const ended = new Promise<void>((r) => (onEnd = r));
-  req = http.get({ host: '127.0.0.1', port, path: '/api/ui/events', headers, agent: false }, (res) => {
+  const req = http.get({ host: '127.0.0.1', port, path: '/api/ui/events', headers, agent: false }, (res) => {
     let buf = '';
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {

@@ -62,16 +62,22 @@ bool engine::is_eos(int id) const {
     return std::find(e.begin(), e.end(), id) != e.end();
 }
 
-step_costs& engine::costs(int max_T) {
-    if (!costs_.measured) costs_.calibrate(*tf, (int)cached.size(), max_T);
+const char* fate_name(token_fate f) {
+    switch (f) {
+        case token_fate::accepted: return "accepted";
+        case token_fate::correction: return "correction";
+        case token_fate::bonus: return "bonus";
+        default: return "plain";
+    }
+}
+
+const cost_table& engine::costs(int max_T) {
+    // A longer verify than measured is extrapolated: re-measuring would change later decisions.
+    if (!costs_.measured) costs_ = measure_costs(*tf, max_T);
     return costs_;
 }
 
-void engine::truncate(int n) {
-    n = std::max(0, std::min(n, (int)cached.size()));
-    cached.resize(n);
-    tf->cache.truncate(n);
-}
+void engine::truncate(int n) { tf->cache.truncate(std::max(0, std::min(n, tf->cache.n))); }
 
 void engine::prefill(const std::vector<int>& prompt, std::vector<float>& last_logits, std::vector<float>* last_hidden,
                      gen_stats& st) {
@@ -84,6 +90,7 @@ void engine::prefill(const std::vector<int>& prompt, std::vector<float>& last_lo
         if (id < 0 || id >= V)
             fail("token id " + std::to_string(id) + " is outside the vocabulary (0 to " + std::to_string(V - 1) + ")");
     // Reuse the cached prefix, but always run at least the last prompt token to get its logits.
+    const std::vector<int>& cached = tf->cache.tokens;
     int common = 0;
     while (common < (int)cached.size() && common < n - 1 && cached[common] == prompt[common]) common++;
     truncate(common);
@@ -101,9 +108,8 @@ void engine::prefill(const std::vector<int>& prompt, std::vector<float>& last_lo
         std::vector<int> lr, hr;
         if (e == T) { lr.push_back(e - b - 1); if (last_hidden) hr.push_back(e - b - 1); }
         tf->forward(ids.data() + b, e - b, common + b, nullptr, true, lr, hr, out);
-        tf->cache.n = common + e;
+        tf->cache.append(ids.data() + b, e - b);
     }
-    cached = prompt;
     last_logits = std::move(out.logits);
     if (last_hidden) *last_hidden = std::move(out.hidden);
     st.prefill_ms = now_ms() - t0;
@@ -134,15 +140,14 @@ gen_result engine::generate(const std::vector<int>& prompt, const gen_params& p,
         int id = sample_token(logits.data(), V, p.sampling, r, scratch);
         res.ids.push_back(id);
         if (res.ids.size() == 1) st.ttft_ms = now_ms() - t_start;
-        if (cb.on_token) cb.on_token(id);
+        if (cb.on_token) cb.on_token(id, token_fate::plain);
         if (!p.ignore_eos && is_eos(id)) { res.finish_reason = "stop"; break; }
         if ((int)res.ids.size() >= p.max_tokens) break;
-        int n_past = (int)cached.size();
+        int n_past = tf->cache.n;
         if (n_past >= n_ctx()) { res.finish_reason = "length"; break; }
         int32_t t = id;
         tf->forward(&t, 1, n_past, nullptr, true, {0}, {}, out);
-        tf->cache.n = n_past + 1;
-        cached.push_back(id);
+        tf->cache.append(id);
         logits.swap(out.logits);
     }
     st.n_generated = (int)res.ids.size();

@@ -2,11 +2,13 @@
 // Everything above it (tokenizer, templates, UI) lives in TypeScript; it sees token ids only.
 #pragma once
 #include "../backend/backend.h"
-#include "../spec/adaptive_policy.h"
+#include "../spec/cost_table.h"
+#include "../spec/policy.h"
 #include "sampler.h"
 #include "transformer.h"
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,11 +29,11 @@ struct gen_params {
     sampling_params sampling;
     bool ignore_eos = false;
     std::string mode = "ar";  // ar | clasp | static
-    int skip = -1;            // M; -1: auto (adaptive policy)
+    int skip = -1;            // M; -1: chosen by the policy
     float skip_ratio = -1;    // when >= 0: M = round(ratio * L)
-    float det = 0.7f;
+    float det = -1;           // draft exit threshold on the chain's confidence; -1: from the cost table
     int max_draft = 12;
-    int loi = 4;
+    int loi = 0;              // verify rounds between DP runs; 0: the smallest with a DP share <= 5%
     bool dp_table = false;    // include the DP's D(i, j) table in round events
 };
 
@@ -44,10 +46,28 @@ struct dp_event {
     int M = 0;
 };
 
+// How a generated token came about. The first token (from the prefill) and plain steps are 'plain'.
+enum class token_fate { plain, accepted, correction, bonus };
+const char* fate_name(token_fate f);
+
+// A policy decision, at the start of a reply and at every change: what, why, and the costs behind it.
+struct policy_event {
+    int pos = 0;  // the position of the next token decoded under it
+    decision d;
+};
+
+// Positions [pos, pos + n) were decoded plainly inside a speculative generation (for `reason`).
+struct plain_event {
+    int pos = 0, n = 0;
+    std::string reason;
+};
+
 struct round_event {
     int index = 0;
     int pos = 0;
     std::vector<int> skip;
+    float det = 0;             // the DET in force
+    std::string stop;          // why drafting stopped: det (chain confidence), length (k drafted), eos, budget (max_tokens or context)
     std::optional<dp_event> dp;
     std::vector<int> draft_ids;
     std::vector<float> draft_q, draft_top1;
@@ -56,10 +76,7 @@ struct round_event {
     std::vector<float> verify_p;
     int next_id = -1;
     double verify_ms = 0;
-    bool policy_changed = false;
-    int policy_M = 0;
-    float policy_det = 0;
-    std::string policy_reason;
+    std::optional<policy_event> policy;  // a change of plan decided right after this round
 };
 
 struct gen_stats {
@@ -69,9 +86,17 @@ struct gen_stats {
     // speculative only
     int rounds = 0, drafted = 0, accepted = 0, dp_runs = 0;
     double calibration_ms = 0;
-    double dp_ms = 0, mean_accepted_length = 0, acceptance_rate = 0, cost_model_speedup = 0;
-    bool fallback = false;
-    int final_M = 0;
+    double dp_ms = 0, mean_accepted_length = 0, acceptance_rate = 0;
+    int plain_steps = 0;             // tokens decoded plainly by the policy (after the first)
+    double plain_tokens_per_s = 0;   // the plain decoding rate on this machine: 1000 / c1 of the cost table
+    double speedup = 0;              // measured: (n_generated - 1) * c1 / decode_ms
+    double predicted_speedup = 0;    // the policy's prediction when the reply started (1 when it started plain)
+    double costed_speedup = 0;       // the cost table's price of the work actually done, as a speed-up
+    std::string reason;              // why speculation was on or off when the reply ended
+    bool fallback = false;           // part of the reply was decoded plainly by the policy
+    int final_M = 0, loi = 0;
+    float det = 0;
+    cost_table costs;                // the table the decisions came from
 };
 
 struct gen_result {
@@ -81,8 +106,10 @@ struct gen_result {
 };
 
 struct gen_callbacks {
-    std::function<void(int id)> on_token;
+    std::function<void(int id, token_fate fate)> on_token;
     std::function<void(const round_event&)> on_round;
+    std::function<void(const plain_event&)> on_plain;
+    std::function<void(const policy_event&)> on_policy;
     const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -91,12 +118,16 @@ struct engine {
     std::unique_ptr<backend> be;
     std::unique_ptr<transformer> tf;
     std::string backend_reason;
-    std::vector<int> cached;  // the tokens whose K/V are in the cache, in order
     std::mutex busy;
-    clasp::policy_memory learned;  // what --skip auto learned about this model
+    // Acceptance counted per mode ("clasp", "static") on this model, across replies.
+    std::map<std::string, policy_memory> memory;
 
-    // Full-pass costs on this backend, measured on first use (scratch positions after the cache).
-    step_costs& costs(int max_T = 17);
+    // The cost table on this backend, measured on first use (scratch positions after the cache) and
+    // then kept; a call asking for longer verifies than measured measures again.
+    const cost_table& costs(int max_T = 17);
+    // Uses a table measured earlier (or a synthetic one, in tests) instead of measuring.
+    void set_costs(cost_table c) { costs_ = std::move(c); }
+    const std::vector<int>& cached() const { return tf->cache.tokens; }
 
     explicit engine(const engine_options& o);
 
@@ -110,7 +141,7 @@ struct engine {
     void truncate(int n);
 
 private:
-    step_costs costs_;
+    cost_table costs_;
 };
 
 double now_ms();

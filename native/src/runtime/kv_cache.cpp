@@ -15,9 +15,17 @@ kv_cache::~kv_cache() {
     for (auto* p : v) be.free(p);
 }
 
+void kv_cache::append(const int* ids, int count) {
+    if (count < 0 || n + count > n_ctx) fail("kv_cache::append: " + std::to_string(count) + " tokens do not fit the context");
+    tokens.resize(n, -1);  // positions written by low-level callers without a token list stay unnamed
+    tokens.insert(tokens.end(), ids, ids + count);
+    n += count;
+}
+
 void kv_cache::truncate(int n_keep) {
     if (n_keep < 0 || n_keep > n) fail("kv_cache::truncate(" + std::to_string(n_keep) + ") outside [0, " + std::to_string(n) + "]");
     n = n_keep;
+    if ((int)tokens.size() > n) tokens.resize(n);
 }
 
 }  // namespace clasp

@@ -60,22 +60,37 @@ static dp_result solve(const float* h, int L, int d, int M, const layer_fn& laye
         }
         prev.swap(cur);
     }
-    r.skip.assign(L, 0);
     r.path_cosine.assign(L + 1, NAN);
     int j = M;
     for (int i = L; i >= 1; i--) {
         r.path_cosine[i] = (float)D[(size_t)i * M1 + j];
-        if (j > 0 && choice[(size_t)i * M1 + j]) {
-            r.skip[i - 1] = 1;
-            j--;
-        }
+        if (j > 0 && choice[(size_t)i * M1 + j]) j--;
     }
     r.path_cosine[0] = 1.f;
+    r.L = L;
+    r.M = M;
+    r.choice = std::move(choice);
+    r.skip = r.skip_for(M);
     if (want_table) {
         r.table.assign((size_t)(L + 1) * M1, NAN);
         for (size_t k = 0; k < D.size(); k++) r.table[k] = (float)D[k];
     }
     return r;
+}
+
+std::vector<uint8_t> dp_result::skip_for(int m) const {
+    if (m < 0 || m > M) fail("dp_result::skip_for(" + std::to_string(m) + "): the DP ran with budget " + std::to_string(M));
+    std::vector<uint8_t> s(L, 0);
+    const int M1 = M + 1;
+    int j = m;
+    for (int i = L; i >= 1 && j > 0; i--) {
+        // Where j == i every layer up to i must be skipped: cell (i, i) has only the skip choice.
+        if (choice[(size_t)i * M1 + j]) {
+            s[i - 1] = 1;
+            j--;
+        }
+    }
+    return s;
 }
 
 dp_result dp_solve(const float* h, int L, int d, int M, const layer_fn& layer, bool want_table) {

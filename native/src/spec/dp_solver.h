@@ -15,8 +15,14 @@ struct dp_result {
     std::vector<float> path_cosine;    // (L+1): cos(chosen path state at l, h_l); index 0 is 1
     std::vector<float> layer_cosine;   // (L+1): cos(h_l, h_{l-1}); index 0 is NaN
     std::vector<float> table;          // (L+1) x (M+1): D(i, j), NaN where j > i; empty unless asked
+    std::vector<uint8_t> choice;       // (L+1) x (M+1): 1 = cell (i, j) skipped layer i-1
+    int L = 0, M = 0;
     int layer_calls = 0;               // batched layer calls made
     int candidates = 0;                // single-token layer evaluations made
+
+    // The optimal set for any budget m <= M, backtracked from (L, m): cell (i, j) depends only on
+    // cells (i-1, j) and (i-1, j-1), so a DP at M holds the DP at every smaller budget.
+    std::vector<uint8_t> skip_for(int m) const;
 };
 
 // h: (L+1, d). M in [0, L]. Ties between skip and keep go to skip; one choice bit per cell; the

@@ -1,12 +1,13 @@
 // The CLaSp decode loop (DESIGN.md "CLaSp: the decisions" 4-6). Each round drafts with the current
 // skip set, verifies the round's input token plus all drafts in one full pass, accepts (greedy
-// prefix match, or lossless speculative sampling), truncates the cache to what was accepted, and
-// re-runs the DP every LOI rounds on the last verified position's hidden states.
+// prefix match, or lossless speculative sampling), keeps in the cache what was accepted, and re-runs
+// the DP every LOI rounds on the last accepted position's hidden states. The policy (policy.h)
+// decides at the start and every few rounds, from the cost table and acceptance counts only.
 #include "speculative.h"
 #include "../core/error.h"
 #include "accept.h"
-#include "adaptive_policy.h"
 #include "dp_solver.h"
+#include "policy.h"
 #include <algorithm>
 #include <cmath>
 
@@ -36,6 +37,12 @@ int resolve_M(const gen_params& p, int L) {
     return -1;  // auto
 }
 
+bool same_plan(const decision& a, const decision& b) {
+    if (a.speculate != b.speculate) return false;
+    if (!a.speculate) return true;  // plain is plain, whatever M would have been
+    return a.probe == b.probe && a.M == b.M && a.k == b.k && a.loi == b.loi && std::fabs(a.det - b.det) < 1e-6f;
+}
+
 }  // namespace
 
 gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const gen_params& p, const gen_callbacks& cb) {
@@ -43,8 +50,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     const llama_config& c = e.model->cfg;
     const int L = c.n_layer, V = c.n_vocab, d = c.n_embd;
     if (p.max_draft < 1 || p.max_draft > 64) fail("max_draft must be between 1 and 64");
-    if (p.loi < 1) fail("loi must be >= 1");
-    if (!(p.det >= 0 && p.det <= 1)) fail("det must be between 0 and 1");
+    if (p.loi < 0) fail("loi must be >= 1 (or 0 for automatic)");
+    if (!(p.det == -1 || (p.det >= 0 && p.det <= 1))) fail("det must be between 0 and 1 (or -1 for automatic)");
     const bool is_static = p.mode == "static";
     const int fixed_M = resolve_M(p, L);
 
@@ -59,118 +66,155 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
 
     std::vector<float> logits, hidden;
     e.prefill(prompt, logits, &hidden, st);
-    // Measured once per engine (full passes of 1..17 tokens, and the head alone); a one-time cost
-    // reported apart from decoding.
-    double t_cal = now_ms();
-    step_costs& costs = e.costs(std::max(17, p.max_draft + 1));
+    // Measured once per engine, then kept: a one-time cost reported apart from decoding.
+    const double t_cal = now_ms();
+    const cost_table& costs = e.costs(std::max(17, p.max_draft + 1));
     st.calibration_ms = now_ms() - t_cal;
+    st.costs = costs;
     const double t_dec = now_ms();
-    adaptive_policy policy(L, costs, fixed_M, p.det, is_static, e.learned);
+    const double c1 = costs.c1();
 
-    // A DP and a few rounds cost several plain steps: too short a reply cannot pay them back.
-    if (fixed_M < 0 && p.max_tokens < 16) policy.stop("plain decoding: fewer than 16 tokens requested");
+    // An explicit skip count keeps no memory; static and clasp each keep their own.
+    policy_memory* mem = fixed_M >= 0 ? nullptr : &e.memory[p.mode];
+    policy_inputs in;
+    in.L = L;
+    in.max_draft = p.max_draft;
+    in.is_static = is_static;
+    in.fixed_M = fixed_M;
+    in.det = p.det;
+    in.loi = p.loi;
+
     rng r(p.sampling.seed);
     std::vector<float> q_probs, p_probs, scratch;
-    int M = policy.M();
-    std::vector<uint8_t> skip(L, 0);
-    std::vector<int> skip_list;
-    int target_pos = (int)prompt.size() - 1;  // the DP target: the last position a full pass computed
-    int rounds_since_dp = 0;
-    bool dp_due = M > 0;
-    double pred_ms = 0;  // what the cost model says the spent work costs
+    double costed_ms = 0;  // what the cost table says the work done costs
 
-    auto run_dp = [&](const float* h, int pos, round_event& ev) {
-        double t0 = now_ms();
-        auto layer = [&](int il, const float* in, int n, float* out) { tf.layer_candidates(il, in, n, pos, out); };
-        dp_result dr = dp_solve(h, L, d, M, layer, p.dp_table);
-        double ms = now_ms() - t0;
-        skip = dr.skip;
-        skip_list.clear();
-        for (int l = 0; l < L; l++) if (skip[l]) skip_list.push_back(l);
-        dp_event de;
-        de.target_pos = pos;
-        de.ms = ms;
-        de.M = M;
-        de.path_cosine = dr.path_cosine;
-        de.layer_cosine = dr.layer_cosine;
-        de.table = std::move(dr.table);
-        ev.dp = std::move(de);
-        st.dp_runs++;
-        st.dp_ms += ms;
-        policy.on_dp(ms);
-        policy.on_dp_ran();
-        pred_ms += ms;
-        rounds_since_dp = 0;
-    };
-
-    // The first token comes from the prefill's logits, exactly as in plain decoding.
     res.finish_reason = "length";
-    auto emit = [&](int id) -> bool {  // false: stop generating
+    auto emit = [&](int id, token_fate f) -> bool {  // false: stop generating
         res.ids.push_back(id);
         if (res.ids.size() == 1) st.ttft_ms = now_ms() - t_start;
-        if (cb.on_token) cb.on_token(id);
+        if (cb.on_token) cb.on_token(id, f);
         if (!p.ignore_eos && e.is_eos(id)) { res.finish_reason = "stop"; return false; }
         return (int)res.ids.size() < p.max_tokens;
     };
+    auto tokens_left = [&] { return p.max_tokens - (int)res.ids.size(); };
+
+    // ---- the skip set: a DP at budget M holds the optimal set for every smaller budget
+    decision dec;
+    dp_result last_dp;
+    bool have_dp = false;
+    std::vector<uint8_t> skip(L, 0);
+    std::vector<int> skip_list;
+    std::optional<dp_event> pending_dp;  // goes out with the next round
+    int rounds_since_dp = 0;
+    auto set_skip = [&](const std::vector<uint8_t>& s) {
+        skip = s;
+        skip_list.clear();
+        for (int l = 0; l < L; l++) if (skip[l]) skip_list.push_back(l);
+    };
+    auto run_dp = [&](const float* h, int pos) {
+        double t0 = now_ms();
+        auto layer = [&](int il, const float* x, int n, float* out) { tf.layer_candidates(il, x, n, pos, out); };
+        last_dp = dp_solve(h, L, d, dec.M, layer, p.dp_table);
+        have_dp = true;
+        dp_event de;
+        de.target_pos = pos;
+        de.ms = now_ms() - t0;
+        de.M = dec.M;
+        de.path_cosine = last_dp.path_cosine;
+        de.layer_cosine = last_dp.layer_cosine;
+        de.table = std::move(last_dp.table);
+        st.dp_runs++;
+        st.dp_ms += de.ms;
+        costed_ms += costs.c_dp(dec.M);
+        set_skip(last_dp.skip);
+        pending_dp = std::move(de);
+        rounds_since_dp = 0;
+    };
+
+    // ---- decisions, plain stretches and their events
+    int plain_pos = 0, plain_n = 0, probe_left = 0, rounds_since_eval = 0;
+    bool first_decision = true;
+    auto end_plain = [&] {
+        if (plain_n > 0 && cb.on_plain) cb.on_plain({plain_pos, plain_n, dec.reason});
+        plain_n = 0;
+    };
+    // Adopts nd at position pos. h: the hidden states of position pos - 1 (null: none at hand).
+    // Returns the event to attach to the round that ran last, if the plan changed.
+    auto adopt = [&](decision nd, int pos, const float* h) -> std::optional<policy_event> {
+        if (is_static && !first_decision && nd.speculate) {
+            nd = dec;  // static keeps its one skip set for the reply: it may only stop
+            nd.probe = false;
+        }
+        if (mem) policy::note(*mem, dec, nd);
+        if (!first_decision && same_plan(nd, dec)) {
+            dec = nd;  // the same plan on fresher counts: only the figures and the reason move
+            return std::nullopt;
+        }
+        if (dec.speculate != nd.speculate || first_decision) end_plain();
+        const bool was_speculating = dec.speculate && !first_decision;
+        const int dp_M = have_dp ? last_dp.M : -1;
+        dec = nd;
+        first_decision = false;
+        probe_left = nd.probe ? policy::PROBE_ROUNDS : 0;
+        rounds_since_eval = 0;
+        if (nd.speculate) {
+            if (was_speculating && nd.M <= dp_M) set_skip(last_dp.skip_for(nd.M));  // no fresh DP needed
+            else if (h) run_dp(h, pos - 1);
+        }
+        policy_event pe{pos, nd};
+        if (cb.on_policy) cb.on_policy(pe);
+        return pe;
+    };
+
+    // The first token comes from the prefill's logits, exactly as in plain decoding.
     bool going = p.max_tokens > 0;
     int x = -1;
     if (going) {
         x = sample_token(logits.data(), V, p.sampling, r, scratch);
-        going = emit(x);
+        going = emit(x, token_fate::plain);
     }
-    round_event pending_dp_event;  // a DP that ran before its round's draft
-    bool have_pending = false;
-    if (going && dp_due && M > 0 && policy.speculating()) {
-        run_dp(hidden.data(), target_pos, pending_dp_event);
-        have_pending = true;
-    }
+    adopt(policy::decide(costs, mem, in, p.max_tokens - 1), (int)prompt.size(), going ? hidden.data() : nullptr);
+    st.predicted_speedup = dec.speculate ? dec.predicted_speedup : 1.0;
 
     forward_out out;
     int round_index = 0;
     while (going) {
         if (cb.cancel && cb.cancel->load()) { res.finish_reason = "cancelled"; break; }
-        const int n = (int)e.cached.size();  // x goes at position n
+        const int n = tf.cache.n;  // x goes at position n
         if (n >= e.n_ctx()) { res.finish_reason = "length"; break; }
-        const int remaining = p.max_tokens - (int)res.ids.size();
 
-        // Plain decoding when the policy has switched speculation off (or M is 0).
-        if (!policy.speculating() || M == 0) {
-            const bool probe = policy.wants_probe();  // periodically re-test whether speculation pays
-            double t0 = now_ms();
+        if (!dec.speculate || dec.M == 0) {
+            // Plain decoding; after the step, a probe may be due (it needs this position's states).
+            // Where no acceptance could pay, nothing counted can change that within the reply.
+            const bool may_probe = mem && dec.can_pay && mem->plain_tokens + 1 >= policy::probe_after(mem->backoff);
+            if (plain_n == 0) plain_pos = n;
             int32_t t = x;
-            tf.forward(&t, 1, n, nullptr, true, {0}, probe ? std::vector<int>{0} : std::vector<int>{}, out);
-            tf.cache.n = n + 1;
-            e.cached.push_back(x);
+            tf.forward(&t, 1, n, nullptr, true, {0}, may_probe ? std::vector<int>{0} : std::vector<int>{}, out);
+            tf.cache.append(x);
             x = sample_token(out.logits.data(), V, p.sampling, r, scratch);
-            pred_ms += costs.step_ms(1);
-            costs.observe(1, now_ms() - t0);
-            policy.on_plain_step(now_ms() - t0);
-            going = emit(x);
-            if (probe && going) {
-                M = policy.M();
-                if (M > 0) {
-                    run_dp(out.hidden.data(), n, pending_dp_event);
-                    pending_dp_event.policy_changed = true;
-                    have_pending = true;
-                }
-            }
+            costed_ms += c1;
+            st.plain_steps++;
+            plain_n++;
+            if (mem) mem->plain_tokens++;
+            going = emit(x, token_fate::plain);
+            if (going && may_probe) adopt(policy::decide(costs, mem, in, tokens_left()), n + 1, out.hidden.data());
             continue;
         }
 
         round_event ev;
-        if (have_pending) {
-            ev.dp = std::move(pending_dp_event.dp);
-            pending_dp_event = round_event{};
-            have_pending = false;
-        }
+        ev.dp = std::move(pending_dp);
+        pending_dp.reset();
         ev.index = round_index++;
         ev.pos = n;
         ev.skip = skip_list;
+        ev.det = dec.det;
 
-        // ---- draft
-        const float det = policy.det();
-        int max_k = std::min({policy.max_draft(p.max_draft), remaining - 1, e.n_ctx() - n - 1});
+        // ---- draft: stop when the chain's confidence (product of the drafts' top-1) falls below DET
+        const int M = (int)skip_list.size();
+        const int max_k = std::min({dec.k, tokens_left() - 1, e.n_ctx() - n - 1});
+        ev.stop = max_k < dec.k ? "budget" : "length";
         double t0 = now_ms();
+        double chain = 1;
         int tok = x;
         for (int k = 0; k < max_k; k++) {
             int32_t t = tok;
@@ -194,12 +238,13 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
             ev.draft_q.push_back(q_tok);
             ev.draft_top1.push_back(top1);
             tok = dtok;
-            if (top1 < det) break;  // kept and verified, but no more drafting
-            if (!p.ignore_eos && e.is_eos(dtok)) break;
+            chain *= top1;
+            if (!p.ignore_eos && e.is_eos(dtok)) { ev.stop = "eos"; break; }
+            if (chain < dec.det && k + 1 < max_k) { ev.stop = "det"; break; }  // kept and verified, no more drafting
         }
         const int k_drafted = (int)ev.draft_ids.size();
         ev.draft_ms = now_ms() - t0;
-        pred_ms += k_drafted * costs.draft_ms((int)skip_list.size(), L);
+        costed_ms += k_drafted * costs.c_draft(M);
 
         // ---- verify: x and every draft, in one full pass that writes the persistent cache
         t0 = now_ms();
@@ -209,18 +254,16 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         const int T = (int)vin.size();
         std::vector<int> rows(T);
         for (int i = 0; i < T; i++) rows[i] = i;
-        const bool dp_next = !is_static && policy.speculating() && (rounds_since_dp + 1 >= p.loi || policy.M_changed());
-        tf.forward(vin.data(), T, n, nullptr, true, rows, dp_next ? rows : std::vector<int>{}, out);
+        const bool dp_due = !is_static && rounds_since_dp + 1 >= dec.loi;
+        const bool eval_due = mem && (dec.probe ? probe_left <= 1 : rounds_since_eval + 1 >= policy::EVAL_ROUNDS);
+        tf.forward(vin.data(), T, n, nullptr, true, rows, dp_due || eval_due ? rows : std::vector<int>{}, out);
         int a = 0, next = -1;
         if (p.sampling.greedy()) {
             for (; a < k_drafted; a++) {
                 int want = argmax(out.logits.data() + (size_t)a * V, V);
-                float pp, t1;
-                plain_probs(out.logits.data() + (size_t)a * V, V, ev.draft_ids[a], pp, t1);
-                ev.verify_p.push_back(pp);
                 if (want != ev.draft_ids[a]) break;
             }
-            for (int i = (int)ev.verify_p.size(); i < k_drafted; i++) {
+            for (int i = 0; i < k_drafted; i++) {
                 float pp, t1;
                 plain_probs(out.logits.data() + (size_t)i * V, V, ev.draft_ids[i], pp, t1);
                 ev.verify_p.push_back(pp);
@@ -244,41 +287,34 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         ev.accepted = a;
         ev.next_id = next;
         // Keep x and the accepted drafts; the correction or bonus token is the next round's input.
-        tf.cache.n = n + 1 + a;
-        e.cached.push_back(x);
-        for (int i = 0; i < a; i++) e.cached.push_back(ev.draft_ids[i]);
+        tf.cache.append(vin.data(), 1 + a);
         ev.verify_ms = now_ms() - t0;
-        pred_ms += costs.step_ms(T);
-        costs.observe(T, ev.verify_ms);
+        costed_ms += costs.c_verify(T);
         st.rounds++;
         st.drafted += k_drafted;
         st.accepted += a;
         rounds_since_dp++;
+        rounds_since_eval++;
+        if (dec.probe) probe_left--;
+        if (mem) policy::count_round(*mem, M, k_drafted, a);
 
         // ---- emit
-        for (int i = 0; i < a && going; i++) going = emit(ev.draft_ids[i]);
-        if (going) going = emit(next);
+        for (int i = 0; i < a && going; i++) going = emit(ev.draft_ids[i], token_fate::accepted);
+        if (going) going = emit(next, a < k_drafted ? token_fate::correction : token_fate::bonus);
         x = next;
 
-        // ---- adapt, then re-choose the skipped layers from the states just computed
-        policy.on_round(M, k_drafted, a, ev.draft_top1, ev.draft_ms, ev.verify_ms, T);
-        if (policy.changed()) {
-            ev.policy_changed = true;
-            ev.policy_M = policy.M();
-            ev.policy_det = policy.det();
-            ev.policy_reason = policy.reason();
-            st.fallback = st.fallback || !policy.speculating();
+        // ---- decide again every few rounds, then re-choose the skipped layers on the states just computed
+        const int target = n + a;  // the last accepted position: its states came from this verify
+        const float* h = out.hidden.empty() ? nullptr : out.hidden.data() + (size_t)a * (L + 1) * d;
+        if (going && eval_due) {
+            int dp_before = st.dp_runs;
+            if (auto pe = adopt(policy::decide(costs, mem, in, tokens_left()), target + 1, h)) ev.policy = std::move(*pe);
+            if (st.dp_runs != dp_before) h = nullptr;  // the new M's DP already ran on these states
         }
-        target_pos = n + a;
-        if (going && dp_next && policy.speculating()) {
-            M = policy.M();  // a new M from the policy takes effect at this DP
-            if (M > 0) {
-                run_dp(out.hidden.data() + (size_t)a * (L + 1) * d, target_pos, pending_dp_event);
-                have_pending = true;
-            }
-        }
+        if (going && h && dp_due && dec.speculate) run_dp(h, target);
         if (cb.on_round) cb.on_round(ev);
     }
+    end_plain();
 
     st.n_generated = (int)res.ids.size();
     st.decode_ms = now_ms() - t_dec;
@@ -287,12 +323,16 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     // is no acceptance rate to report (NaN reaches JavaScript as null).
     st.mean_accepted_length = st.rounds > 0 ? (double)(st.accepted + st.rounds) / st.rounds : 1.0;
     st.acceptance_rate = st.drafted > 0 ? (double)st.accepted / st.drafted : NAN;
-    // The cost model: plain decoding would need one full step per generated token after the first.
-    double ar_ms = std::max(0, st.n_generated - 1) * costs.step_ms(1);
-    st.cost_model_speedup = pred_ms > 0 ? ar_ms / pred_ms : 1.0;
-    st.final_M = M;
-    st.fallback = st.fallback || !policy.speculating();
-    policy.remember(e.learned);
+    // Plain decoding needs one full step per generated token after the first (which the prefill gives).
+    const double plain_ms = std::max(0, st.n_generated - 1) * c1;
+    st.plain_tokens_per_s = 1000.0 / c1;
+    st.speedup = st.decode_ms > 0 && plain_ms > 0 ? plain_ms / st.decode_ms : NAN;
+    st.costed_speedup = costed_ms > 0 ? plain_ms / costed_ms : 1.0;
+    st.reason = dec.reason;
+    st.fallback = st.plain_steps > 0;
+    st.final_M = dec.speculate ? dec.M : 0;
+    st.det = dec.det;
+    st.loi = dec.loi;
     return res;
 }
 

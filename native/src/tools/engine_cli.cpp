@@ -64,14 +64,18 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s: %d tokens, %.1f tok/s, prefill %.1f ms, %s\n", s.mode.c_str(), s.n_generated,
                          s.tokens_per_s, s.prefill_ms, e.be->device_info().c_str());
             if (s.mode != "ar")
-                std::fprintf(stderr, "  rounds %d, drafted %d, accepted %d, mean accepted length %.2f, dp %d runs %.1f ms, "
-                             "calibration %.1f ms, cost-model speed-up %.2f, final M %d%s\n", s.rounds, s.drafted, s.accepted,
-                             s.mean_accepted_length, s.dp_runs, s.dp_ms, s.calibration_ms, s.cost_model_speedup, s.final_M,
-                             s.fallback ? ", fell back to plain decoding" : "");
+                std::fprintf(stderr, "  rounds %d, drafted %d, accepted %d, plain steps %d, mean accepted length %.2f, dp %d runs %.1f ms, "
+                             "calibration %.1f ms, speed-up %.2f (predicted %.2f, costed %.2f), final M %d\n  %s\n", s.rounds, s.drafted,
+                             s.accepted, s.plain_steps, s.mean_accepted_length, s.dp_runs, s.dp_ms, s.calibration_ms, s.speedup,
+                             s.predicted_speedup, s.costed_speedup, s.final_M, s.reason.c_str());
             if (s.mode != "ar") {
-                auto& c = e.costs();
-                std::fprintf(stderr, "  step costs (ms): head %.3f", c.head_ms);
-                for (int T : {1, 2, 4, 8, 13, 16}) std::fprintf(stderr, ", T=%d %.3f", T, c.step_ms(T));
+                const auto& c = e.costs();
+                std::fprintf(stderr, "  cost table (ms): verify");
+                for (int T : {1, 2, 4, 8, 13, 16}) std::fprintf(stderr, " T=%d %.3f", T, c.c_verify(T));
+                std::fprintf(stderr, "; draft");
+                for (int M = 0; M <= c.L; M += std::max(1, c.L / 4)) std::fprintf(stderr, " M=%d %.3f", M, c.c_draft(M));
+                std::fprintf(stderr, "; dp");
+                for (int M = 1; M <= c.L; M += std::max(1, c.L / 4)) std::fprintf(stderr, " M=%d %.3f", M, c.c_dp(M));
                 std::fprintf(stderr, "\n");
             }
         } else if (cmd == "bench") {

@@ -2,7 +2,7 @@
 // panel button, a context meter, and send / stop. Very long pastes are measured, not rendered into
 // anything expensive, and a message that cannot fit the model's context is stopped here with a
 // clear reason rather than sent to fail.
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Icon } from '../components/Icon';
 import type { ResponseOf } from '@shared/api';
 import { call } from '../lib/client';
@@ -34,10 +34,13 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   useEffect(() => {
     setTextState(convId ? (useApp.getState().drafts[convId] ?? '') : '');
   }, [convId]);
-  const setText = (v: string) => {
-    setTextState(v);
-    if (convId) setDraft(convId, v);
-  };
+  const setText = useCallback(
+    (v: string) => {
+      setTextState(v);
+      if (convId) setDraft(convId, v);
+    },
+    [convId, setDraft],
+  );
 
   // Esc stops the reply being generated (unless something else, like an enlarged chart, took the key).
   useEffect(() => {
@@ -56,7 +59,7 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
       onPrefillUsed();
       ref.current?.focus();
     }
-  }, [prefill, onPrefillUsed]);
+  }, [prefill, onPrefillUsed, setText]);
 
   // Grow with the text up to a cap; past it the box scrolls. Measuring is skipped for huge texts.
   useEffect(() => {

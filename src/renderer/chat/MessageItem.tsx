@@ -106,7 +106,8 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
   const n = m.fates?.length ?? 0;
   // While the inspector replays this reply, its text shows the tokens written so far, with their fates.
   const cursor = useApp((s) => (inspected && s.cursor !== null ? s.cursor : null));
-  const firstToken = useMemo(() => (cursor !== null && m.fates ? mapTokensToRounds(m.fates).firstToken : null), [cursor !== null, m.fates]);
+  const replaying = cursor !== null;
+  const firstToken = useMemo(() => (replaying && m.fates ? mapTokensToRounds(m.fates).firstToken : null), [replaying, m.fates]);
   const replayLimit = cursor !== null && firstToken ? tokensBeforeRound(firstToken, n, cursor) : undefined;
   const withPieces = (showFates || replayLimit !== undefined) && !!pieces && pieces.length === n && n > 0;
 

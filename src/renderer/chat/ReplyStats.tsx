@@ -12,7 +12,7 @@ export const DEFS = {
   mal: 'Mean accepted length: tokens produced per verify round, counting the correction or bonus token (so at least 1).',
   rate: 'Acceptance rate: accepted drafted tokens divided by drafted tokens.',
   dp: 'DP share: time spent in the dynamic program that re-chooses the skipped layers, as a share of the whole generation time.',
-  speedup: "Predicted speed-up over plain decoding, from the engine's own counters and its measured step costs.",
+  speedup: "Measured speed-up: this reply's decoding rate over the plain decoding rate measured on this machine (the cost table's single step). The policy's reason says why speculation was on or off.",
   demo: 'The bundled demo model (clasp-demo-29M) was trained with layer dropout, so it has the layer redundancy that large models like Llama-3-70B have naturally. Its speed-ups are a demonstration; real Llama 3 models need no such training.',
 };
 
@@ -50,9 +50,9 @@ export function ReplyStats({ m, modelName }: { m: Message; modelName?: string })
           <Hint text={DEFS.dp}>
             DP <b>{fmtPct(dpShare, 1)}</b>
           </Hint>
-          {s.cost_model_speedup !== null && s.cost_model_speedup > 0 && (
-            <Hint text={DEFS.speedup + (isDemoModel(modelName) ? ' ' + DEFS.demo : '')}>
-              predicted <b>{fmtNum(s.cost_model_speedup, 2)}×</b>
+          {s.speedup != null && s.speedup > 0 && (
+            <Hint text={DEFS.speedup + (s.reason ? ' Policy: ' + s.reason : '') + (isDemoModel(modelName) ? ' ' + DEFS.demo : '')}>
+              <b>{fmtNum(s.speedup, 2)}×</b> plain
               {isDemoModel(modelName) && <sup className="demo-mark">demo*</sup>}
             </Hint>
           )}

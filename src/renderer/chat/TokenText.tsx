@@ -6,10 +6,13 @@ import type { Message, TokenFate } from '@shared/api';
 import { FATE_LABEL, mapTokensToRounds } from '../lib/fates';
 import { useApp } from '../store';
 
+// One shared empty list, so a message without fates keeps its memoised round map across renders.
+const NO_FATES: TokenFate[] = [];
+
 export const TokenText = memo(function TokenText({ m, pieces, limit }: { m: Message; pieces: string[]; /** the replay: show only the first `limit` tokens */ limit?: number }) {
   const inspect = useApp((s) => s.inspectMessage);
   const openInspector = useApp((s) => s.toggleInspector);
-  const fates = m.fates ?? [];
+  const fates = m.fates ?? NO_FATES;
   const map = useMemo(() => mapTokensToRounds(fates), [fates]);
   const onClick = (e: React.MouseEvent) => {
     const t = Number((e.target as HTMLElement).dataset.t);
@@ -37,7 +40,7 @@ export const TokenText = memo(function TokenText({ m, pieces, limit }: { m: Mess
 export const FateStrip = memo(function FateStrip({ m }: { m: Message }) {
   const inspect = useApp((s) => s.inspectMessage);
   const openInspector = useApp((s) => s.toggleInspector);
-  const fates = m.fates ?? [];
+  const fates = m.fates ?? NO_FATES;
   const map = useMemo(() => mapTokensToRounds(fates), [fates]);
   if (fates.length === 0) return null;
   return (

@@ -16,7 +16,6 @@ export function Replay({ ins }: { ins: Inspected }) {
   const setCursor = useApp((s) => s.setCursor);
   const setReplaying = useApp((s) => s.setReplaying);
   const total = ins.buf?.count ?? 0;
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const ends = useMemo(() => roundEnds(ins.buf?.rounds.slice(0, total) ?? []), [ins.buf, total]);
   const span = total ? ends[total - 1] : 0;
 

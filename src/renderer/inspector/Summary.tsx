@@ -13,7 +13,7 @@ export function Summary({ ins }: { ins: Inspected }) {
   const t = buf.totals(n);
   const lastM = n > 0 ? buf.rounds[n - 1].skip.length : null;
   const stats = ins.trace?.summary ?? ins.message?.stats ?? null;
-  const speedup = !ins.live && ins.cursorAll ? stats?.cost_model_speedup ?? null : null;
+  const speedup = !ins.live && ins.cursorAll ? stats?.speedup ?? null : null;
   const demo = isDemoModel(ins.trace?.model.name ?? modelName);
   return (
     <div className="summary" data-testid="inspector-summary">

@@ -24,7 +24,7 @@ function copyWithTextarea(text: string): boolean {
   document.body.appendChild(ta);
   const focused = document.activeElement as HTMLElement | null;
   ta.select();
-  let ok = false;
+  let ok: boolean;
   try {
     ok = document.execCommand('copy');
   } catch {

@@ -79,7 +79,7 @@ export function SettingsPanel() {
         value={s[id]}
         def={optional ? undefined : D[id]}
         optional={optional}
-        placeholder={optional ? 'off' : undefined}
+        placeholder={optional ? ('unset' in spec ? spec.unset : 'off') : undefined}
         disabled={idle || (id === 'seed' && !s.fixedSeed)}
         changed={changed.has(id)}
         onCommit={(v) => (optional ? set({ [id]: v ?? null }) : v !== undefined && set({ [id]: v }))}

@@ -138,7 +138,8 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
     });
     // Keep it in the backend too, so the list of imports reaches it after a reload.
     ownImports++;
-    void call('trace:import', { text, name })
+    void Promise.resolve()
+      .then(() => call('trace:import', { text, name }))
       .then(async (r) => {
         const src = get().source;
         const named = { kind: 'import' as const, key, name, traceId: r.traceId };

@@ -1,7 +1,7 @@
 // The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
 // ui). API listeners change it only through the slices' actions.
 import type { StateCreator } from 'zustand';
-import type { AppEvent, ChatSettings, Conversation, SettingsPatch, TraceListItem, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
+import type { AppEvent, Conversation, SettingsPatch, TraceListItem, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
 import type { SamplingDefaults } from '@shared/settings';
 import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
 import type { Trace } from '@shared/trace';

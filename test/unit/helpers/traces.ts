@@ -20,13 +20,16 @@ export function sampleTrace(nLayer = 4): Trace {
         dp: { target_pos: 2, ms: 0.5, M: 1, path_cosine: cos(L + 1), layer_cosine: [null, ...cos(L)] },
         draft: { ids: [6, 7, 9], q: [0.9, 0.8, 0.5], top1: [0.9, 0.8, 0.5], ms: 1 },
         verify: { accepted: 2, p: [0.9, 0.7, 0.1], next_id: 8, ms: 2 },
+        det: 0.6,
+        stop: 'det',
         policy: null,
       },
     ],
+    plain: [],
     summary: {
       mode: 'clasp', backend: 'cpu', n_prompt: 3, n_generated: 4, prefill_ms: 1, decode_ms: 3, tokens_per_s: 1000, ttft_ms: 1,
       rounds: 1, drafted: 3, accepted: 2, mean_accepted_length: 3, acceptance_rate: 2 / 3, dp_runs: 1, dp_ms: 0.5,
-      cost_model_speedup: 1.5, backend_reason: null, policy: 'auto', fallback: false,
+      speedup: 1.2, predicted_speedup: 1.3, costed_speedup: 1.25, reason: 'speculating: predicted 1.30x', backend_reason: null, policy: 'auto', fallback: false,
     },
   };
 }

@@ -9,8 +9,8 @@ vi.mock('../../../src/renderer/lib/client', async (original) => ({ ...(await ori
 const { useApp } = await import('../../../src/renderer/store');
 
 const initial = useApp.getState();
-const tuned = { ...defaultChatSettings(), mode: 'ar' as const, skipRatio: 0.5, temperature: 1.3 };
-const conv = (id: string, settings = tuned): Conversation => ({ id, title: id, systemPrompt: '', settings, createdAt: 1, updatedAt: 10 });
+const tuned: Conversation['settings'] = { ...defaultChatSettings(), mode: 'ar', skipRatio: 0.5, temperature: 1.3 };
+const conv = (id: string, settings: Conversation['settings'] = tuned): Conversation => ({ id, title: id, systemPrompt: '', settings, createdAt: 1, updatedAt: 10 });
 const answer: Message = { id: 'a1', conversationId: 'c1', role: 'assistant', content: 'hi', status: 'complete', createdAt: 2 };
 
 beforeEach(() => {

@@ -115,12 +115,12 @@ describe('conversations slice', () => {
   it('shows a settings change at once and restores it when the save fails', async () => {
     let fail!: (e: Error) => void;
     call.mockReturnValue(new Promise((_, reject) => (fail = reject)));
-    const done = useApp.getState().updateSettings('c1', { det: 0.5 });
-    expect(useApp.getState().conversations.find((c) => c.id === 'c1')!.settings.det).toBe(0.5);
-    fail(new Error('det must be between 0 and 1'));
+    const done = useApp.getState().updateSettings('c1', { maxDraft: 5 });
+    expect(useApp.getState().conversations.find((c) => c.id === 'c1')!.settings.maxDraft).toBe(5);
+    fail(new Error('max draft must be between 1 and 64'));
     await done;
-    expect(useApp.getState().conversations.find((c) => c.id === 'c1')!.settings.det).toBe(0.7);
-    expect(useApp.getState().errors.at(-1)?.text).toBe('Could not save the settings: det must be between 0 and 1');
+    expect(useApp.getState().conversations.find((c) => c.id === 'c1')!.settings.maxDraft).toBe(12);
+    expect(useApp.getState().errors.at(-1)?.text).toBe('Could not save the settings: max draft must be between 1 and 64');
   });
 });
 

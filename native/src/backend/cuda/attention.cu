@@ -3,48 +3,27 @@
 // all query heads that share a KV head (K/V read once per group), and a second kernel merges the
 // chunks' (max, sum, weighted V) in chunk order.
 //
-// Batch invariance: a query's keys are one logical sequence j = 0 .. n_kv-1 (prefix, then the new
-// keys it may see), and the chunk size is a function of n_kv alone. So a token decoded alone at
-// position p and the same token verified inside a batch (with its predecessors as new keys rather
-// than cached ones) go through exactly the same arithmetic. Queries are independent of each other.
+// Two kernels score chunks: the warp kernel (attention_warp.cu; the common shapes) and, for the other
+// shapes, the block kernel below: one key per thread, one head dimension per thread for V. Which one
+// runs depends on the shape only; see attention_common.cuh for why either is batch-invariant.
 //
 // Long prompts run in groups of 32 queries (the scratch stays bounded); queries re-read K/V from L2
 // rather than sharing shared-memory tiles, which costs little at the engine's 256-token prefill chunks.
-#include "cuda_common.cuh"
+#include "attention_common.cuh"
 
 namespace clasp {
 namespace cuda {
 namespace {
 
-constexpr int TILE = 128;       // keys scored per pass; also the threads per block
-constexpr int MAX_CHUNKS = 64;  // chunks per query at most: the chunk grows past 128 keys to keep this
-constexpr int GROUP_T = 32;     // queries per launch
+using attn::chunk_size;
+using attn::GROUP_T;
+using attn::kv_offset;
+using attn::MAX_CHUNKS;
+using attn::n_kv_of;
+using attn::TILE;
+using attn_params = attn::params;
 
-__host__ __device__ inline int chunk_size(int n_kv) {
-    int c = TILE;
-    while ((int64_t)c * MAX_CHUNKS < n_kv) c *= 2;
-    return c;
-}
-
-struct attn_params {
-    const float *q, *k_new, *v_new, *k_cache, *v_cache;
-    float* out;
-    float* part_o;   // (GROUP_T, n_head, MAX_CHUNKS, hd) unnormalized sums of p * v
-    float* part_ml;  // (GROUP_T, n_head, MAX_CHUNKS, 2) running max and sum of p
-    int n_prefix, n_head, n_head_kv, hd;
-    bool diagonal;
-    float scale;
-};
-
-__device__ __forceinline__ int n_kv_of(const attn_params& p, int t) { return p.n_prefix + (p.diagonal ? 1 : t + 1); }
-
-// Logical key j of query t, for KV head hk.
-__device__ __forceinline__ int64_t kv_offset(const attn_params& p, int t, int j, int hk, bool& is_new) {
-    const int64_t stride = (int64_t)p.n_head_kv * p.hd;
-    is_new = j >= p.n_prefix;
-    const int64_t row = is_new ? (p.diagonal ? t : j - p.n_prefix) : j;
-    return row * stride + (int64_t)hk * p.hd;
-}
+bool g_block_kernel_only = false;  // set by tests and benchmarks to exercise the older kernel
 
 // Grid: (chunk, KV head, query in group). Dynamic shared memory: q (MAXG, hd), scores (MAXG, TILE).
 template <int MAXG, bool VEC4>
@@ -52,7 +31,7 @@ __global__ void __launch_bounds__(TILE) attn_partial(attn_params p, int t_base) 
     extern __shared__ float sm[];
     __shared__ float m_s[MAXG], l_s[MAXG], alpha_s[MAXG];
     const int tq = blockIdx.z, t = t_base + tq, hk = blockIdx.y, c = blockIdx.x;
-    const int n_kv = n_kv_of(p, t), C = chunk_size(n_kv), nc = (n_kv + C - 1) / C;
+    const int n_kv = n_kv_of(p, t), C = chunk_size(n_kv, false), nc = (n_kv + C - 1) / C;
     if (c >= nc) return;
     const int j_begin = c * C, j_end = min(n_kv, j_begin + C);
     const int G = p.n_head / p.n_head_kv, hd = p.hd;
@@ -167,7 +146,7 @@ __global__ void __launch_bounds__(TILE) attn_partial(attn_params p, int t_base) 
 __global__ void attn_combine(attn_params p, int t_base) {
     const int tq = blockIdx.y, t = t_base + tq, h = blockIdx.x, d = threadIdx.x;
     if (d >= p.hd) return;
-    const int n_kv = n_kv_of(p, t), C = chunk_size(n_kv), nc = (n_kv + C - 1) / C;
+    const int n_kv = n_kv_of(p, t), C = chunk_size(n_kv, p.warp_kernel), nc = (n_kv + C - 1) / C;
     const int64_t base = ((int64_t)tq * p.n_head + h) * MAX_CHUNKS;
     float M = -INFINITY;
     for (int c = 0; c < nc; c++) M = fmaxf(M, p.part_ml[(base + c) * 2]);
@@ -189,6 +168,8 @@ void launch_partial(const attn_params& p, bool vec4, dim3 grid, cudaStream_t s, 
 }
 
 }  // namespace
+
+void attention_block_kernel_only(bool on) { g_block_kernel_only = on; }
 
 size_t attention_scratch_floats(int T, int n_prefix, int n_head, int hd) {
     (void)n_prefix;
@@ -212,13 +193,18 @@ void attention(const float* q, const float* k_new, const float* v_new, int T, co
     p.scale = 1.0f / sqrtf((float)hd);
     auto a16 = [](const void* ptr) { return ptr == nullptr || ((uintptr_t)ptr % 16) == 0; };
     const bool vec4 = hd % 4 == 0 && a16(k_new) && a16(v_new) && a16(k_cache) && a16(v_cache);
+    p.warp_kernel = !g_block_kernel_only && vec4 && a16(q) && attn::warp_kernel_supports(G, hd);
     for (int tb = 0; tb < T; tb += GROUP_T) {
         const int gt = T - tb < GROUP_T ? T - tb : GROUP_T;
         const int n_kv_max = n_prefix + (diagonal ? 1 : tb + gt);
-        int chunks = (n_kv_max + TILE - 1) / TILE;  // an upper bound on every query's chunk count
-        if (chunks > MAX_CHUNKS) chunks = MAX_CHUNKS;
+        // An upper bound on every query's chunk count (blocks past a query's own count return at once).
+        const int min_chunk = chunk_size(1, p.warp_kernel);
+        int chunks = (n_kv_max + min_chunk - 1) / min_chunk;
+        const int max_chunks = p.warp_kernel ? 32 : MAX_CHUNKS;
+        if (chunks > max_chunks) chunks = max_chunks;
         dim3 grid(chunks, n_head_kv, gt);
-        if (G <= 1) launch_partial<1>(p, vec4, grid, s, tb);
+        if (p.warp_kernel) attn::launch_warp_partial(p, grid, s, tb);
+        else if (G <= 1) launch_partial<1>(p, vec4, grid, s, tb);
         else if (G <= 2) launch_partial<2>(p, vec4, grid, s, tb);
         else if (G <= 4) launch_partial<4>(p, vec4, grid, s, tb);
         else if (G <= 8) launch_partial<8>(p, vec4, grid, s, tb);

@@ -1,17 +1,13 @@
 // The CUDA backend: buffers in device memory, the model's weights uploaded once by prepare(), every op
-// queued on one stream. Only download() and sync() wait for the GPU. Also the run-time probe that
-// decides whether CUDA can be used at all, with a reason a user can read when it cannot.
+// queued on one stream. Only download() and sync() wait for the GPU. (Whether CUDA can be used at
+// all: cuda_probe.cu.)
 #include "../backend.h"
 #include "cuda_common.cuh"
-#include <dlfcn.h>
 #include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#ifndef CLASP_CUDA_ARCHS
-#define CLASP_CUDA_ARCHS "unknown"
-#endif
 
 namespace clasp {
 namespace {
@@ -25,11 +21,11 @@ std::string fmt_bytes(uint64_t b) {
     return buf;
 }
 
-std::string cuda_version(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
-
-// A kernel whose attributes tell whether this build has code the device can run.
-__global__ void probe_kernel(int* p) {
-    if (p) *p = 1;
+// The weight types the kernels read; any other (a newer quantization) is refused by name, never run.
+void check_type(const weight& w, const std::string& where) {
+    if (w.type != dtype::F32 && w.type != dtype::F16 && w.type != dtype::BF16 && w.type != dtype::Q8_0)
+        fail(where + w.name + " is " + dtype_name(w.type) +
+             "; the CUDA backend reads F32, F16, BF16 and Q8_0 weights (use the cpu backend for this file)");
 }
 
 // Device memory a weight takes once uploaded (Q8_0 is repacked: int8 quants + fp16 scales).
@@ -81,6 +77,17 @@ struct cuda_backend final : backend {
     void add(float* x, const float* y, size_t n) override { cuda::add(x, y, n, s_); }
     void sync() override { CUDA_CHECK(cudaStreamSynchronize(s_)); }
 
+    // The fused hooks: one launch where the defaults take two or three, with the same bits. They
+    // serve the skinny kernel's batches (decode, verify, DP) of prepared weights; anything else, or
+    // CLASP_CUDA_FUSED=0 in the environment, takes the defaults.
+    void matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) override;
+    void matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) override;
+    void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) override;
+    void qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
+                            const int32_t* pos, const float* inv_freq, bool interleaved, const float* k_cache,
+                            const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
+                            float* q, float* k, float* v, float* att) override;
+
 private:
     struct entry {
         dev_weight w;
@@ -90,6 +97,7 @@ private:
     cudaStream_t s_ = nullptr;
     std::string gpu_name_;
     int cc_major_ = 0, cc_minor_ = 0;
+    bool fused_ = true;
     std::unordered_map<const void*, entry> weights_;  // host data pointer -> device copy
     scratch_buf ids_, pos_, att_, raw_, tmp_q_, tmp_s_;
 
@@ -99,6 +107,11 @@ private:
     dev_weight upload_weight(const weight& W, void* mem, void* scales);
     // The prepared device copy of W, or a temporary upload for weights prepare() never saw (op tests).
     dev_weight resolve(const weight& W);
+    // Device copies of n prepared weights for one fused launch of T tokens on x; false when a weight
+    // was never prepared or the launch would not be the skinny tensor-core kernel matmul() takes.
+    bool fusable(const weight* const* W, int n, const float* x, int T, dev_weight* d) const;
+    // Positions as rope kernels take them: pos0 + t * step, or an uploaded array (pos_dev).
+    void positions(const int32_t* pos, int T, const int32_t*& pos_dev, int& step);
 };
 
 cuda_backend::cuda_backend(int dev) : dev_(dev) {
@@ -109,6 +122,8 @@ cuda_backend::cuda_backend(int dev) : dev_(dev) {
     cc_major_ = prop.major;
     cc_minor_ = prop.minor;
     CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking));
+    const char* f = std::getenv("CLASP_CUDA_FUSED");
+    fused_ = !(f && std::string(f) == "0");
 }
 
 cuda_backend::~cuda_backend() {
@@ -129,8 +144,8 @@ std::string cuda_backend::device_info() const {
     cudaRuntimeGetVersion(&rt);
     cudaDriverGetVersion(&drv);
     return "cuda (" + gpu_name_ + ", sm_" + std::to_string(cc_major_) + std::to_string(cc_minor_) + ", " +
-           fmt_bytes(free_b) + " free of " + fmt_bytes(total_b) + ", runtime " + cuda_version(rt) + ", driver " +
-           cuda_version(drv) + ")";
+           fmt_bytes(free_b) + " free of " + fmt_bytes(total_b) + ", runtime " + cuda::cuda_version(rt) + ", driver " +
+           cuda::cuda_version(drv) + ")";
 }
 
 void* cuda_backend::dev_alloc(size_t bytes, const std::string& what) {
@@ -191,6 +206,7 @@ void cuda_backend::prepare(const llama_model& m) {
         if (it != weights_.end() && it->second.w.type == w->type && it->second.w.n_in == w->n_in &&
             it->second.w.n_out == w->n_out)
             continue;
+        check_type(*w, m.path + ": ");
         if (w->type == dtype::Q8_0 && w->n_in % QK8_0)
             fail(m.path + ": " + w->name + " is Q8_0 with rows that are not a multiple of 32");
         todo.push_back(w);
@@ -232,6 +248,7 @@ dev_weight cuda_backend::resolve(const weight& W) {
     if (it != weights_.end() && it->second.w.type == W.type && it->second.w.n_in == W.n_in &&
         it->second.w.n_out == W.n_out)
         return it->second.w;
+    check_type(W, "");
     if (W.type == dtype::Q8_0 && W.n_in % QK8_0) fail(W.name + ": Q8_0 rows must be a multiple of 32");
     // Not prepared: a temporary copy for this call only. The host memory may be freed and reused
     // after the call, so nothing is cached by its address.
@@ -263,27 +280,92 @@ void cuda_backend::matmul(const weight& W, const float* x, int T, float* y) {
     else cuda::matmul_skinny(d, x, T, y, s_);
 }
 
-void cuda_backend::rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
-                        bool interleaved) {
-    if (T <= 0) return;
+void cuda_backend::positions(const int32_t* pos, int T, const int32_t*& pos_dev, int& step) {
     // Positions are almost always n_past + t (forward) or all equal (DP candidates): pass them as two
     // numbers instead of uploading an array.
-    const int step = T > 1 ? pos[1] - pos[0] : 0;
+    step = T > 1 ? pos[1] - pos[0] : 0;
     bool affine = true;
     for (int t = 0; t < T && affine; t++) affine = pos[t] == pos[0] + t * step;
-    const int32_t* pos_dev = nullptr;
+    pos_dev = nullptr;
     if (!affine) {
         int32_t* p = (int32_t*)grow(pos_, (size_t)T * sizeof(int32_t), "positions");
         CUDA_CHECK(cudaMemcpyAsync(p, pos, (size_t)T * sizeof(int32_t), cudaMemcpyHostToDevice, s_));
         pos_dev = p;
     }
+}
+
+void cuda_backend::rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
+                        bool interleaved) {
+    if (T <= 0) return;
+    const int32_t* pos_dev;
+    int step;
+    positions(pos, T, pos_dev, step);
     cuda::rope(x, T, n_head, head_dim, pos_dev, pos[0], step, inv_freq, interleaved, s_);
+}
+
+bool cuda_backend::fusable(const weight* const* W, int n, const float* x, int T, dev_weight* d) const {
+    if (!fused_ || T > cuda::SKINNY_MAX_T) return false;
+    for (int i = 0; i < n; i++) {
+        auto it = weights_.find(W[i]->data);
+        if (it == weights_.end() || it->second.w.type != W[i]->type || it->second.w.n_in != W[i]->n_in ||
+            it->second.w.n_out != W[i]->n_out)
+            return false;
+        d[i] = it->second.w;
+        if (!cuda::skinny_uses_tensor_cores(d[i], x) || d[i].type != d[0].type || d[i].n_in != d[0].n_in) return false;
+    }
+    return true;
+}
+
+void cuda_backend::matmul_n(int n, const weight* const* W, const float* x, int T, float* const* y) {
+    dev_weight d[3];
+    if (T > 0 && n >= 1 && n <= 3 && fusable(W, n, x, T, d)) cuda::matmul_skinny_n(n, d, x, T, y, s_);
+    else backend::matmul_n(n, W, x, T, y);
+}
+
+void cuda_backend::matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) {
+    const weight* Ws[1] = {&W};
+    dev_weight d[1];
+    if (T > 0 && fusable(Ws, 1, x, T, d)) cuda::matmul_skinny_add(d[0], x, T, y, s_);
+    else backend::matmul_add(W, x, T, tmp, y);
+}
+
+void cuda_backend::matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) {
+    const weight* Ws[2] = {&w_gate, &w_up};
+    dev_weight d[2];
+    if (T > 0 && w_gate.n_out == w_up.n_out && fusable(Ws, 2, x, T, d)) cuda::matmul_skinny_swiglu(d[0], d[1], x, T, g, s_);
+    else backend::matmul_swiglu(w_gate, w_up, x, T, g, u);
+}
+
+void cuda_backend::qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
+                                      const int32_t* pos, const float* inv_freq, bool interleaved,
+                                      const float* k_cache, const float* v_cache, int n_prefix, int n_head,
+                                      int n_head_kv, int hd, attn_mask mask, float* q, float* k, float* v,
+                                      float* att) {
+    if (!fused_ || T <= 0) {
+        backend::qkv_rope_attention(wq, wk, wv, xn, T, pos, inv_freq, interleaved, k_cache, v_cache, n_prefix, n_head,
+                                    n_head_kv, hd, mask, q, k, v, att);
+        return;
+    }
+    const weight* W[3] = {&wq, &wk, &wv};
+    float* const Y[3] = {q, k, v};
+    matmul_n(3, W, xn, T, Y);
+    const int32_t* pos_dev;
+    int step;
+    positions(pos, T, pos_dev, step);
+    cuda::rope_qk(q, n_head, k, n_head_kv, T, hd, pos_dev, pos[0], step, inv_freq, interleaved, s_);
+    attention(q, k, v, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd, mask, att);
 }
 
 void cuda_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
                              const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
                              float* out) {
     if (T <= 0) return;
+    // The DP compares each candidate state run in a batch with the same state alone; that holds only
+    // while every matmul of the batch takes the batch-invariant skinny kernel (a model of 80 layers
+    // or more can ask for more candidates than that).
+    if (mask == attn_mask::diagonal && T > cuda::SKINNY_MAX_T)
+        fail("the CLaSp DP's batch of " + std::to_string(T) + " candidate states exceeds the CUDA backend's " +
+             "batch-invariant limit of " + std::to_string(cuda::SKINNY_MAX_T) + " tokens per matmul");
     float* scratch = (float*)grow(att_, cuda::attention_scratch_floats(T, n_prefix, n_head, hd) * sizeof(float),
                                   "attention scratch");
     cuda::attention(q, k_new, v_new, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd,
@@ -291,59 +373,6 @@ void cuda_backend::attention(const float* q, const float* k_new, const float* v_
 }
 
 }  // namespace
-
-bool cuda_probe(std::string& reason) {
-    // cudart loads the driver library itself; looking first gives a plain reason when it is absent.
-    if (!dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
-        const char* e = dlerror();
-        reason = std::string("no NVIDIA driver found (libcuda.so.1 could not be loaded") + (e ? std::string(": ") + e : "") + ")";
-        return false;
-    }
-    int n = 0;
-    cudaError_t e = cudaGetDeviceCount(&n);
-    if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0)) {
-        cudaGetLastError();
-        reason = "no CUDA device found";
-        return false;
-    }
-    if (e == cudaErrorInsufficientDriver) {
-        cudaGetLastError();
-        int drv = 0;
-        cudaDriverGetVersion(&drv);
-        reason = "the NVIDIA driver supports CUDA " + (drv ? cuda_version(drv) : std::string("(unknown)")) +
-                 ", but this build needs CUDA " + cuda_version(CUDART_VERSION) +
-                 " (update the driver, or rebuild with the toolkit the driver supports)";
-        return false;
-    }
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        reason = std::string("CUDA is not usable: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
-        return false;
-    }
-    cudaDeviceProp prop;
-    e = cudaGetDeviceProperties(&prop, 0);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        reason = std::string("CUDA device 0 cannot be queried: ") + cudaGetErrorString(e);
-        return false;
-    }
-    if (prop.major < 8) {
-        reason = std::string(prop.name) + " has compute capability " + std::to_string(prop.major) + "." +
-                 std::to_string(prop.minor) + "; the CUDA backend needs 8.0 or newer";
-        return false;
-    }
-    cudaFuncAttributes attr;
-    e = cudaFuncGetAttributes(&attr, probe_kernel);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        reason = std::string(prop.name) + " (compute capability " + std::to_string(prop.major) + "." +
-                 std::to_string(prop.minor) + ") cannot run this build's kernels (built for " CLASP_CUDA_ARCHS "): " +
-                 cudaGetErrorString(e) + "; rebuild with -DCLASP_CUDA_ARCHITECTURES=" + std::to_string(prop.major) +
-                 std::to_string(prop.minor);
-        return false;
-    }
-    return true;
-}
 
 std::unique_ptr<backend> cuda_backend_create(std::string& reason) {
     try {

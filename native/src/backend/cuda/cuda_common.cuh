@@ -1,47 +1,11 @@
-// Shared pieces of the CUDA backend: the error check, the device view of a weight matrix, small
-// device helpers (warp reductions, bf16/f16 packing, the mma.sync wrapper) and the op launchers.
+// Device helpers shared by the CUDA kernels: warp reductions, weight loads, bf16/f16 packing and the
+// mma.sync wrapper. The host-side pieces (error check, dev_weight, the op launchers) are in cuda_ops.h.
 #pragma once
-#include "../../core/dtype.h"
-#include "../../core/error.h"
+#include "cuda_ops.h"
 #include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
-#include <cstdint>
-#include <string>
 
 namespace clasp {
 namespace cuda {
-
-[[noreturn]] inline void throw_cuda(cudaError_t e, const char* what, const char* file, int line) {
-    fail(std::string("CUDA error at ") + file + ":" + std::to_string(line) + " (" + what + "): " +
-         cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
-}
-
-}  // namespace cuda
-}  // namespace clasp
-
-// Every runtime call is checked; a failure becomes an engine_error with file:line and the CUDA text.
-#define CUDA_CHECK(call)                                                         \
-    do {                                                                         \
-        cudaError_t err_ = (call);                                               \
-        if (err_ != cudaSuccess) ::clasp::cuda::throw_cuda(err_, #call, __FILE__, __LINE__); \
-    } while (0)
-// After a kernel launch: catches bad launch configurations at once (faults surface at the next sync).
-#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
-
-namespace clasp {
-namespace cuda {
-
-// A weight matrix in device memory. F32/F16/BF16 keep the host layout (n_out, n_in) row-major.
-// Q8_0 is repacked on upload so that rows are 16-byte friendly:
-//   data:   int8 quants (n_out, n_in)
-//   scales: fp16 scale per 32-block (n_out, n_in / 32)
-struct dev_weight {
-    dtype type = dtype::F32;
-    int64_t n_in = 0, n_out = 0;
-    const void* data = nullptr;
-    const __half* scales = nullptr;
-};
 
 // ---- device helpers
 
@@ -130,31 +94,6 @@ __device__ __forceinline__ void mma_16816<tc_f16>(float (&d)[4], const uint32_t 
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-
-// ---- op launchers (one .cu file each); all run on `s` and return without waiting.
-
-// Products of up to SKINNY_MAX_T tokens always use matmul_skinny, so that every verify batch the
-// engine can form (max_draft <= 64) is batch-invariant with decode; longer ones use the GEMM.
-constexpr int SKINNY_MAX_T = 80;
-// y (T, n_out) = x (T, n_in) . W^T for any T; batch-invariant (see matmul_skinny.cu).
-void matmul_skinny(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s);
-// The tensor-core GEMM for prefill (T > SKINNY_MAX_T); needs gemm_prefill_supported(w), 16-byte aligned x.
-bool gemm_prefill_supported(const dev_weight& w);
-void gemm_prefill(const dev_weight& w, const float* x, int T, float* y, cudaStream_t s);
-void embed(const dev_weight& E, const int32_t* ids_dev, int T, float* out, cudaStream_t s);
-void rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out, cudaStream_t s);
-// Positions: pos_dev when not null, else pos0 + t * pos_step (the common cases need no upload).
-void rope(float* x, int T, int n_head, int hd, const int32_t* pos_dev, int pos0, int pos_step,
-          const float* inv_freq, bool interleaved, cudaStream_t s);
-// Split-K attention; scratch holds attention_scratch_floats(...) floats.
-size_t attention_scratch_floats(int T, int n_prefix, int n_head, int hd);
-void attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
-               const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, bool diagonal, float* out,
-               float* scratch, cudaStream_t s);
-void silu_mul(float* g, const float* u, size_t n, cudaStream_t s);
-void add(float* x, const float* y, size_t n, cudaStream_t s);
-// Q8_0 GGUF blocks (34 bytes each, on the device) -> the dev_weight layout above.
-void repack_q8_0(const void* blocks_dev, int64_t n_out, int64_t n_in, int8_t* qs, __half* scales, cudaStream_t s);
 
 }  // namespace cuda
 }  // namespace clasp

@@ -1,0 +1,175 @@
+#include "policy.h"
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+
+namespace clasp {
+namespace policy {
+
+namespace {
+
+constexpr double PRIOR_S_WEIGHT = 20;  // judged drafts' worth of belief in the curve (1 - M/L)^1
+constexpr double PRIOR_M_WEIGHT = 8;   // judged drafts' worth of belief in the curve at one M
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, f);
+    std::vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+// The DP's cost per round: one DP every LOI rounds (none for static), plus the DP every reply
+// starts with, spread over the rounds the reply has left.
+double dp_per_round(const cost_table& c, int M, int loi, bool is_static, double E, int tokens_left) {
+    double per = is_static ? 0 : 1.0 / std::max(1, loi);
+    return c.c_dp(M) * (per + E / std::max(1, tokens_left));
+}
+
+// Fills a decision's figures for rounds of (M, k) at acceptance alpha.
+void evaluate(const cost_table& c, const policy_inputs& in, int M, int k, double alpha, int tokens_left, decision& d) {
+    d.M = M;
+    d.k = k;
+    d.alpha = alpha;
+    d.loi = in.loi > 0 ? in.loi : auto_loi(c, M, k);
+    d.det = in.det >= 0 ? in.det : auto_det(c, M, k);
+    const double E = expected_tokens(alpha, k);
+    const double dp = dp_per_round(c, M, d.loi, in.is_static, E, tokens_left);
+    d.predicted_speedup = predicted_speedup(c, M, k, alpha, dp);
+    const double c1 = c.c1();
+    d.verify_steps = c.c_verify(k + 1) / c1;
+    d.draft_steps = c.c_draft(M) / c1;
+    d.dp_steps = c.c_dp(M) / c1;
+}
+
+std::string costs_text(const decision& d, bool is_static) {
+    return fmt("a %d-token verify costs %.2f plain steps, a draft at M=%d %.2f, the DP %.1f %s", d.k + 1, d.verify_steps, d.M,
+               d.draft_steps, d.dp_steps, is_static ? "once per reply" : (fmt("every %d rounds", d.loi)).c_str());
+}
+
+std::string alpha_text(const decision& d) {
+    return d.alpha_drafts > 0 ? fmt("acceptance %.2f from %.0f drafts", d.alpha, d.alpha_drafts)
+                              : fmt("acceptance %.2f assumed, none counted yet", d.alpha);
+}
+
+}  // namespace
+
+double expected_tokens(double alpha, int k) {
+    if (k <= 0) return 1;
+    if (alpha >= 1 - 1e-9) return k + 1;
+    return (1 - std::pow(alpha, k + 1)) / (1 - alpha);
+}
+
+double predicted_speedup(const cost_table& c, int M, int k, double alpha, double dp) {
+    double cost = k * c.c_draft(M) + c.c_verify(k + 1) + dp;
+    return expected_tokens(alpha, k) * c.c1() / cost;
+}
+
+double alpha_at(const policy_memory* mem, int M, int L) {
+    double num = PRIOR_S_WEIGHT, den = PRIOR_S_WEIGHT;  // s = 1 with the prior's weight
+    acceptance here;
+    if (mem) {
+        for (const auto& [m, a] : mem->by_M) {
+            if (m < 1 || m >= L || a.judged <= 0) continue;
+            double rate = std::min(0.995, std::max(0.02, a.accepted / a.judged));
+            num += a.judged * std::log(rate) / std::log(1.0 - (double)m / L);
+            den += a.judged;
+        }
+        auto it = mem->by_M.find(M);
+        if (it != mem->by_M.end()) here = it->second;
+    }
+    double s = std::min(20.0, std::max(0.05, num / den));
+    double curve = M >= L ? 0 : std::pow(1.0 - (double)M / L, s);
+    double a = (here.accepted + PRIOR_M_WEIGHT * curve) / (here.judged + PRIOR_M_WEIGHT);
+    return std::min(0.99, std::max(0.0, a));
+}
+
+int auto_loi(const cost_table& c, int M, int k) {
+    double round = k * c.c_draft(M) + c.c_verify(k + 1);
+    double loi = c.c_dp(M) * (1 - DP_SHARE) / (DP_SHARE * round);
+    return std::max(1, std::min(1024, (int)std::ceil(loi - 1e-9)));
+}
+
+float auto_det(const cost_table& c, int M, int k) {
+    double verify_step = k > 0 ? (c.c_verify(k + 1) - c.c_verify(1)) / k : 0;
+    double det = (c.c_draft(M) + std::max(0.0, verify_step)) / c.c1();
+    return (float)std::min(0.95, std::max(0.05, det));
+}
+
+int probe_after(int backoff) {
+    return std::min(PROBE_AFTER_MAX, PROBE_AFTER << std::min(backoff, 16));
+}
+
+decision decide(const cost_table& c, const policy_memory* mem, const policy_inputs& in, int tokens_left) {
+    decision d;
+    const int L = in.L, K = std::max(1, in.max_draft);
+    if (in.fixed_M >= 0) {
+        evaluate(c, in, in.fixed_M, K, alpha_at(nullptr, in.fixed_M, L), tokens_left, d);
+        d.speculate = in.fixed_M > 0;
+        d.reason = d.speculate ? fmt("M=%d as set, up to %d drafts a round; predicted %.2fx (", d.M, d.k, d.predicted_speedup) +
+                                     alpha_text(d) + "; " + costs_text(d, in.is_static) + ")"
+                               : std::string("M=0 as set: plain decoding");
+        return d;
+    }
+    decision best, ideal;
+    best.predicted_speedup = ideal.predicted_speedup = -1;
+    for (int M = 1; M < L; M++) {
+        const double alpha = alpha_at(mem, M, L);
+        for (int k = 1; k <= K; k++) {
+            decision t;
+            evaluate(c, in, M, k, alpha, tokens_left, t);
+            if (t.predicted_speedup > best.predicted_speedup) best = t;  // ties keep the smaller M and k
+            evaluate(c, in, M, k, 1.0, tokens_left, t);
+            if (t.predicted_speedup > ideal.predicted_speedup) ideal = t;
+        }
+    }
+    if (best.predicted_speedup < 0) {  // a one-layer model: nothing to skip
+        d.reason = "plain decoding: the model has one layer, nothing to skip";
+        return d;
+    }
+    d = best;
+    if (mem) {
+        auto it = mem->by_M.find(d.M);
+        if (it != mem->by_M.end()) d.alpha_drafts = it->second.judged;
+    }
+    const std::string why = fmt("predicted %.2fx at M=%d, k=%d (", d.predicted_speedup, d.M, d.k) + alpha_text(d) + "; " +
+                            costs_text(d, in.is_static) + ")";
+    if (d.predicted_speedup >= MARGIN) {
+        d.speculate = true;
+        d.reason = "speculating: " + why;
+    } else if (ideal.predicted_speedup < MARGIN) {
+        d.can_pay = false;
+        d.reason = fmt("plain decoding: even with every draft accepted the best is %.2fx (M=%d, k=%d; ", ideal.predicted_speedup,
+                       ideal.M, ideal.k) +
+                   costs_text(ideal, in.is_static) + "), below the " + fmt("%.2fx margin", MARGIN);
+    } else if (mem && mem->by_M.empty()) {
+        d.speculate = d.probe = true;
+        d.reason = fmt("probing for %d rounds: nothing counted yet in this mode; ", PROBE_ROUNDS) + why;
+    } else if (mem && mem->plain_tokens >= probe_after(mem->backoff)) {
+        d.speculate = d.probe = true;
+        d.reason = fmt("probing for %d rounds after %d plain tokens: ", PROBE_ROUNDS, mem->plain_tokens) + why;
+    } else {
+        int left = mem ? probe_after(mem->backoff) - mem->plain_tokens : 0;
+        d.reason = "plain decoding: " + why + fmt(" is below the %.2fx margin", MARGIN) +
+                   (mem ? fmt("; next probe after %d more plain tokens", left) : std::string());
+    }
+    return d;
+}
+
+void note(policy_memory& mem, const decision& prev, const decision& next) {
+    if (next.probe) mem.plain_tokens = 0;
+    else if (next.speculate) mem.backoff = 0;
+    else if (prev.probe) mem.backoff++;
+}
+
+void count_round(policy_memory& mem, int M, int drafted, int accepted) {
+    acceptance& a = mem.by_M[M];
+    a.accepted += accepted;
+    a.judged += accepted + (accepted < drafted ? 1 : 0);
+}
+
+}  // namespace policy
+}  // namespace clasp

@@ -1,0 +1,95 @@
+// The CLaSp policy: whether to speculate, with which skip count M, how many drafts k, which draft
+// exit threshold (DET) and which layer-optimisation interval (LOI). It decides from the measured cost
+// table and from acceptance counts only, so its decisions (and so a seeded reply's text) never
+// depend on the machine's load. Every decision carries its reason and the costs behind it.
+#pragma once
+#include "cost_table.h"
+#include <map>
+#include <string>
+
+namespace clasp {
+
+// Drafts accepted out of drafts judged (a chain is judged up to and including its first rejection).
+struct acceptance {
+    double accepted = 0, judged = 0;
+};
+
+// What one mode ("clasp" or "static") has counted on one engine, across replies. An explicit skip
+// count keeps no memory.
+struct policy_memory {
+    std::map<int, acceptance> by_M;  // per skip count M
+    int plain_tokens = 0;            // tokens decoded plainly since speculation was last tried
+    int backoff = 0;                 // probes in a row after which speculation still did not pay
+};
+
+struct policy_inputs {
+    int L = 0;
+    int max_draft = 12;    // the user's cap on k
+    bool is_static = false;
+    int fixed_M = -1;      // >= 0: an explicit skip count, always honoured
+    float det = -1;        // >= 0: an explicit DET, always honoured; -1: from the costs
+    int loi = 0;           // >= 1: an explicit LOI; 0: the smallest with a DP share <= 5%
+};
+
+struct decision {
+    bool speculate = false;
+    bool probe = false;           // speculating only to count acceptance (for PROBE_ROUNDS rounds)
+    bool can_pay = true;          // false: not even full acceptance would reach MARGIN (no probe helps)
+    int M = 0, k = 0, loi = 1;
+    float det = 0;
+    double alpha = 0;             // the acceptance rate assumed at M
+    double alpha_drafts = 0;      // how many judged drafts at M (this mode) that rests on
+    double predicted_speedup = 1; // E*c1 / (k*c_draft(M) + c_verify(k+1) + DP per round) at (M, k)
+    // The cost table behind it, in plain decoding steps (c1 = 1).
+    double verify_steps = 1, draft_steps = 1, dp_steps = 0;
+    std::string reason;
+};
+
+namespace policy {
+
+constexpr double MARGIN = 1.05;    // a predicted speed-up must reach this to speculate
+constexpr int PROBE_ROUNDS = 6;    // rounds a probe speculates before deciding again
+constexpr int EVAL_ROUNDS = 16;    // rounds between re-decisions within a reply
+constexpr int PROBE_AFTER = 64;    // plain tokens before the first probe; doubles per failed probe
+constexpr int PROBE_AFTER_MAX = 4096;
+constexpr double DP_SHARE = 0.05;  // automatic LOI: the DP's share of decoding time at most this
+
+// Tokens one round yields when each of k drafts is accepted with probability alpha, independently,
+// up to the first rejection: (1 - alpha^(k+1)) / (1 - alpha), the accepted drafts plus the
+// correction or bonus token.
+double expected_tokens(double alpha, int k);
+
+// Predicted speed-up of a round over plain decoding: E*c1 / (k*c_draft(M) + c_verify(k+1) + dp),
+// dp being the DP's cost per round.
+double predicted_speedup(const cost_table& c, int M, int k, double alpha, double dp_per_round);
+
+// The acceptance rate at M: the counts at M, shrunk toward a curve (1 - M/L)^s fitted to the counts
+// at every M (s = 1 before any count), so that an M never tried borrows from its neighbours.
+double alpha_at(const policy_memory* mem, int M, int L);
+
+// The smallest LOI whose DP share stays within DP_SHARE for rounds of (M, k).
+int auto_loi(const cost_table& c, int M, int k);
+
+// DET: draft one more token while the chain's confidence (the product of the drafts' top-1
+// probabilities) is worth its cost: a draft step plus one more verified token, in plain steps.
+float auto_det(const cost_table& c, int M, int k);
+
+// Plain tokens before the next probe after `backoff` failed ones.
+int probe_after(int backoff);
+
+// The decision for the rest of a reply with tokens_left tokens to go. A pure function of its
+// arguments (the memory is read, not changed): speculate at the (M, k) with the best predicted
+// speed-up when it reaches MARGIN; else, when speculation could pay at full acceptance, probe if
+// nothing was counted yet or the memory's plain tokens say a probe is due; else decode plainly.
+decision decide(const cost_table& c, const policy_memory* mem, const policy_inputs& in, int tokens_left);
+
+// Bookkeeping when `next` replaces `prev` (prev.speculate false and prev.reason empty at a reply's
+// start): a probe restarts the plain-token count; speculating on its own merit clears the back-off;
+// a probe followed by plain decoding doubles the wait for the next probe.
+void note(policy_memory& mem, const decision& prev, const decision& next);
+
+// Counting: a verify round at M that drafted `drafted` and accepted `accepted`.
+void count_round(policy_memory& mem, int M, int drafted, int accepted);
+
+}  // namespace policy
+}  // namespace clasp
