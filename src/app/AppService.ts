@@ -20,7 +20,7 @@ import {
   type ResponseOf,
 } from '../shared/api';
 import type { ModelInfo } from '../shared/engineTypes';
-import { defaultChatSettings } from '../shared/settings';
+import { applySettingsPatch, defaultChatSettings } from '../shared/settings';
 import { TraceError, parseTrace } from '../shared/trace';
 import type { EngineService } from '../services/EngineService';
 import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
@@ -172,7 +172,7 @@ export class AppService {
       if (!t) throw new ApiError(`no trace with id ${p.traceId}`, 'not_found');
       return t;
     },
-    'trace:import': (p) => this.importTrace(p.text),
+    'trace:import': (p) => this.importTrace(p.text, p.name),
     'export:chat': (p) => {
       const conv = this.requireConversation(p.conversationId);
       return this.deliver(exportChat(conv, this.store.listMessages(conv.id), p.format));
@@ -183,6 +183,14 @@ export class AppService {
       return this.deliver(exportTrace(p.traceId, t, p.format));
     },
     'traces:list': () => this.store.listTraces(),
+    'chat:count': (p) => this.countPrompt(p.conversationId, p.content),
+    'tokens:decode': (p) => {
+      // Token ids to text for the inspector (imported traces, rejected drafts), one id at a time.
+      const svc = this.models.current;
+      if (!svc) throw new ApiError('no model is loaded', 'not_found');
+      const t = svc.tokenizer;
+      return { model: svc.info.name, pieces: p.ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
+    },
     'trace:delete': (p) => {
       const rec = this.store.getTraceRecord(p.traceId);
       if (!rec) return { deleted: false };
@@ -208,7 +216,7 @@ export class AppService {
 
   private updateConversation(p: RequestOf<'conversations:update'>): Conversation {
     const cur = this.requireConversation(p.id);
-    const settings = p.settings ? checkSettings({ ...cur.settings, ...stripUndefined(p.settings) }) : undefined;
+    const settings = p.settings ? checkSettings(applySettingsPatch(cur.settings, p.settings)) : undefined;
     return this.store.updateConversation(p.id, { title: p.title?.trim() || undefined, systemPrompt: p.systemPrompt, settings });
   }
 
@@ -276,6 +284,21 @@ export class AppService {
     this.conversationUpdated(conv.id);
     this.startReply(engine, conv.id, assistantMessage, plan, gen);
     return { userMessage, assistantMessage, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns };
+  }
+
+  /** chat:send's prompt plan without sending: the composer's context meter counts what the server will. */
+  private countPrompt(conversationId: string, content: string): ResponseOf<'chat:count'> {
+    const conv = this.requireConversation(conversationId);
+    const engine = this.models.current;
+    if (!engine) return { promptTokens: null, nCtx: null, droppedTurns: 0, fits: true };
+    const turns = [...toChat(this.store.listMessages(conv.id)), { role: 'user' as const, content }];
+    try {
+      const { plan } = this.prepare(engine, conv, turns);
+      return { promptTokens: plan.ids.length, nCtx: engine.info.nCtx, droppedTurns: plan.droppedTurns, fits: true };
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'bad_request') return { promptTokens: null, nCtx: engine.info.nCtx, droppedTurns: 0, fits: false, reason: e.message };
+      throw e;
+    }
   }
 
   private async regenerate(conversationId: string): Promise<ResponseOf<'chat:regenerate'>> {
@@ -369,7 +392,7 @@ export class AppService {
 
   // ---- traces and exports ----
 
-  private importTrace(text: string): ResponseOf<'trace:import'> {
+  private importTrace(text: string, fileName?: string): ResponseOf<'trace:import'> {
     let trace;
     try {
       trace = parseTrace(text, 'the imported file');
@@ -377,7 +400,7 @@ export class AppService {
       if (e instanceof TraceError) throw new ApiError(e.message, 'bad_request');
       throw e;
     }
-    const name = `imported · ${trace.model.name} · ${trace.config.mode}`;
+    const name = `${fileName?.trim() || 'imported'} · ${trace.model.name} · ${trace.config.mode}`;
     const traceId = this.store.putTrace(trace, { source: 'imported', name });
     this.emitApp({ type: 'trace-imported', traceId, name });
     return { traceId, trace };

@@ -1,6 +1,7 @@
 // `clasp serve`: the web UI and the OpenAI-compatible API on one local port (see docs/API.md).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { defaultRoots } from '../services/modelDiscovery';
 import { ModelManager } from '../services/ModelManager';
 import { createApp } from '../app/createApp';
 import { createUiExtension } from '../server/uiRoutes';
@@ -21,6 +22,7 @@ const SPEC: Record<string, FlagSpec> = {
   queue: { type: 'int', help: 'requests that may wait behind the running one before 429', default: String(DEFAULT_LIMITS.queueLength) },
   'shutdown-grace': { type: 'float', help: 'seconds the running request may finish on SIGINT/SIGTERM before it is cancelled', default: '10' },
   'no-ui': { type: 'bool', help: 'serve the API only' },
+  'no-discover': { type: 'bool', help: "do not list LM Studio's, Ollama's and the Hugging Face cache's models (read-only; listed with architecture and quantisation)" },
   help: { type: 'bool', help: 'show this help' },
 };
 
@@ -65,7 +67,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const grace = positive(flags, 'shutdown-grace', 0, 3600) ?? 10;
   const log = (s: string) => process.stderr.write(`[clasp serve] ${s}\n`);
 
-  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags) });
+  const discover = flags['no-discover'] === true ? undefined : defaultRoots();
+  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), discover });
   models.on('warning', (m: string) => log(`WARNING: ${m}`));
   const uiDir = path.join(repoRoot(), 'out', 'renderer');
   const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;

@@ -183,7 +183,7 @@ export class EngineService {
       cb.signal?.addEventListener('abort', onAbort, { once: true });
       this.active = { signal: cb.signal };
       try {
-        const r = await this.engine.generate(promptIds, toNativeParams(s), (ev) => {
+        const r = await this.engine.generate(promptIds, toNativeParams(s, this.info.nLayer), (ev) => {
           if (ev.type === 'token') {
             let piece: string;
             try {

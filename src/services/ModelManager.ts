@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { ModelListItem } from '../shared/api';
 import type { BackendKind } from '../shared/engineTypes';
 import { EngineService } from './EngineService';
+import { discoverModels, type DiscoveryRoots, type FoundModel } from './modelDiscovery';
 import { bundledModelPath, checkModelFile, isInside, listModels, resolveModelPath } from './modelPaths';
 import { validateSettings } from './settings';
 
@@ -19,7 +20,10 @@ export interface ModelManagerOptions {
   backend?: BackendKind;
   threads?: number;
   nCtx?: number;
+  /** other apps' model folders to list (read-only): LM Studio, Ollama, the HF cache (modelDiscovery.ts) */
+  discover?: DiscoveryRoots;
 }
+
 
 /** A switch asked for while a generation runs on the loaded model. */
 export class ModelBusyError extends Error {
@@ -62,6 +66,12 @@ export class ModelManager extends EventEmitter {
     const bundled = bundledModelPath();
     listed.set(bundled, { name: 'clasp-demo-29M (bundled)', path: bundled, kind: 'gguf', bytes: 0 });
     for (const m of this.opts.modelsDir ? listModels(this.opts.modelsDir) : []) listed.set(path.resolve(m.path), m);
+    // Other apps' models, described from their headers; the ones in --models-dir keep their name.
+    for (const m of this.discovered()) {
+      const full = path.resolve(m.path);
+      const had = listed.get(full);
+      listed.set(full, had ? { ...had, ...m, name: had.name } : m);
+    }
 
     const loadedPath = this.engine ? path.resolve(this.engine.info.path) : undefined;
     const recent = (memory?.getSetting<string[]>(RECENT_MODELS_KEY) ?? []).map((p) => path.resolve(p)).filter((p) => this.isAllowed(p));
@@ -80,10 +90,19 @@ export class ModelManager extends EventEmitter {
    */
   allowed(p: string): string {
     const full = path.resolve(p && p.length > 0 ? p : bundledModelPath());
+    // A model found in another app's folder may be loaded by its exact path, when the engine can run it.
+    const found = this.opts.discover ? this.discovered().find((m) => path.resolve(m.path) === full) : undefined;
+    if (found && !found.supported) throw new Error(`${found.name} cannot be loaded: ${found.reason}`);
+    if (found) return resolveModelPath(full);
     if (this.opts.modelsDir && full !== bundledModelPath() && !isInside(this.opts.modelsDir, full)) {
       throw new Error(`${p}: models can only be loaded from ${this.opts.modelsDir}`);
     }
     return resolveModelPath(full);
+  }
+
+  /** The discovery roots' models (not --models-dir's own plain listing), read afresh each time. */
+  private discovered(): FoundModel[] {
+    return this.opts.discover ? discoverModels({ ...this.opts.discover, modelsDir: this.opts.modelsDir }) : [];
   }
 
   /** True while a generation runs on the loaded model (a switch would cut it off). */

@@ -2,7 +2,7 @@
 // messages that name the setting and its allowed range. The ranges come from the settings table
 // (src/shared/settings.ts); only the skip count is narrowed further, to the loaded model's layers.
 import { DEFAULT_SETTINGS, type GenerateSettings } from '../shared/engineTypes';
-import { MODE_VALUES, NUMBER_SETTINGS, type NumberSetting, type NumberSettingId } from '../shared/settings';
+import { effectiveSkip, MODE_VALUES, NUMBER_SETTINGS, type NumberSetting, type NumberSettingId } from '../shared/settings';
 import type { NativeGenerateParams } from './native';
 
 export class SettingsError extends Error {}
@@ -49,7 +49,12 @@ export function stripUndefined<T extends object>(o: T): Partial<T> {
   return out;
 }
 
-export function toNativeParams(s: GenerateSettings): NativeGenerateParams {
+/**
+ * The addon's parameters. Skip and skip ratio are resolved here, by the shared rule (effectiveSkip:
+ * a ratio wins), so the engine always gets one explicit M and runs what the trace and panel say.
+ */
+export function toNativeParams(s: GenerateSettings, nLayer: number): NativeGenerateParams {
+  const skip = effectiveSkip(s, nLayer);
   return {
     maxTokens: s.maxTokens,
     temperature: s.temperature,
@@ -58,8 +63,7 @@ export function toNativeParams(s: GenerateSettings): NativeGenerateParams {
     seed: s.seed,
     ignoreEos: s.ignoreEos,
     mode: s.mode,
-    skip: s.skip === 'auto' ? -1 : s.skip,
-    skipRatio: s.skipRatio,
+    skip: skip === 'auto' ? -1 : skip,
     det: s.det,
     maxDraft: s.maxDraft,
     loi: s.loi,

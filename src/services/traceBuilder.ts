@@ -1,6 +1,7 @@
 // Builds clasp-trace documents from a finished generation, and the exports docs/DESIGN.md names:
 // Spec-Bench answer JSONL and a per-round CSV.
 import type { GenerateSettings, ModelInfo, RoundEvent } from '../shared/engineTypes';
+import { effectiveSkip } from '../shared/settings';
 import { validateTrace, type Trace } from '../shared/trace';
 import type { GenerationResult } from './EngineService';
 
@@ -11,7 +12,7 @@ export function buildTrace(info: ModelInfo, settings: GenerateSettings, r: Gener
     model: { name: info.name, n_layer: info.nLayer, n_embd: info.nEmbd, n_head: info.nHead, n_head_kv: info.nHeadKv, file: info.path },
     config: {
       mode: settings.mode,
-      skip: settings.skipRatio !== undefined ? Math.round(settings.skipRatio * info.nLayer) : settings.skip,
+      skip: effectiveSkip(settings, info.nLayer),
       det: settings.det ?? 'auto',
       max_draft: settings.maxDraft,
       loi: settings.loi ?? 'auto',

@@ -36,6 +36,11 @@ export const settingsSchema = z.object({
 });
 export type ChatSettings = z.infer<typeof settingsSchema>;
 
+/** A change to a conversation's settings; `skipRatio: null` clears the optional ratio (JSON has no undefined). */
+export const settingsPatchSchema = settingsSchema.partial().extend({ skipRatio: numberSettingSchema(S.skipRatio).nullable().optional() });
+export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+
 export interface Conversation {
   id: string;
   title: string;
@@ -120,7 +125,7 @@ export const idSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 export const requests = {
   'conversations:list': z.object({}),
   'conversations:create': z.object({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsSchema.partial().optional() }),
-  'conversations:update': z.object({ id: idSchema, title: z.string().min(1).max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsSchema.partial().optional() }),
+  'conversations:update': z.object({ id: idSchema, title: z.string().min(1).max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsPatchSchema.optional() }),
   'conversations:delete': z.object({ id: idSchema }),
   'messages:list': z.object({ conversationId: idSchema }),
   /** Sends a user message (or regenerates / edits) and starts streaming the reply. */
@@ -131,12 +136,14 @@ export const requests = {
   'models:load': z.object({ path: z.string().min(1).max(4096) }),
   'models:current': z.object({}),
   'trace:get': z.object({ traceId: idSchema }),
-  'trace:import': z.object({ text: z.string().max(200 * 1024 * 1024) }),
+  'trace:import': z.object({ text: z.string().max(200 * 1024 * 1024), name: z.string().max(200).optional() }),
   'export:chat': z.object({ conversationId: idSchema, format: z.enum(['markdown', 'json']) }),
   'export:trace': z.object({ traceId: idSchema, format: z.enum(['json', 'specbench', 'csv']) }),
   // (added) the stored traces (generated and imported), newest first; deleting an imported one.
   'traces:list': z.object({}),
   'trace:delete': z.object({ traceId: idSchema }),
+  'tokens:decode': z.object({ ids: z.array(z.number().int().min(0)).max(100_000) }),
+  'chat:count': z.object({ conversationId: idSchema, content: z.string().max(200_000) }),
 } as const;
 
 export type Channel = keyof typeof requests;
@@ -176,6 +183,14 @@ export interface ModelListItem {
   loaded: boolean;
   /** picked by the user lately (the list holds these first, most recent first, after the loaded model) */
   recent: boolean;
+  /** where it was found (absent: the bundled model or a recent one) */
+  source?: 'models-dir' | 'lmstudio' | 'ollama' | 'hf-cache';
+  /** from the file's header: architecture and quantisation (GGUF file type, or the safetensors dtype) */
+  arch?: string | null;
+  quant?: string | null;
+  /** false: this engine cannot run it, for `reason` */
+  supported?: boolean;
+  reason?: string;
 }
 
 export interface TraceListItem {
@@ -208,6 +223,14 @@ export interface Responses {
   'export:trace': ExportedFile;
   'traces:list': TraceListItem[];
   'trace:delete': { deleted: boolean };
+  /** each id's text with the loaded model's tokenizer (null: outside its vocabulary); model: its name */
+  'tokens:decode': { model: string; pieces: (string | null)[] };
+  /**
+   * What sending `content` now would put in the prompt, counted exactly as chat:send counts it (the
+   * chat template, the system prompt, older turns left out to fit). fits false: chat:send would
+   * refuse it, for `reason`. Null counts: no model is loaded yet.
+   */
+  'chat:count': { promptTokens: number | null; nCtx: number | null; droppedTurns: number; fits: boolean; reason?: string };
 }
 export type ResponseOf<C extends Channel> = Responses[C];
 

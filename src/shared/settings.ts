@@ -3,7 +3,7 @@
 // api.ts, the `clasp` object in server/openaiSchemas.ts), the checks of services/settings.ts and the
 // fields of the settings panel. The addon checks the ranges once more as the last line of defence
 // (native/src/napi/speculative.cpp). Plain data, no runtime imports: the renderer bundles it.
-import type { ChatSettings } from './api';
+import type { ChatSettings, SettingsPatch } from './api';
 
 export type Mode = 'ar' | 'clasp' | 'static';
 
@@ -44,7 +44,7 @@ export const NUMBER_SETTINGS = {
   skipRatio: {
     name: 'skip ratio',
     label: 'Skip ratio',
-    help: 'Optional: M = round(ratio × layers). Overrides Skip when set; clear it to use Skip.',
+    help: 'Optional: M = round(ratio × layers). When set it wins over Skip; clear it to use Skip.',
     min: 0,
     max: 0.99,
     unset: 'off',
@@ -166,6 +166,35 @@ export const LLAMA3_SAMPLING: SamplingDefaults = {
   topP: NUMBER_SETTINGS.topP.default,
   topK: NUMBER_SETTINGS.topK.default,
 };
+
+/**
+ * The one precedence rule between skip and skip ratio, used by the engine call, the trace's config
+ * and the settings panel alike: a skip ratio, when set, wins over skip, giving
+ * M = min(L - 1, round(ratio × L)) (the addon's own formula); otherwise skip ('auto' or a count).
+ */
+export function effectiveSkip(s: { skip: number | 'auto'; skipRatio?: number | null }, nLayer: number): number | 'auto' {
+  if (s.skipRatio === undefined || s.skipRatio === null) return s.skip;
+  return Math.min(nLayer - 1, Math.round(s.skipRatio * nLayer));
+}
+
+/** A patch applied to settings: absent keys keep their value, `skipRatio: null` removes the ratio. */
+export function applySettingsPatch(cur: ChatSettings, patch: SettingsPatch): ChatSettings {
+  const next: Record<string, unknown> = { ...cur };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete next[k];
+    else if (v !== undefined) next[k] = v;
+  }
+  return next as ChatSettings;
+}
+
+/** The settings that differ from `defaults` (the panel marks them; Reset clears them all). */
+export function changedSettings(s: ChatSettings, defaults: ChatSettings): string[] {
+  const keys = new Set([...Object.keys(s), ...Object.keys(defaults)]);
+  keys.delete('seed'); // drawn fresh per reply unless fixed: only a difference when it is used
+  const out = [...keys].filter((k) => (s as Record<string, unknown>)[k] !== (defaults as Record<string, unknown>)[k] && !(k === 'fixedSeed' && !s.fixedSeed && !defaults.fixedSeed));
+  if (s.fixedSeed && s.seed !== defaults.seed) out.push('seed');
+  return out.sort();
+}
 
 /** Whether a number is in a setting's range ("why not" is `rangeText`). */
 export function inRange(s: NumberSetting, v: number, max = s.max): boolean {

@@ -2,16 +2,19 @@
 // panel button, a context meter, and send / stop. Very long pastes are measured, not rendered into
 // anything expensive, and a message that cannot fit the model's context is stopped here with a
 // clear reason rather than sent to fail.
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Icon } from '../components/Icon';
+import type { ResponseOf } from '@shared/api';
+import { call } from '../lib/client';
 import { estimateTokens, fmtInt } from '../lib/format';
+import { changedSettings, defaultChatSettings, effectiveSkip } from '@shared/settings';
 import { ModeSelect, SkipInput } from '../settings/fields';
 import { useApp } from '../store';
 
 export const MAX_CHARS = 200_000;
 
 export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; onPrefillUsed(): void }) {
-  const [text, setText] = useState('');
+  const [text, setTextState] = useState('');
   const ref = useRef<HTMLTextAreaElement>(null);
   const send = useApp((s) => s.send);
   const stop = useApp((s) => s.stop);
@@ -23,6 +26,32 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const nCtx = useApp((s) => s.current?.nCtx ?? null);
   const modelLoading = useApp((s) => !!s.modelLoad);
   const busy = useApp((s) => !!s.activeReply || !!s.sending);
+  const modelDefaults = useApp((s) => s.modelDefaults);
+  const setDraft = useApp((s) => s.setDraft);
+  const convId = conv?.id ?? null;
+
+  // The unsent text belongs to its conversation: switching chats keeps it there and brings back theirs.
+  useEffect(() => {
+    setTextState(convId ? (useApp.getState().drafts[convId] ?? '') : '');
+  }, [convId]);
+  const setText = useCallback(
+    (v: string) => {
+      setTextState(v);
+      if (convId) setDraft(convId, v);
+    },
+    [convId, setDraft],
+  );
+
+  // Esc stops the reply being generated (unless something else, like an enlarged chart, took the key).
+  useEffect(() => {
+    if (!busy) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('.insp-section.enlarged, .edit-input')) return;
+      void stop();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [busy, stop]);
 
   useEffect(() => {
     if (prefill !== null) {
@@ -30,7 +59,7 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
       onPrefillUsed();
       ref.current?.focus();
     }
-  }, [prefill, onPrefillUsed]);
+  }, [prefill, onPrefillUsed, setText]);
 
   // Grow with the text up to a cap; past it the box scrolls. Measuring is skipped for huge texts.
   useEffect(() => {
@@ -44,26 +73,58 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
     el.style.height = `${Math.min(220, Math.max(44, el.scrollHeight))}px`;
   }, [text]);
 
+  // The exact count, from the server: the same prompt plan chat:send makes (template, system prompt,
+  // history, turns left out). Asked for once typing pauses; the estimate stands in until it answers.
+  const [counted, setCounted] = useState<{ text: string; convId: string; r: ResponseOf<'chat:count'> } | null>(null);
+  useEffect(() => {
+    if (!convId || !text.trim() || text.length > MAX_CHARS) return;
+    let live = true;
+    const t = setTimeout(() => {
+      call('chat:count', { conversationId: convId, content: text })
+        .then((r) => live && setCounted({ text, convId, r }))
+        .catch(() => undefined); // the estimate stays
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [text, convId]);
+  const exact = counted && counted.text === text && counted.convId === convId && counted.r.nCtx !== null ? counted.r : null;
+
   const trimmed = text.trim();
-  const tokens = estimateTokens(text);
+  const tokens = exact?.promptTokens ?? estimateTokens(text);
   const tooLong = text.length > MAX_CHARS;
-  const overContext = nCtx !== null && tokens > nCtx * 1.25;
-  const nearContext = nCtx !== null && !overContext && tokens > nCtx * 0.8;
+  const overContext = exact ? !exact.fits : nCtx !== null && tokens > nCtx * 1.25;
+  const nearContext = nCtx !== null && !overContext && (exact ? exact.droppedTurns > 0 || tokens > nCtx * 0.8 : tokens > nCtx * 0.8);
   const canSend = trimmed.length > 0 && !busy && !tooLong && !overContext && !modelLoading;
 
   const submit = async () => {
     if (!canSend) return;
     const content = text;
+    const sentFrom = convId;
     setText('');
     const ok = await send(content);
-    if (!ok) setText((t) => (t === '' ? content : t));
+    // A failed send gives the text back to its conversation's box (unless something new was typed).
+    if (!ok && sentFrom && !useApp.getState().drafts[sentFrom]) {
+      setDraft(sentFrom, content);
+      if (useApp.getState().activeId === sentFrom) setTextState(content);
+    }
   };
+
+  // The M that runs: a skip ratio decides it when set (the shared rule), and the toolbar says so.
+  const ratio = conv?.settings.skipRatio;
+  const ratioM = conv && ratio !== undefined && nLayer ? effectiveSkip(conv.settings, nLayer) : null;
+  const nChanged = conv ? changedSettings(conv.settings, defaultChatSettings(modelDefaults ?? undefined)).length : 0;
 
   let warning: string | null = null;
   if (tooLong) {
     warning = `This message is ${fmtInt(text.length)} characters; one message can hold at most ${fmtInt(MAX_CHARS)}.${nCtx ? ` It is also far longer than the model's context of ${fmtInt(nCtx)} tokens.` : ''}`;
   } else if (overContext) {
-    warning = `About ${fmtInt(tokens)} tokens: more than this model's context of ${fmtInt(nCtx)} tokens, so it cannot be sent as one message. Shorten it or split it up.`;
+    warning = exact?.reason
+      ? `Cannot be sent: ${exact.reason}.`
+      : `About ${fmtInt(tokens)} tokens: more than this model's context of ${fmtInt(nCtx)} tokens, so it cannot be sent as one message. Shorten it or split it up.`;
+  } else if (exact && exact.droppedTurns > 0) {
+    warning = `${fmtInt(tokens)} prompt tokens: the ${exact.droppedTurns === 1 ? 'oldest turn' : `${exact.droppedTurns} oldest turns`} will be left out to fit the model's context of ${fmtInt(nCtx)}.`;
   } else if (nearContext) {
     warning = `About ${fmtInt(tokens)} tokens, close to the model's context of ${fmtInt(nCtx)}: the reply may be cut short, and older turns will be left out.`;
   }
@@ -98,28 +159,48 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
                 <span>Mode</span>
                 <ModeSelect value={conv.settings.mode} onChange={(mode) => void updateSettings(conv.id, { mode })} />
               </label>
-              <label className={`bar-field ${conv.settings.mode === 'ar' ? 'disabled' : ''}`} title="Layers skipped while drafting: auto or a count">
+              <label
+                className={`bar-field ${conv.settings.mode === 'ar' ? 'disabled' : ''}`}
+                title={ratioM !== null ? `M = ${ratioM}: set by the skip ratio ${ratio} in Settings, which wins over Skip` : 'Layers skipped while drafting: auto or a count'}
+              >
                 <span>Skip</span>
                 <SkipInput
                   value={conv.settings.skip}
                   nLayer={nLayer}
-                  disabled={conv.settings.mode === 'ar'}
+                  disabled={conv.settings.mode === 'ar' || ratioM !== null}
+                  shown={ratioM !== null ? String(ratioM) : undefined}
                   onCommit={(skip) => void updateSettings(conv.id, { skip })}
                 />
+                {ratioM !== null && <span className="bar-note">ratio {ratio}</span>}
               </label>
-              <button className={`btn tiny ghost ${settingsOpen ? 'on' : ''}`} data-testid="settings-toggle" aria-expanded={settingsOpen} onClick={() => toggleSettings()}>
+              <button
+                className={`btn tiny ghost ${settingsOpen ? 'on' : ''}`}
+                data-testid="settings-toggle"
+                data-changed={nChanged}
+                aria-expanded={settingsOpen}
+                title={nChanged ? `${nChanged} setting${nChanged > 1 ? 's' : ''} changed from the defaults` : 'All settings at their defaults'}
+                onClick={() => toggleSettings()}
+              >
                 <Icon name="settings" size={14} /> Settings
+                {nChanged > 0 && <span className="changed-dot" aria-label={`${nChanged} changed from the defaults`} />}
               </button>
             </>
           )}
           <span className="spacer" />
           {nCtx !== null && text.length > 0 && (
-            <span className={`ctx-meter ${overContext || tooLong ? 'bad' : nearContext ? 'warn' : ''}`} title="Estimated tokens in this message / the model's context">
-              ≈{fmtInt(tokens)} / {fmtInt(nCtx)}
+            <span
+              className={`ctx-meter ${overContext || tooLong ? 'bad' : nearContext ? 'warn' : ''}`}
+              data-testid="context-meter"
+              data-exact={exact ? 'yes' : 'no'}
+              data-tokens={exact?.promptTokens ?? undefined}
+              data-fits={exact ? (exact.fits ? 'yes' : 'no') : undefined}
+              title={exact ? "The prompt this message makes (chat template, system prompt and history, as the server counts it) / the model's context" : "Estimated tokens in this message / the model's context (the exact count follows)"}
+            >
+              {exact ? (exact.fits ? fmtInt(tokens) : 'too long') : `≈${fmtInt(tokens)}`} / {fmtInt(nCtx)}
             </span>
           )}
           {busy && (
-            <button className="btn stop" data-testid="stop" onClick={() => void stop()} title="Stop generating">
+            <button className="btn stop" data-testid="stop" onClick={() => void stop()} title="Stop generating (Esc)">
               <Icon name="stop" size={14} /> Stop
             </button>
           )}

@@ -1,9 +1,12 @@
-// Failures, shown where the user is looking: the newest on top, each dismissable.
+// Failures, shown where the user is looking: the newest on top, each dismissable. A conversation's
+// failures show only in that conversation; app-wide ones (a model, the list) everywhere.
 import { Icon } from '../components/Icon';
 import { useApp } from '../store';
 
 export function ErrorBanner() {
-  const errors = useApp((s) => s.errors);
+  const all = useApp((s) => s.errors);
+  const active = useApp((s) => s.activeId);
+  const errors = all.filter((e) => e.conversationId === null || e.conversationId === active);
   const dismiss = useApp((s) => s.dismissError);
   if (errors.length === 0) return null;
   const last = errors[errors.length - 1];

@@ -1,19 +1,18 @@
 // One message. User turns can be edited and resent; replies render as Markdown (or coloured by
 // token fate), stream with a caret, carry their stats, and open their trace in the inspector.
-import { memo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import type { Message } from '@shared/api';
+import { CopyButton } from '../components/CopyButton';
 import { Icon } from '../components/Icon';
+import { mapTokensToRounds } from '../lib/fates';
 import { fmtInt } from '../lib/format';
+import { tokensBeforeRound } from '../lib/replay';
 import { useApp } from '../store';
 import { Markdown } from './Markdown';
 import { ReplyStats } from './ReplyStats';
 import { FateStrip, TokenText } from './TokenText';
 
 const LONG = 6000;
-
-function copy(text: string) {
-  void navigator.clipboard?.writeText(text).catch(() => undefined);
-}
 
 function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
   const resend = useApp((s) => s.editAndResend);
@@ -74,9 +73,7 @@ function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
         )}
       </div>
       <div className="msg-actions">
-        <button className="icon-btn" title="Copy" aria-label="Copy" onClick={() => copy(m.content)}>
-          <Icon name="copy" size={14} />
-        </button>
+        <CopyButton text={() => m.content} testId="copy-message" />
         {canEdit && (
           <button
             className="icon-btn"
@@ -107,7 +104,12 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
   const regenerate = useApp((s) => s.regenerate);
   const streaming = m.status === 'streaming';
   const n = m.fates?.length ?? 0;
-  const withPieces = showFates && !!pieces && pieces.length === n && n > 0;
+  // While the inspector replays this reply, its text shows the tokens written so far, with their fates.
+  const cursor = useApp((s) => (inspected && s.cursor !== null ? s.cursor : null));
+  const replaying = cursor !== null;
+  const firstToken = useMemo(() => (replaying && m.fates ? mapTokensToRounds(m.fates).firstToken : null), [replaying, m.fates]);
+  const replayLimit = cursor !== null && firstToken ? tokensBeforeRound(firstToken, n, cursor) : undefined;
+  const withPieces = (showFates || replayLimit !== undefined) && !!pieces && pieces.length === n && n > 0;
 
   return (
     <div className={`msg assistant ${inspected ? 'inspected' : ''} status-${m.status}`} data-testid="message-assistant" data-id={m.id} data-status={m.status}>
@@ -124,7 +126,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
             <span />
           </div>
         ) : withPieces ? (
-          <TokenText m={m} pieces={pieces} />
+          <TokenText m={m} pieces={pieces} limit={replayLimit} />
         ) : (
           <Markdown text={m.content} streaming={streaming} />
         )}
@@ -140,9 +142,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
       <div className="msg-foot">
         <ReplyStats m={m} modelName={m.model?.name ?? modelName} />
         <div className="msg-actions">
-          <button className="icon-btn" title="Copy" aria-label="Copy" onClick={() => copy(m.content)}>
-            <Icon name="copy" size={14} />
-          </button>
+          <CopyButton text={() => m.content} testId="copy-message" />
           <button
             className={`icon-btn ${inspected ? 'on' : ''}`}
             data-testid="inspect-reply"

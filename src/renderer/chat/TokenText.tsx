@@ -9,7 +9,7 @@ import { useApp } from '../store';
 // One shared empty list, so a message without fates keeps its memoised round map across renders.
 const NO_FATES: TokenFate[] = [];
 
-export const TokenText = memo(function TokenText({ m, pieces }: { m: Message; pieces: string[] }) {
+export const TokenText = memo(function TokenText({ m, pieces, limit }: { m: Message; pieces: string[]; /** the replay: show only the first `limit` tokens */ limit?: number }) {
   const inspect = useApp((s) => s.inspectMessage);
   const openInspector = useApp((s) => s.toggleInspector);
   const fates = m.fates ?? NO_FATES;
@@ -22,8 +22,8 @@ export const TokenText = memo(function TokenText({ m, pieces }: { m: Message; pi
     void inspect(m, r >= 0 ? r : null);
   };
   return (
-    <div className="token-text" onClick={onClick} data-testid="token-text">
-      {pieces.map((p, i) => {
+    <div className={`token-text ${limit !== undefined ? 'replaying' : ''}`} onClick={onClick} data-testid="token-text" data-tokens={limit ?? pieces.length}>
+      {(limit !== undefined ? pieces.slice(0, limit) : pieces).map((p, i) => {
         const f: TokenFate = fates[i] ?? 'plain';
         const r = map.roundOf[i];
         return (

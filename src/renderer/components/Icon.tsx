@@ -28,6 +28,11 @@ const paths: Record<string, string> = {
   layers: 'M12 3 2 8l10 5 10-5-10-5zM2 13l10 5 10-5M2 17.5l10 5 10-5',
   sparkle: 'M12 3v4M12 17v4M3 12h4M17 12h4M6 6l2.5 2.5M15.5 15.5 18 18M6 18l2.5-2.5M15.5 8.5 18 6',
   message: 'M4 5h16v11H8l-4 4z',
+  expand: 'M4 10V4h6M20 14v6h-6M4 4l6 6M20 20l-6-6',
+  check: 'M5 12l5 5 9-10',
+  search: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM20 20l-4-4',
+  stepBack: 'M7 5v14M18 5l-9 7 9 7z',
+  stepFwd: 'M17 5v14M6 5l9 7-9 7z',
 };
 
 export type IconName = keyof typeof paths;

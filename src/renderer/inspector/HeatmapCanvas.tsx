@@ -20,6 +20,8 @@ export interface HeatmapCanvasProps {
   data(buf: RoundsBuffer, n: number): HeatmapData;
   /** marks rounds where a DP ran with a tick above the plot */
   dpTicks?: boolean;
+  /** anything else that changes what is drawn (the colour scale, the measure) */
+  redrawKey?: string;
   tooltip(round: number, layer: number): ReactNode;
 }
 
@@ -89,7 +91,7 @@ export function HeatmapCanvas(p: HeatmapCanvasProps) {
       frame.current = 0;
       draw.current();
     });
-  }, [width, p.version, p.n, p.buf, selected, hover, scheme, p.height]);
+  }, [width, p.version, p.n, p.buf, selected, hover, scheme, p.height, p.redrawKey]);
 
   useEffect(
     () => () => {

@@ -1,7 +1,9 @@
 // The right column: what CLaSp did, round by round, for the reply being generated, a stored reply,
 // or an imported trace file. Heatmaps of skipped layers and hidden-state similarity (canvas), the
 // acceptance chart, a replay scrubber, and the drill-down into one round.
+import { useEffect, useState } from 'react';
 import { Icon } from '../components/Icon';
+import { useNarrow } from '../hooks/useNarrow';
 import { useApp } from '../store';
 import { EmptyInspector } from './EmptyInspector';
 import { ExportButtons } from './ExportButtons';
@@ -11,9 +13,26 @@ import { Replay } from './Replay';
 import { RoundDetail } from './RoundDetail';
 import { SourceLine } from './SourceLine';
 import { Summary } from './Summary';
+import { TraceList } from './TraceList';
 import { useInspected } from './useInspected';
 
+const TABS = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'layers', label: 'Layers' },
+  { id: 'similarity', label: 'Similarity' },
+  { id: 'drafts', label: 'Drafts' },
+  { id: 'round', label: 'Round' },
+] as const;
+type Tab = (typeof TABS)[number]['id'];
+
 export function Inspector() {
+  const narrow = useNarrow();
+  const [tab, setTab] = useState<Tab>('overview');
+  const selectedRound = useApp((s) => s.selectedRound);
+  // In the narrow layout a picked round opens the Round tab, so its drill-down is what shows.
+  useEffect(() => {
+    if (selectedRound !== null) setTab('round');
+  }, [selectedRound]);
   const open = useApp((s) => s.inspectorOpen);
   const toggle = useApp((s) => s.toggleInspector);
   const importError = useApp((s) => s.importError);
@@ -42,6 +61,33 @@ export function Inspector() {
     ) : (
       <EmptyInspector reason="No rounds recorded for this reply." />
     );
+  } else if (narrow) {
+    // Below 1100 px the inspector sits under the chat with little height: one part at a time.
+    body = (
+      <>
+        <div className="insp-tabs" role="tablist" aria-label="Inspector parts">
+          {TABS.map((t) => (
+            <button key={t.id} role="tab" data-testid={`inspector-tab-${t.id}`} aria-selected={tab === t.id} onClick={() => setTab(t.id)}>
+              {t.label}
+            </button>
+          ))}
+        </div>
+        <div className="insp-tab-body" role="tabpanel" data-tab={tab}>
+          {tab === 'overview' && (
+            <>
+              <Summary ins={ins} />
+              <Replay ins={ins} />
+            </>
+          )}
+          {(tab === 'layers' || tab === 'similarity' || tab === 'drafts') && <Heatmaps ins={ins} only={tab} />}
+          {tab === 'round' && (
+            <section className="insp-section">
+              <RoundDetail ins={ins} />
+            </section>
+          )}
+        </div>
+      </>
+    );
   } else {
     body = (
       <>
@@ -62,6 +108,7 @@ export function Inspector() {
           <Icon name="layers" size={16} /> Inspector
         </h2>
         <span className="spacer" />
+        <TraceList />
         <ImportButton />
         <ExportButtons ins={ins} />
         <button className="icon-btn" aria-label="Hide the inspector" title="Hide the inspector" onClick={() => toggle(false)}>

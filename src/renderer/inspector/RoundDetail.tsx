@@ -1,7 +1,7 @@
 // One verify round up close: each drafted token with the draft's probability q and the full model's
 // p, which were accepted, the correction or bonus token, the skip set, the policy's changes and the
 // DP (table and path) that chose the skip set.
-import { useMemo } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { Icon } from '../components/Icon';
 import { mapTokensToRounds } from '../lib/fates';
 import { fmtMs } from '../lib/format';
@@ -33,6 +33,24 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
   const pieces = ins.message?.pieces;
   const fates = ins.message?.fates;
   const map = useMemo(() => (fates ? mapTokensToRounds(fates) : null), [fates]);
+  const el = useRef<HTMLDivElement>(null);
+  const modelName = useApp((s) => s.current?.name ?? null);
+  const tokenText = useApp((s) => s.tokenText);
+  const tokenTextModel = useApp((s) => s.tokenTextModel);
+  const decodeIds = useApp((s) => s.decodeIds);
+  // Ids are decoded with the loaded model's tokenizer only when the trace is from that model.
+  const traceModel = ins.trace?.model.name ?? modelName;
+  const canDecode = !!modelName && traceModel === modelName;
+  const roundIds = r !== null && ins.buf && r < ins.buf.count ? [...ins.buf.rounds[r].draft.ids, ins.buf.rounds[r].verify.next_id] : null;
+  const idsKey = roundIds?.join(',') ?? '';
+  useEffect(() => {
+    if (canDecode && roundIds) void decodeIds(roundIds);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [idsKey, canDecode]);
+  // A picked round brings its drill-down into view (it sits below the charts).
+  useEffect(() => {
+    if (r !== null) el.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }, [r]);
   const { buf, n, L } = ins;
   if (!buf || r === null || r >= buf.count) {
     return <p className="dim small round-hint">Click a round in a heatmap or chart (or a token in a reply, with token fates on) to see its drafts, skip set and DP table.</p>;
@@ -47,15 +65,18 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
   const first = map?.firstToken[r];
   const tokenIds = ins.message?.tokenIds;
   const textOf = (k: number, id: number): string | null => {
-    if (first === undefined || !pieces || !tokenIds) return null;
-    const t = first + k;
-    return tokenIds[t] === id && pieces[t] !== undefined ? pieces[t] : null;
+    if (first !== undefined && pieces && tokenIds) {
+      const t = first + k;
+      if (tokenIds[t] === id && pieces[t] !== undefined) return pieces[t];
+    }
+    // a rejected draft, or an imported trace: the tokenizer's text for the id
+    return canDecode && tokenTextModel === modelName && tokenText[id] !== undefined ? tokenText[id] : null;
   };
   const nextFate = a < d ? 'correction' : 'bonus';
   const skipSet = new Set(round.skip);
 
   return (
-    <div className="round-detail" data-testid="inspector-round-detail" data-round={r}>
+    <div className="round-detail" data-testid="inspector-round-detail" data-round={r} ref={el}>
       <header>
         <button className="icon-btn" data-testid="round-prev" aria-label="Previous round" disabled={r <= 0} onClick={() => select(r - 1)}>
           <Icon name="chevronLeft" size={14} />
@@ -102,7 +123,7 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
       </div>
       <p className="dim small">
         q: the draft's probability of its token (drafting stops when its top-1 falls below DET); p: the full model's probability of the same token.
-        {!pieces && ' Token texts appear when the reply carries them; the renderer has no tokenizer, so ids are shown.'}
+        {!canDecode && ` Ids are shown: this trace is from ${traceModel ?? 'another model'}, and its tokenizer is not loaded.`}
       </p>
 
       <div className="skip-strip-wrap">

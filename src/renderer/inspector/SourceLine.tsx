@@ -6,6 +6,7 @@ import type { Inspected } from './useInspected';
 export function SourceLine({ ins }: { ins: Inspected }) {
   const source = useApp((s) => s.source);
   const title = useApp((s) => (source?.kind === 'message' ? s.conversations.find((c) => c.id === source.conversationId)?.title : undefined));
+  const msgs = useApp((s) => (source?.kind === 'message' ? s.messages[source.conversationId] : undefined));
   const lastImport = useApp((s) => s.lastImport);
   const showImport = useApp((s) => s.showImport);
   const back =
@@ -29,10 +30,17 @@ export function SourceLine({ ins }: { ins: Inspected }) {
       </div>
     );
   }
+  // Name the reply itself: which one of the conversation's replies, and the message it answers.
+  const list = msgs ?? [];
+  const at = list.findIndex((m) => m.id === source.messageId);
+  const replies = list.filter((m) => m.role === 'assistant');
+  const k = replies.findIndex((m) => m.id === source.messageId);
+  const prompt = at > 0 ? [...list.slice(0, at)].reverse().find((m) => m.role === 'user')?.content : undefined;
+  const short = (t: string) => (t.length > 60 ? `${t.slice(0, 59).trimEnd()}…` : t).replace(/\s+/g, ' ');
   return (
-    <div className="source-line" data-testid="inspector-source">
-      {ins.live ? <span className="src-chip live">● live</span> : <span className="src-chip">reply</span>}
-      <span className="src-name">{title ?? 'conversation'}</span>
+    <div className="source-line" data-testid="inspector-source" data-reply={k >= 0 ? k + 1 : undefined}>
+      {ins.live ? <span className="src-chip live">● live</span> : <span className="src-chip">reply {k >= 0 ? `${k + 1} of ${replies.length}` : ''}</span>}
+      <span className="src-name" title={`${prompt ?? ''}${title ? ` (in “${title}”)` : ''}`}>{prompt !== undefined ? `to “${short(prompt)}”` : (title ?? 'conversation')}</span>
       {ins.message?.stats && <span className="dim">{ins.message.stats.mode} · {ins.message.stats.n_generated} tokens</span>}
       <span className="spacer" />
       {back}

@@ -26,10 +26,21 @@ export interface HeatmapData {
   lut: Lut;
   /** colour for cells without a value (before the first DP) */
   empty: [number, number, number, number];
+  /**
+   * cosine → "nines": -log10(1 − cos) before lo/hi, so 0.9, 0.99 and 0.999 are evenly apart and a
+   * layer's small change stays visible next to a large one
+   */
+  log?: boolean;
 }
 
+/** The log scale's transform (see HeatmapData.log): 0 for cos ≤ 0, 1 for 0.9, 2 for 0.99, … capped at 6. */
+export function nines(cos: number): number {
+  return Math.min(6, -Math.log10(Math.max(1e-6, 1 - Math.max(0, cos))));
+}
+
+/** The plot inside the canvas: room on the left for layer numbers and the "layer" title, below for rounds and "round". */
 export function plotRect(width: number, height: number): HeatmapLayout {
-  return { width, height, left: 30, top: 8, right: width - 6, bottom: height - 18 };
+  return { width, height, left: 40, top: 8, right: width - 6, bottom: height - 30 };
 }
 
 let scratch: { canvas: OffscreenCanvas | HTMLCanvasElement; ctx: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D } | null = null;
@@ -83,7 +94,8 @@ export function binHeatmap(d: HeatmapData, maxCols: number): { pixels: Uint8Clam
         pixels[o + 3] = d.empty[3];
         continue;
       }
-      let t = (sums[l] / counts[l] - d.lo) / span;
+      const mean = sums[l] / counts[l];
+      let t = ((d.log ? nines(mean) : mean) - d.lo) / span;
       t = t < 0 ? 0 : t > 1 ? 1 : t;
       const k = ((t * 255 + 0.5) | 0) * 4;
       pixels[o] = d.lut[k];
@@ -114,7 +126,7 @@ export interface AxisStyle {
   font: string;
 }
 
-/** Layer labels on the left, round ticks below. */
+/** Layer labels on the left, round ticks below, and both axis titles; ticks are whole numbers at even steps. */
 export function drawAxes(ctx: CanvasRenderingContext2D, layout: HeatmapLayout, nLayer: number, n: number, style: AxisStyle): void {
   ctx.fillStyle = style.text;
   ctx.font = style.font;
@@ -122,8 +134,14 @@ export function drawAxes(ctx: CanvasRenderingContext2D, layout: HeatmapLayout, n
   ctx.textBaseline = 'middle';
   const plotH = layout.bottom - layout.top;
   const rowH = plotH / nLayer;
-  const step = nLayer <= 8 ? 1 : nLayer <= 16 ? 2 : nLayer <= 40 ? 4 : Math.ceil(nLayer / 10);
+  const step = layerStep(nLayer);
   for (let l = 0; l < nLayer; l += step) ctx.fillText(String(l), layout.left - 4, layout.top + (l + 0.5) * rowH);
+  ctx.save();
+  ctx.translate(9, (layout.top + layout.bottom) / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText('layer', 0, 0);
+  ctx.restore();
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
   const plotW = layout.right - layout.left;
@@ -132,6 +150,19 @@ export function drawAxes(ctx: CanvasRenderingContext2D, layout: HeatmapLayout, n
     const x = layout.left + ((t + 0.5) / Math.max(1, n)) * plotW;
     ctx.fillText(String(t), Math.min(layout.right - 8, Math.max(layout.left + 8, x)), layout.bottom + 4);
   }
+  ctx.fillText('verify round', (layout.left + layout.right) / 2, layout.bottom + 16);
+}
+
+/** Layer ticks: every layer up to 8, then steps of 2, 4, … so labels never crowd (always whole, even steps). */
+export function layerStep(nLayer: number): number {
+  return nLayer <= 8 ? 1 : nLayer <= 16 ? 2 : nLayer <= 40 ? 4 : 2 * Math.ceil(nLayer / 20);
+}
+
+/** How often each layer was skipped in the first n rounds: counts per layer (skip is n × L, 0/1). */
+export function skipCounts(skip: Uint8Array, nLayer: number, n: number): Uint32Array {
+  const out = new Uint32Array(nLayer);
+  for (let r = 0; r < n; r++) for (let l = 0; l < nLayer; l++) out[l] += skip[r * nLayer + l];
+  return out;
 }
 
 export function niceTicks(n: number, want: number): number[] {

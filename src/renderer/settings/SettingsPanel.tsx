@@ -1,8 +1,8 @@
 // The conversation's generation settings with their defaults and what each one does. The fields
 // are generated from the settings table (src/shared/settings.ts): its order, groups, labels, ranges,
 // help and the modes each setting acts in. Mode and skip also sit in the composer's toolbar.
-import type { ChatSettings } from '@shared/api';
-import { defaultChatSettings, MODES, NUMBER_SETTINGS, type NumberSettingId } from '@shared/settings';
+import type { SettingsPatch } from '@shared/api';
+import { changedSettings, defaultChatSettings, effectiveSkip, MODES, NUMBER_SETTINGS, type NumberSettingId } from '@shared/settings';
 import { Icon } from '../components/Icon';
 import { useApp } from '../store';
 import { MODE_HELP, ModeSelect, NumField, SkipInput } from './fields';
@@ -27,8 +27,10 @@ export function SettingsPanel() {
   if (!conv) return null;
   const D = defaultChatSettings(modelDefaults ?? undefined);
   const s = conv.settings;
-  const set = (patch: Partial<ChatSettings>) => void update(conv.id, patch);
-  const M = s.skipRatio !== undefined && nLayer ? Math.round(s.skipRatio * nLayer) : null;
+  const set = (patch: SettingsPatch) => void update(conv.id, patch);
+  // The shared precedence rule (a ratio wins over skip): the same M the engine and the trace get.
+  const M = s.skipRatio !== undefined && nLayer ? effectiveSkip(s, nLayer) : null;
+  const changed = new Set(changedSettings(s, D));
 
   /** The help line: the table's, or one that says what this model or the other settings make of it. */
   const helpOf = (id: NumberSettingId): string => {
@@ -47,11 +49,22 @@ export function SettingsPanel() {
     const idle = 'modes' in spec && !(spec.modes as readonly string[]).includes(s.mode);
     if (id === 'skip') {
       return (
-        <label key={id} className={`field ${idle ? 'disabled' : ''}`}>
+        <label key={id} className={`field ${idle ? 'disabled' : ''} ${changed.has('skip') ? 'changed' : ''}`} data-changed={changed.has('skip') ? 'yes' : undefined}>
           <span className="field-label">
-            {spec.label} <span className="field-def">default {String(D.skip)}</span>
+            <span>
+              {spec.label}
+              {changed.has('skip') && <span className="changed-dot" title="Changed from the default" aria-label="changed from the default" />}
+            </span>
+            <span className="field-def">default {String(D.skip)}</span>
           </span>
-          <SkipInput id="settings-skip-panel" value={s.skip} nLayer={nLayer} disabled={idle || s.skipRatio !== undefined} onCommit={(skip) => set({ skip })} />
+          <SkipInput
+            id="settings-skip-panel"
+            value={s.skip}
+            nLayer={nLayer}
+            disabled={idle || s.skipRatio !== undefined}
+            shown={M !== null ? String(M) : undefined}
+            onCommit={(skip) => set({ skip })}
+          />
           <span className="field-help">{helpOf(id)}</span>
         </label>
       );
@@ -68,7 +81,8 @@ export function SettingsPanel() {
         optional={optional}
         placeholder={optional ? ('unset' in spec ? spec.unset : 'off') : undefined}
         disabled={idle || (id === 'seed' && !s.fixedSeed)}
-        onCommit={(v) => (optional || v !== undefined) && set({ [id]: v })}
+        changed={changed.has(id)}
+        onCommit={(v) => (optional ? set({ [id]: v ?? null }) : v !== undefined && set({ [id]: v }))}
       />
     );
     if (id !== 'seed') return input;
@@ -87,8 +101,16 @@ export function SettingsPanel() {
     <section className="settings-panel" data-testid="settings-panel" aria-label="Generation settings">
       <header>
         <h2>Generation settings</h2>
-        <span className="settings-scope">for this conversation</span>
-        <button className="btn tiny ghost" data-testid="settings-reset" onClick={() => set({ ...D })} title="Reset every setting to its default">
+        <span className="settings-scope">
+          for this conversation
+          {changed.size > 0 && (
+            <span className="settings-changed" data-testid="settings-changed-count">
+              {' '}
+              · {changed.size} changed from the defaults
+            </span>
+          )}
+        </span>
+        <button className="btn tiny ghost" data-testid="settings-reset" onClick={() => set({ ...D, skipRatio: null })} title="Reset every setting to its default, the skip ratio included">
           Reset to defaults
         </button>
         <button className="icon-btn" aria-label="Close settings" onClick={() => toggle(false)}>
@@ -101,9 +123,13 @@ export function SettingsPanel() {
           <h3>{title}</h3>
           <div className="settings-grid">
             {group === 'decoding' && (
-              <label className="field" htmlFor="settings-mode-panel">
+              <label className={`field ${changed.has('mode') ? 'changed' : ''}`} htmlFor="settings-mode-panel" data-changed={changed.has('mode') ? 'yes' : undefined}>
                 <span className="field-label">
-                  Mode <span className="field-def">default {MODES.find((m) => m.value === D.mode)?.label}</span>
+                  <span>
+                    Mode
+                    {changed.has('mode') && <span className="changed-dot" title="Changed from the default" aria-label="changed from the default" />}
+                  </span>
+                  <span className="field-def">default {MODES.find((m) => m.value === D.mode)?.label}</span>
                 </span>
                 <ModeSelect id="settings-mode-panel" value={s.mode} onChange={(mode) => set({ mode })} />
                 <span className="field-help">{MODE_HELP[s.mode]}</span>

@@ -27,32 +27,55 @@ export function parseSkip(text: string, nLayer: number | null): 'auto' | number 
   return inRange(NUMBER_SETTINGS.skip, n, nLayer !== null ? nLayer - 1 : undefined) ? n : null;
 }
 
-export function SkipInput({ value, nLayer, onCommit, disabled, id = 'settings-skip' }: { value: 'auto' | number; nLayer: number | null; onCommit(v: 'auto' | number): void; disabled?: boolean; id?: string }) {
+/** Why a skip text is not a setting, in one line. */
+export const skipError = (nLayer: number | null) => `Must be auto or a whole number from 0 to ${nLayer !== null ? nLayer - 1 : 'the layer count - 1'}.`;
+
+/**
+ * The skip field. An invalid value stays in the box, marked, with a one-line reason under it (never
+ * reverted silently); Escape goes back to the stored value. `shown` replaces the value while the skip
+ * ratio decides M (the field is then disabled and shows the M that runs).
+ */
+export function SkipInput({ value, nLayer, onCommit, disabled, shown, id = 'settings-skip' }: { value: 'auto' | number; nLayer: number | null; onCommit(v: 'auto' | number): void; disabled?: boolean; shown?: string; id?: string }) {
   const [text, setText] = useState(String(value));
-  useEffect(() => setText(String(value)), [value]);
+  const [tried, setTried] = useState(false);
+  useEffect(() => {
+    setText(String(value));
+    setTried(false);
+  }, [value]);
   const parsed = parseSkip(text, nLayer);
   const commit = () => {
-    if (parsed === null) setText(String(value));
-    else if (parsed !== value) onCommit(parsed);
+    setTried(parsed === null);
+    if (parsed !== null && parsed !== value) onCommit(parsed);
   };
   return (
-    <input
-      id={id}
-      data-testid={id}
-      className={`skip-input ${parsed === null ? 'invalid' : ''}`}
-      value={text}
-      disabled={disabled}
-      inputMode="numeric"
-      aria-label="Layers to skip while drafting"
-      aria-invalid={parsed === null}
-      title={parsed === null ? `'auto' or a whole number below ${nLayer ?? 'the layer count'}` : 'auto: the adaptive policy picks M; a number is honoured exactly'}
-      onChange={(e) => setText(e.target.value)}
-      onBlur={commit}
-      onKeyDown={(e) => {
-        if (e.key === 'Enter') commit();
-        if (e.key === 'Escape') setText(String(value));
-      }}
-    />
+    <span className="skip-wrap">
+      <input
+        id={id}
+        data-testid={id}
+        className={`skip-input ${parsed === null ? 'invalid' : ''}`}
+        value={shown ?? text}
+        disabled={disabled}
+        inputMode="numeric"
+        aria-label="Layers to skip while drafting"
+        aria-invalid={parsed === null}
+        aria-describedby={tried ? `${id}-error` : undefined}
+        title={parsed === null ? skipError(nLayer) : 'auto: the adaptive policy picks M; a number is honoured exactly'}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit();
+          if (e.key === 'Escape') {
+            setText(String(value));
+            setTried(false);
+          }
+        }}
+      />
+      {tried && parsed === null && (
+        <span className="field-error skip-error" id={`${id}-error`} data-testid="field-error" role="alert">
+          {skipError(nLayer)}
+        </span>
+      )}
+    </span>
   );
 }
 
@@ -68,28 +91,37 @@ export interface NumFieldProps {
   optional?: boolean;
   placeholder?: string;
   disabled?: boolean;
+  /** differs from the default: marked, so a user sees what they changed */
+  changed?: boolean;
   onCommit(v: number | undefined): void;
 }
 
 export function NumField(p: NumFieldProps) {
   const [text, setText] = useState(p.value === undefined ? '' : String(p.value));
-  useEffect(() => setText(p.value === undefined ? '' : String(p.value)), [p.value]);
+  const [tried, setTried] = useState(false);
+  useEffect(() => {
+    setText(p.value === undefined ? '' : String(p.value));
+    setTried(false);
+  }, [p.value]);
   const trimmed = text.trim();
   const n = Number(trimmed);
   const empty = trimmed === '';
   const valid = empty ? !!p.optional : inRange(p.spec, n);
+  // An invalid value stays, marked, with its reason; it is never sent and never silently reverted.
   const commit = () => {
-    if (!valid) {
-      setText(p.value === undefined ? '' : String(p.value));
-      return;
-    }
+    setTried(!valid);
+    if (!valid) return;
     const v = empty ? undefined : n;
     if (v !== p.value) p.onCommit(v);
   };
+  const reason = empty ? `${p.spec.label} needs a value (${rangeText(p.spec)}).` : `Must be ${rangeText(p.spec)}.`;
   return (
-    <label className={`field ${p.disabled ? 'disabled' : ''}`} htmlFor={p.id}>
+    <label className={`field ${p.disabled ? 'disabled' : ''} ${p.changed ? 'changed' : ''}`} htmlFor={p.id} data-changed={p.changed ? 'yes' : undefined}>
       <span className="field-label">
-        {p.spec.label}
+        <span>
+          {p.spec.label}
+          {p.changed && <span className="changed-dot" title="Changed from the default" aria-label="changed from the default" />}
+        </span>
         {p.def !== undefined && <span className="field-def">default {p.def}</span>}
       </span>
       <input
@@ -105,9 +137,19 @@ export function NumField(p: NumFieldProps) {
         onBlur={commit}
         onKeyDown={(e) => {
           if (e.key === 'Enter') commit();
+          if (e.key === 'Escape') {
+            setText(p.value === undefined ? '' : String(p.value));
+            setTried(false);
+          }
         }}
       />
-      <span className="field-help">{valid ? p.help : `Must be ${rangeText(p.spec)}.`}</span>
+      {valid ? (
+        <span className="field-help">{p.help}</span>
+      ) : (
+        <span className={`field-help ${tried ? 'field-error' : ''}`} data-testid={tried ? 'field-error' : undefined} role={tried ? 'alert' : undefined}>
+          {reason} {tried && 'Not saved; Esc restores the saved value.'}
+        </span>
+      )}
     </label>
   );
 }

@@ -82,17 +82,49 @@ function Item({ c, active, live }: { c: Conversation; active: boolean; live: boo
   );
 }
 
+/** Whether a conversation matches a search: its title, or the text of its messages loaded so far. */
+export function matchesSearch(c: Conversation, messages: { content: string }[] | undefined, q: string): boolean {
+  const needle = q.trim().toLowerCase();
+  if (!needle) return true;
+  return c.title.toLowerCase().includes(needle) || !!messages?.some((m) => m.content.toLowerCase().includes(needle));
+}
+
 export function ConversationList() {
   const conversations = useApp((s) => s.conversations);
+  const messages = useApp((s) => s.messages);
   const activeId = useApp((s) => s.activeId);
   const live = useApp((s) => s.activeReply?.conversationId ?? null);
   const loaded = useApp((s) => s.conversationsLoaded);
+  const [q, setQ] = useState('');
   if (loaded && conversations.length === 0) return <p className="side-empty">No conversations yet. Start one with “New chat”.</p>;
+  const shown = conversations.filter((c) => matchesSearch(c, messages[c.id], q));
   return (
-    <ul className="conv-list" aria-label="Conversations">
-      {conversations.map((c) => (
-        <Item key={c.id} c={c} active={c.id === activeId} live={c.id === live} />
-      ))}
-    </ul>
+    <>
+      {conversations.length > 1 && (
+        <label className="conv-search">
+          <Icon name="search" size={13} />
+          <input
+            type="search"
+            data-testid="conversation-search"
+            placeholder="Search chats"
+            aria-label="Search conversations by title or text"
+            title="Titles, and the text of the chats opened since the app started"
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+            onKeyDown={(e) => e.key === 'Escape' && setQ('')}
+          />
+        </label>
+      )}
+      <ul className="conv-list" aria-label="Conversations">
+        {shown.map((c) => (
+          <Item key={c.id} c={c} active={c.id === activeId} live={c.id === live} />
+        ))}
+      </ul>
+      {shown.length === 0 && (
+        <p className="side-empty" data-testid="conversation-search-empty">
+          No chat matches “{q.trim()}”.
+        </p>
+      )}
+    </>
   );
 }

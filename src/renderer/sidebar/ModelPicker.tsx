@@ -1,14 +1,38 @@
-// Picks the model (recently used first), shows load progress and the device it runs on, and says
-// loudly when the app fell back to the CPU and why.
-import { useMemo } from 'react';
+// Picks the model (recently used first), shows load progress and the device it runs on (a neutral
+// chip; why there is no GPU sits behind a click). A switch that would stop a running reply asks first:
+// the backend refuses to switch under a streaming reply.
+import { useMemo, useState } from 'react';
+import type { ModelListItem } from '@shared/api';
+import { Icon } from '../components/Icon';
 import { fmtBytes } from '../lib/format';
 import { useApp } from '../store';
+
+const GROUPS = [
+  { source: 'models-dir', label: 'Models' },
+  { source: 'lmstudio', label: 'LM Studio' },
+  { source: 'ollama', label: 'Ollama' },
+  { source: 'hf-cache', label: 'Hugging Face cache' },
+] as const;
+
+/** "llama3.2:1b · llama Q8_0 · 1.3 GB", and why not when the engine cannot run it. */
+function optionLabel(m: ModelListItem): string {
+  const about = [m.arch && m.quant ? `${m.arch} ${m.quant}` : (m.arch ?? m.quant), m.bytes > 0 ? fmtBytes(m.bytes) : null].filter(Boolean).join(' · ');
+  return `${m.name}${about ? ` · ${about}` : ''}${m.supported === false ? ` (cannot load: ${m.reason})` : ''}`;
+}
 
 export function ModelPicker() {
   const models = useApp((s) => s.models);
   const current = useApp((s) => s.current);
   const load = useApp((s) => s.modelLoad);
   const loadModel = useApp((s) => s.loadModel);
+  const busy = useApp((s) => !!s.activeReply || !!s.sending);
+  const stop = useApp((s) => s.stop);
+  const [pending, setPending] = useState<string | null>(null);
+  const pick = (path: string) => {
+    if (busy) setPending(path);
+    else void loadModel(path);
+  };
+  const pendingName = pending ? (models.find((m) => m.path === pending)?.name ?? pending.split(/[\\/]/).pop()) : null;
 
   // models:list holds the recent ones first, most recent first.
   const { recentItems, others } = useMemo(() => ({ recentItems: models.filter((m) => m.recent), others: models.filter((m) => !m.recent) }), [models]);
@@ -25,7 +49,7 @@ export function ModelPicker() {
         data-testid="model-picker"
         value={value}
         disabled={!!load}
-        onChange={(e) => void loadModel(e.target.value)}
+        onChange={(e) => pick(e.target.value)}
       >
         {!known && <option value={value}>{current?.name ?? (value ? value.split(/[\\/]/).pop() : 'No model loaded')}</option>}
         {recentItems.length > 0 && (
@@ -37,16 +61,42 @@ export function ModelPicker() {
             ))}
           </optgroup>
         )}
-        {others.length > 0 && (
-          <optgroup label={recentItems.length ? 'Available' : 'Models'}>
-            {others.map((m) => (
-              <option key={m.path} value={m.path}>
-                {m.name}
-              </option>
-            ))}
-          </optgroup>
-        )}
+        {GROUPS.map(({ source, label }) => {
+          const items = others.filter((m) => (m.source ?? 'models-dir') === source || (source === 'models-dir' && !m.source));
+          if (items.length === 0) return null;
+          return (
+            <optgroup key={source} label={source === 'models-dir' ? (recentItems.length ? 'Available' : 'Models') : label}>
+              {items.map((m) => (
+                <option key={m.path} value={m.path} disabled={m.supported === false} title={m.supported === false ? `Cannot load: ${m.reason}` : m.path} data-source={m.source}>
+                  {optionLabel(m)}
+                </option>
+              ))}
+            </optgroup>
+          );
+        })}
       </select>
+      {pending && (
+        <div className="model-switch-confirm" data-testid="model-switch-confirm" role="alertdialog" aria-label="Switch models">
+          <span>A reply is being written. Stop it and load {pendingName}?</span>
+          <span className="confirm-actions">
+            <button className="btn tiny ghost" data-testid="model-switch-cancel" onClick={() => setPending(null)}>
+              Keep writing
+            </button>
+            <button
+              className="btn tiny danger"
+              data-testid="model-switch-stop"
+              onClick={async () => {
+                const path = pending;
+                setPending(null);
+                await stop();
+                await loadModel(path);
+              }}
+            >
+              Stop and switch
+            </button>
+          </span>
+        </div>
+      )}
       {load && (
         <div className="model-load" data-testid="model-load-progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(load.fraction * 100)}>
           <div className="bar">
@@ -68,17 +118,32 @@ export function ModelPicker() {
 
 export function DeviceIndicator() {
   const current = useApp((s) => s.current);
+  const [open, setOpen] = useState(false);
   if (!current) return null;
   const cuda = /cuda/i.test(current.backend);
-  const fallback = !cuda && !!current.backendReason;
   const detail = (current.deviceInfo || current.backend).replace(/^(cpu|cuda)\s*/i, '').replace(/^\((.*)\)$/, '$1');
+  // The CPU is an ordinary place to run: a neutral chip, with the reason there is no GPU on a click.
   return (
-    <div className={`device ${cuda ? 'gpu' : 'cpu'} ${fallback ? 'fallback' : ''}`} data-testid="device-indicator" title={current.backendReason ?? current.deviceInfo}>
-      <span className="device-dot" />
-      <span className="device-text">
-        <strong>{cuda ? 'CUDA' : 'CPU'}</strong> {detail && <span className="dim">· {detail}</span>}
-      </span>
-      {fallback && <span className="device-reason">No GPU in use: {current.backendReason}</span>}
+    <div className={`device ${cuda ? 'gpu' : 'cpu'}`} data-testid="device-indicator">
+      <button className="device-chip" data-testid="device-chip" aria-expanded={open} title="Where the model runs (click for details)" onClick={() => setOpen(!open)}>
+        <span className="device-dot" />
+        <span className="device-text">
+          <strong>{cuda ? 'CUDA' : 'CPU'}</strong> {detail && <span className="dim">· {detail}</span>}
+        </span>
+        <Icon name="chevronDown" size={12} />
+      </button>
+      {open && (
+        <div className="device-details" data-testid="device-details">
+          {cuda ? (
+            <>Runs on the GPU{current.deviceInfo ? ` (${current.deviceInfo})` : ''}.</>
+          ) : (
+            <>
+              Runs on the CPU{detail ? ` (${detail})` : ''}. CLaSp works here too; the speed each reply reaches is measured and shown with it.
+              {current.backendReason && <span className="device-reason"> No GPU is used: {current.backendReason}</span>}
+            </>
+          )}
+        </div>
+      )}
     </div>
   );
 }

@@ -32,7 +32,7 @@ export function Sidebar() {
       <ModelPicker />
       <div className="theme-switch" role="group" aria-label="Theme">
         {THEMES.map(({ t, icon, label }) => (
-          <button key={t} className={`icon-btn ${theme === t ? 'on' : ''}`} aria-pressed={theme === t} title={label} aria-label={label} onClick={() => setTheme(t)}>
+          <button key={t} data-testid={`theme-${t}`} className={`icon-btn ${theme === t ? 'on' : ''}`} aria-pressed={theme === t} title={label} aria-label={label} onClick={() => setTheme(t)}>
             <Icon name={icon} size={14} />
           </button>
         ))}

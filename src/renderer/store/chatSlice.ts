@@ -72,7 +72,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
       } catch (e) {
         setMessages(convId, (get().messages[convId] ?? []).filter((m) => m.id !== temp.id));
         set({ sending: null });
-        get().pushError(errorText(e));
+        get().pushError(errorText(e), convId);
         return false;
       }
       placeReply(convId, temp.id, r);
@@ -208,7 +208,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
             const cid = findConv(e.messageId);
             if (activeReply?.messageId === e.messageId) activeReply = null;
             if (cid && sending === cid) sending = null;
-            get().pushError(e.message);
+            get().pushError(e.message, cid ?? undefined);
             break;
           }
         }

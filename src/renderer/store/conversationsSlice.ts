@@ -3,6 +3,7 @@
 // Edits show at once and are saved in the background; a failed save restores the stored value and
 // shows the error.
 import type { Conversation } from '@shared/api';
+import { applySettingsPatch, changedSettings, defaultChatSettings } from '@shared/settings';
 import { call, errorText } from '../lib/client';
 import type { ConversationsSlice, Slice } from './types';
 
@@ -51,7 +52,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       await get().selectConversation(pick.id);
     } catch (e) {
       set({ conversationsLoaded: true });
-      get().pushError(`Could not load conversations: ${errorText(e)}`);
+      get().pushError(`Could not load conversations: ${errorText(e)}`, null);
     }
   };
 
@@ -81,18 +82,27 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
       const msgs = get().messages[id] ?? [];
       const last = [...msgs].reverse().find((m) => m.role === 'assistant');
       if (last && (!src || src.kind !== 'message' || src.messageId !== last.id)) await get().inspectMessage(last);
+      // A conversation with no reply (a new chat): another conversation's reply leaves the inspector.
+      if (!last && src?.kind === 'message' && src.conversationId !== id) get().clearInspector();
     },
 
     async newChat() {
       try {
-        const prev = get().conversations.find((c) => c.id === get().activeId);
-        // A new chat starts from the settings of the one open now, so tuning carries over.
-        const c = await call('conversations:create', prev ? { settings: prev.settings } : {});
+        // A chat with no messages yet is reused rather than adding another empty one; either way
+        // the new chat starts from the defaults, not from the tuning of the one open now.
+        const empty = get().conversations.find((c) => get().messages[c.id]?.length === 0 && get().sending !== c.id);
+        const defaults = defaultChatSettings(get().modelDefaults ?? undefined);
+        if (empty) {
+          if (changedSettings(empty.settings, defaults).length) await get().updateSettings(empty.id, { ...defaults, skipRatio: null });
+          await get().selectConversation(empty.id);
+          return get().conversations.find((c) => c.id === empty.id) ?? empty;
+        }
+        const c = await call('conversations:create', {});
         set({ conversations: [c, ...get().conversations.filter((x) => x.id !== c.id)], messages: { ...get().messages, [c.id]: [] } });
         await get().selectConversation(c.id);
         return c;
       } catch (e) {
-        get().pushError(`Could not create a conversation: ${errorText(e)}`);
+        get().pushError(`Could not create a conversation: ${errorText(e)}`, null);
         return null;
       }
     },
@@ -175,7 +185,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
           break;
         }
         case 'trace-imported':
-          void get().showStoredTrace(e.traceId, e.name);
+          void get().showStoredTrace(e.traceId, e.name, true).then(() => get().loadImportedTraces());
           break;
       }
     },
@@ -183,8 +193,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
     async updateSettings(id, patch) {
       const before = get().conversations.find((c) => c.id === id);
       if (!before) return;
-      const next = { ...before.settings, ...patch };
-      if ('skipRatio' in patch && patch.skipRatio === undefined) delete next.skipRatio;
+      const next = applySettingsPatch(before.settings, patch);
       replace({ ...before, settings: next });
       try {
         const c = await call('conversations:update', { id, settings: patch });

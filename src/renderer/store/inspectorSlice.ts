@@ -8,6 +8,8 @@ import { inferLayers, RoundsBuffer } from '../lib/rounds';
 import type { InspectorSlice, Slice } from './types';
 
 let importCount = 0;
+/** imports this window is sending to the backend: their 'trace-imported' events are its own */
+let ownImports = 0;
 
 export function sourceKey(src: { kind: 'message'; messageId: string } | { kind: 'import'; key: string } | null): string | null {
   if (!src) return null;
@@ -22,6 +24,10 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
   inspectorVersion: 0,
   cursor: null,
   replaying: false,
+  replaySpeed: 1,
+  setReplaySpeed(replaySpeed) {
+    if (Number.isFinite(replaySpeed) && replaySpeed > 0) set({ replaySpeed });
+  },
   selectedRound: null,
   hover: null,
   simMetric: 'path',
@@ -47,6 +53,28 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
         : {}),
       inspectorVersion: get().inspectorVersion + 1,
     });
+  },
+
+  tokenText: {},
+  tokenTextModel: null,
+  async decodeIds(ids) {
+    const model = get().current?.name ?? null;
+    const known = get().tokenTextModel === model ? get().tokenText : {};
+    const missing = [...new Set(ids)].filter((id) => known[id] === undefined);
+    if (!model || missing.length === 0) return;
+    try {
+      const r = await call('tokens:decode', { ids: missing });
+      const base = get().tokenTextModel === r.model ? get().tokenText : {};
+      const next = { ...base };
+      r.pieces.forEach((p, i) => p !== null && (next[missing[i]] = p));
+      set({ tokenText: next, tokenTextModel: r.model });
+    } catch {
+      /* no model, or it changed: ids stay shown as ids */
+    }
+  },
+
+  clearInspector() {
+    set({ source: null, selectedRound: null, hover: null, cursor: null, replaying: false, inspectorVersion: get().inspectorVersion + 1 });
   },
 
   followLive(messageId, conversationId) {
@@ -108,18 +136,59 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
       importError: null,
       inspectorVersion: get().inspectorVersion + 1,
     });
+    // Keep it in the backend too, so the list of imports reaches it after a reload.
+    ownImports++;
+    void Promise.resolve()
+      .then(() => call('trace:import', { text, name }))
+      .then(async (r) => {
+        const src = get().source;
+        const named = { kind: 'import' as const, key, name, traceId: r.traceId };
+        set({ ...(src?.kind === 'import' && src.key === key ? { source: named } : {}), lastImport: get().lastImport?.key === key ? named : get().lastImport });
+        await get().loadImportedTraces();
+      })
+      .catch((e) => get().showToast(`${name} is shown, but was not kept for later: ${errorText(e)}`))
+      .finally(() => ownImports--);
     return true;
   },
 
-  async showStoredTrace(traceId, name) {
+  importedTraces: [],
+  async loadImportedTraces() {
+    try {
+      const list = await call('traces:list', {});
+      set({ importedTraces: list.filter((t) => t.source === 'imported').sort((a, b) => b.createdAt - a.createdAt) });
+    } catch (e) {
+      get().pushError(`Could not list the imported traces: ${errorText(e)}`, null);
+    }
+  },
+  async deleteImportedTrace(traceId) {
+    try {
+      await call('trace:delete', { traceId });
+    } catch (e) {
+      get().pushError(`Could not delete the trace: ${errorText(e)}`, null);
+      return;
+    }
+    const src = get().source;
+    const shown = src?.kind === 'import' && src.traceId === traceId;
+    set({
+      importedTraces: get().importedTraces.filter((t) => t.id !== traceId),
+      ...(shown ? { source: null, selectedRound: null, hover: null, cursor: null, replaying: false } : {}),
+      ...(get().lastImport?.traceId === traceId ? { lastImport: null } : {}),
+      inspectorVersion: get().inspectorVersion + 1,
+    });
+  },
+
+  async showStoredTrace(traceId, name, fromEvent = false) {
+    if (fromEvent && ownImports > 0) return; // this window's own import: already shown
+    const src = get().source;
+    if (src?.kind === 'import' && src.traceId === traceId) return;
     try {
       const trace = await call('trace:get', { traceId });
       const key = `import:${++importCount}`;
       set({
         buffers: { ...get().buffers, [key]: RoundsBuffer.fromRounds(trace.model.n_layer, trace.rounds) },
         traces: { ...get().traces, [key]: trace },
-        source: { kind: 'import', key, name },
-        lastImport: { kind: 'import', key, name },
+        source: { kind: 'import', key, name, traceId },
+        lastImport: { kind: 'import', key, name, traceId },
         selectedRound: null,
         hover: null,
         cursor: null,

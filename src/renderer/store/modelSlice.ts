@@ -27,7 +27,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
         const [models, current] = await Promise.all([call('models:list', {}), call('models:current', {})]);
         set({ models, current: current?.info ?? get().current, modelDefaults: current?.defaults ?? get().modelDefaults });
       } catch (e) {
-        get().pushError(`Could not list models: ${errorText(e)}`);
+        get().pushError(`Could not list models: ${errorText(e)}`, null);
       }
     },
 
@@ -39,7 +39,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
         void get().refreshModels(); // the picked model is now the most recent one
       } catch (e) {
         set({ modelLoad: null });
-        get().pushError(`Could not load the model: ${errorText(e)}`);
+        get().pushError(`Could not load the model: ${errorText(e)}`, null);
         void get().refreshModels();
       }
     },
@@ -54,7 +54,7 @@ export const createModelSlice: Slice<ModelSlice> = (set, get) => {
           break;
         case 'error':
           set({ modelLoad: null });
-          get().pushError(e.message);
+          get().pushError(e.message, null);
           break;
       }
     },

@@ -1,7 +1,7 @@
 // The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
 // ui). API listeners change it only through the slices' actions.
 import type { StateCreator } from 'zustand';
-import type { AppEvent, ChatSettings, Conversation, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
+import type { AppEvent, Conversation, SettingsPatch, TraceListItem, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
 import type { SamplingDefaults } from '@shared/settings';
 import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
 import type { Trace } from '@shared/trace';
@@ -17,7 +17,7 @@ export interface ConversationsSlice {
   renameConversation(id: string, title: string): Promise<void>;
   deleteConversation(id: string): Promise<void>;
   updateSystemPrompt(id: string, systemPrompt: string): Promise<void>;
-  updateSettings(id: string, patch: Partial<ChatSettings>): Promise<void>;
+  updateSettings(id: string, patch: SettingsPatch): Promise<void>;
   /** Menu actions and changes made elsewhere: created, updated, deleted conversations, an imported trace. */
   applyAppEvent(e: AppEvent): void;
 }
@@ -59,7 +59,7 @@ export interface ModelSlice {
 
 export type InspectorSource =
   | { kind: 'message'; messageId: string; conversationId: string }
-  | { kind: 'import'; key: string; name: string };
+  | { kind: 'import'; key: string; name: string; traceId?: string };
 
 export interface InspectorSlice {
   /** round buffers by key: an assistant message id, or 'import:N' */
@@ -74,6 +74,9 @@ export interface InspectorSlice {
   /** replay: how many rounds to show (null: all) */
   cursor: number | null;
   replaying: boolean;
+  /** recorded time × this = replay time (1: as it happened) */
+  replaySpeed: number;
+  setReplaySpeed(v: number): void;
   selectedRound: number | null;
   hover: { round: number; layer: number | null } | null;
   simMetric: 'path' | 'layer';
@@ -86,36 +89,58 @@ export interface InspectorSlice {
   importTraceText(text: string, name: string): boolean;
   showImport(): void;
   /** shows a trace the backend stored (an import made from the Electron menu) */
-  showStoredTrace(traceId: string, name: string): Promise<void>;
+  showStoredTrace(traceId: string, name: string, fromEvent?: boolean): Promise<void>;
   selectRound(r: number | null): void;
   setHover(h: { round: number; layer: number | null } | null): void;
   setSimMetric(m: 'path' | 'layer'): void;
   setCursor(n: number | null): void;
   setReplaying(on: boolean): void;
   clearImportError(): void;
+  /** shows nothing (a new chat's empty conversation) */
+  clearInspector(): void;
+  /** token texts from the loaded model's tokenizer, by id (for ids a reply's own text does not cover) */
+  tokenText: Record<number, string>;
+  /** the model those texts are from; cleared when another model loads */
+  tokenTextModel: string | null;
+  decodeIds(ids: number[]): Promise<void>;
+  /** the imported traces the backend keeps (reachable after a reload) */
+  importedTraces: TraceListItem[];
+  loadImportedTraces(): Promise<void>;
+  deleteImportedTrace(traceId: string): Promise<void>;
 }
 
 export interface AppError {
   id: number;
   text: string;
+  /** the conversation it concerns (its banner shows only there); null: the whole app (a model, the list) */
+  conversationId: string | null;
 }
 
 export type Theme = 'system' | 'light' | 'dark';
+
+/** The similarity heatmap's colour scale: this reply's range, one fixed range for every reply, or log "nines". */
+export type SimScale = 'reply' | 'fixed' | 'log';
 
 export interface UiSlice {
   theme: Theme;
   inspectorOpen: boolean;
   settingsOpen: boolean;
   showFates: boolean;
+  simScale: SimScale;
   errors: AppError[];
   toast: string | null;
   setTheme(t: Theme): void;
   toggleInspector(open?: boolean): void;
   toggleSettings(open?: boolean): void;
   setShowFates(on: boolean): void;
-  pushError(text: string): void;
+  setSimScale(s: SimScale): void;
+  /** conversationId: the conversation it concerns (default: the open one); null for app-wide failures */
+  pushError(text: string, conversationId?: string | null): void;
   dismissError(id?: number): void;
   showToast(text: string): void;
+  /** the composer's unsent text per conversation (kept in memory while the app runs) */
+  drafts: Record<string, string>;
+  setDraft(conversationId: string, text: string): void;
 }
 
 export type AppState = ConversationsSlice & ChatSlice & ModelSlice & InspectorSlice & UiSlice;

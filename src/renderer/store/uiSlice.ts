@@ -1,5 +1,5 @@
 // Layout and display preferences (kept in localStorage), the error banner and the toast.
-import type { Slice, Theme, UiSlice } from './types';
+import type { SimScale, Slice, Theme, UiSlice } from './types';
 
 const KEY = 'clasp.ui';
 
@@ -8,6 +8,7 @@ interface Saved {
   inspectorOpen?: boolean;
   showFates?: boolean;
   settingsOpen?: boolean;
+  simScale?: SimScale;
 }
 
 function load(): Saved {
@@ -36,6 +37,7 @@ export const createUiSlice: Slice<UiSlice> = (set, get) => {
     inspectorOpen: saved.inspectorOpen ?? true,
     settingsOpen: saved.settingsOpen ?? false,
     showFates: saved.showFates ?? false,
+    simScale: saved.simScale === 'fixed' || saved.simScale === 'log' ? saved.simScale : 'reply',
     errors: [],
     toast: null,
     setTheme(theme) {
@@ -56,14 +58,30 @@ export const createUiSlice: Slice<UiSlice> = (set, get) => {
       save({ showFates });
       set({ showFates });
     },
-    pushError(text) {
+    setSimScale(simScale) {
+      save({ simScale });
+      set({ simScale });
+    },
+    pushError(text, conversationId) {
+      const cid = conversationId === undefined ? get().activeId : conversationId;
       // the same message twice in a row is one banner
       const errs = get().errors;
-      if (errs.length > 0 && errs[errs.length - 1].text === text) return;
-      set({ errors: [...errs.slice(-4), { id: nextErrorId++, text }] });
+      const last = errs[errs.length - 1];
+      if (last && last.text === text && last.conversationId === cid) return;
+      set({ errors: [...errs.slice(-4), { id: nextErrorId++, text, conversationId: cid }] });
     },
     dismissError(id) {
-      set({ errors: id === undefined ? [] : get().errors.filter((e) => e.id !== id) });
+      // without an id: the errors the open conversation shows (its own and app-wide ones)
+      const active = get().activeId;
+      set({ errors: get().errors.filter((e) => (id === undefined ? e.conversationId !== null && e.conversationId !== active : e.id !== id)) });
+    },
+    drafts: {},
+    setDraft(conversationId, text) {
+      if ((get().drafts[conversationId] ?? '') === text) return;
+      const drafts = { ...get().drafts };
+      if (text) drafts[conversationId] = text;
+      else delete drafts[conversationId];
+      set({ drafts });
     },
     showToast(text) {
       if (toastTimer) clearTimeout(toastTimer);
