@@ -143,12 +143,15 @@ TEST(quant_qdot_matches_exact_arithmetic) {
         }
 }
 
-// Every kernel level gives the portable level's products bit for bit, on any thread count.
+// Every kernel level gives the portable level's products bit for bit, on any thread count. Q8_0 is
+// left out: its matmul takes the float kernels (cpu_backend.cpp), whose sums are ordered per level
+// (each level is checked against ref in test_ops); its integer dot product is checked above.
 TEST(quant_matmul_levels_bit_identical) {
     std::vector<dtype> types = tu::quant32_types();
     for (dtype t : tu::quantk_types()) types.push_back(t);
     for (dtype t : types)
         for (int T : {1, 3, 8, 17}) {
+            if (t == dtype::Q8_0) continue;
             const int64_t n_in = block_elems(t) == 32 ? 96 * (T % 3 + 1) : 256 * (T % 3 + 1), n_out = 37;
             auto W = tu::make_weight(t, n_out, n_in, 11 + T);
             auto x = tu::randv((size_t)T * n_in, 13 + T);

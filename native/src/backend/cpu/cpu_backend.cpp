@@ -14,11 +14,16 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
     for (int t = 0; t < T; t++) dequantize_row(E.type, E.row(ids[t]), out + (size_t)t * E.n_in, E.n_in);
 }
 
+// Q8_0 weights keep float activations (the float kernel reads them as d * q): on the demo model the
+// integer path halved prefill and cut decode by a third (docs/PERF.md), and float activations are
+// exact to the dequantized weights. The other quantized types use the integer kernels (qdot.h).
+static bool integer_path(dtype t, const cpu_kernels& k) { return t != dtype::Q8_0 && k.qdot[(int)t] != nullptr; }
+
 void cpu_backend::quantize_acts(const weight* const* W, int n_w, const float* x, int T) {
     bool done[3] = {false, false, false};
     for (int i = 0; i < n_w; i++) {
         const act_kind k = act_for(W[i]->type);
-        if (k == act_kind::f32 || done[(int)k]) continue;
+        if (k == act_kind::f32 || !integer_path(W[i]->type, k_) || done[(int)k]) continue;
         done[(int)k] = true;
         const int64_t n = W[i]->n_in;
         const size_t stride = act_row_bytes(k, n);
@@ -31,8 +36,8 @@ void cpu_backend::quantize_acts(const weight* const* W, int n_w, const float* x,
 }
 
 void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) const {
+    if (!integer_path(W.type, k_)) return k_.matmul_rows(W, x, T, y, r0, r1, accum);
     const qdot_fn dot = k_.qdot[(int)W.type];
-    if (!dot) return k_.matmul_rows(W, x, T, y, r0, r1, accum);
     const act_kind k = act_for(W.type);
     const size_t stride = act_row_bytes(k, W.n_in);
     const uint8_t* xq = act_[(int)k].data();

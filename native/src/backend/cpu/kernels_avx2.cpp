@@ -53,7 +53,22 @@ inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0, b
     UNROLL
     for (int b = 0; b < NT; b++) xs[b] = x + (size_t)(t0 + b) * n;
     float tail[NR][NT] = {};
-    {
+    if constexpr (D == dtype::Q8_0) {
+        for (int64_t blk = 0; blk < n / QK8_0; blk++) {
+            UNROLL
+            for (int a = 0; a < NR; a++) {
+                const block_q8_0* bq = (const block_q8_0*)rows[a] + blk;
+                __m256 d = _mm256_set1_ps(_cvtsh_ss(bq->d));
+                UNROLL
+                for (int k = 0; k < 4; k++) {
+                    __m256 w = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(bq->qs + 8 * k)))));
+                    UNROLL
+                    for (int b = 0; b < NT; b++)
+                        acc[a][b] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xs[b] + blk * QK8_0 + 8 * k), acc[a][b]);
+                }
+            }
+        }
+    } else {
         int64_t i = 0;
         for (; i + 8 <= n; i += 8) {
             __m256 xv[NT];
@@ -101,7 +116,8 @@ void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, i
         case dtype::F32: return rows_of<dtype::F32>(W, x, T, y, r0, r1, accum);
         case dtype::F16: return rows_of<dtype::F16>(W, x, T, y, r0, r1, accum);
         case dtype::BF16: return rows_of<dtype::BF16>(W, x, T, y, r0, r1, accum);
-        default: return;  // quantized types: the integer kernels (qdot.h)
+        case dtype::Q8_0: return rows_of<dtype::Q8_0>(W, x, T, y, r0, r1, accum);
+        default: return;  // the other quantized types: the integer kernels (qdot.h)
     }
 }
 

@@ -96,13 +96,39 @@ inline int64_t prefetch_distance(const weight& W) {
     return rb <= 2048 ? (8192 + rb - 1) / rb * rb : 1024;
 }
 
+inline __m512 q8_half(const block_q8_0* bq, int h) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(bq->qs + 16 * h))));
+}
+
 // acc[a * NT + b] = lane partial sums of row a . token b over the whole row.
+// Q8_0: a weight is d * q rounded to float32 (as dequantization gives it), so each token costs two
+// multiply-adds per block, as with F16.
 // pf: when not 0, also prefetches the bytes pf ahead of each row as it goes (the rows of a later tile).
 template <dtype D, int NR, int NT>
 inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64_t n, __m512* acc, int64_t pf) {
     UNROLL
     for (int k = 0; k < NR * NT; k++) acc[k] = _mm512_setzero_ps();
-    {
+    if constexpr (D == dtype::Q8_0) {
+        static_assert(NT <= 4, "x of at most 4 tokens in registers");
+        for (int64_t blk = 0; blk < n / QK8_0; blk++) {
+            __m512 x0[NT], x1[NT];
+            UNROLL
+            for (int b = 0; b < NT; b++) {
+                x0[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0);
+                x1[b] = _mm512_loadu_ps(xs[b] + blk * QK8_0 + 16);
+            }
+            UNROLL
+            for (int a = 0; a < NR; a++) {
+                const block_q8_0* bq = (const block_q8_0*)rows[a] + blk;
+                if (pf) _mm_prefetch((const char*)bq + pf, _MM_HINT_T0);
+                const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16((short)bq->d));
+                const __m512 w0 = _mm512_mul_ps(d, q8_half(bq, 0)), w1 = _mm512_mul_ps(d, q8_half(bq, 1));
+                UNROLL
+                for (int b = 0; b < NT; b++)
+                    acc[a * NT + b] = _mm512_fmadd_ps(w1, x1[b], _mm512_fmadd_ps(w0, x0[b], acc[a * NT + b]));
+            }
+        }
+    } else {
         auto step = [&](int64_t i) {
             __m512 xv[NT];
             UNROLL
@@ -254,7 +280,8 @@ void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, i
         case dtype::F32: return rows_of<dtype::F32>(W, x, T, y, r0, r1, accum);
         case dtype::F16: return rows_of<dtype::F16>(W, x, T, y, r0, r1, accum);
         case dtype::BF16: return rows_of<dtype::BF16>(W, x, T, y, r0, r1, accum);
-        default: return;  // quantized types: the integer kernels (qdot.h)
+        case dtype::Q8_0: return rows_of<dtype::Q8_0>(W, x, T, y, r0, r1, accum);
+        default: return;  // the other quantized types: the integer kernels (qdot.h)
     }
 }
 
