@@ -249,8 +249,9 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     const rounds = Number(await page.locator(id('inspector-skip-heatmap')).getAttribute('data-rounds'));
     const box = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!;
     // from the first round on, until one has a rejected draft or there is no next round
-    await page.mouse.click(box.x + 1, box.y + box.height * 0.5);
+    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
     await page.locator(id('inspector-round-detail')).waitFor();
+    for (let k = 0; k < rounds && !(await page.locator(id('round-prev')).isDisabled()); k++) await page.locator(id('round-prev')).click();
     let found = false;
     for (let k = 0; k < rounds && !found; k++) {
       if ((await page.locator(`${id('inspector-round-detail')} .draft-tok.rejected`).count()) > 0) found = true;
