@@ -1,4 +1,4 @@
-// electron-vite: the main process (src/main, bundling src/app, src/services, src/store, src/shared),
+// electron-vite: the main process (src/main, bundling src/app, src/services, src/sessions, src/shared),
 // the sandboxed preload (one self-contained CommonJS file: a sandboxed preload cannot require
 // packages, so its dependencies are bundled in), and the React renderer (src/renderer).
 // Outputs: out/main/index.js, out/preload/index.js, out/renderer/index.html.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the native suite (C++ ops, models, golden references, bad input), then the vitest
-// suites (services, CLI, server, store, UI in headless Chromium). Ends with one summary line,
+// suites (services, CLI, server, sessions, UI in headless Chromium). Ends with one summary line,
 // "total: N passed, N failed", followed by ", N skipped (names: why)" when tests were skipped, and a
 // non-zero exit status if anything failed. Tests are skipped only for inputs a plain clone lacks (the
 // reference models outside the repository, Chromium); under CI=true they run and fail instead.

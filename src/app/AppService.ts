@@ -26,7 +26,7 @@ import type { EngineService } from '../services/EngineService';
 import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
 import { stripUndefined, type ValidSettings } from '../services/settings';
 import type { ChatMessage } from '../services/text/chatTemplate';
-import type { SessionStore } from '../store/SessionStore';
+import type { SessionStore } from '../sessions/SessionStore';
 import { ApiError, checkSettings, parsePayload, toApiError } from './apiErrors';
 import { AppEvents } from './appEvents';
 import { exportChat, exportTrace } from './exporters';

@@ -9,7 +9,7 @@ import type { GenerateSettings, RoundEvent, TokenFate } from '../shared/engineTy
 import type { EngineService } from '../services/EngineService';
 import { SettingsError, validateSettings, type ValidSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
-import type { SessionStore } from '../store/SessionStore';
+import type { SessionStore } from '../sessions/SessionStore';
 import { ApiError } from './apiErrors';
 import type { PromptPlan } from './promptPlan';
 

@@ -4,7 +4,7 @@
 import { requests, settingsSchema, type Channel, type ChatSettings, type RequestOf } from '../shared/api';
 import { TraceError } from '../shared/trace';
 import { SettingsError } from '../services/settings';
-import { StoreError } from '../store/SessionStore';
+import { StoreError } from '../sessions/SessionStore';
 
 export type ApiErrorCode = 'unknown_channel' | 'bad_request' | 'not_found' | 'busy' | 'model_error' | 'unavailable' | 'internal';
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelManager, type ModelManagerOptions } from '../services/ModelManager';
-import { SessionStore, StoreError } from '../store/SessionStore';
+import { SessionStore, StoreError } from '../sessions/SessionStore';
 import { AppService, type AppHost } from './AppService';
 import { lockDataDir } from './dataLock';
 

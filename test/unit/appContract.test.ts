@@ -9,7 +9,7 @@ import { AppService } from '../../src/app/AppService';
 import { defaultChatSettings } from '../../src/shared/settings';
 import { createApp, resolveDataDir } from '../../src/app/createApp';
 import { ModelManager } from '../../src/services/ModelManager';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import { requests, type AppEvent, type Channel, type Conversation, type Responses } from '../../src/shared/api';
 import { parseTrace, type Trace } from '../../src/shared/trace';
 import { sampleTrace } from './helpers/traces';

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ApiError } from '../../src/app/apiErrors';
 import { AppService } from '../../src/app/AppService';
 import { ModelManager } from '../../src/services/ModelManager';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import type { ChatSettings, Conversation, Message, ModelEvent, ReplyEvent, ResponseOf, TokenFate } from '../../src/shared/api';
 import type { RoundEvent } from '../../src/shared/engineTypes';
 import { parseTrace } from '../../src/shared/trace';

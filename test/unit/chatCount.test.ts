@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppService } from '../../src/app/AppService';
 import { ModelManager } from '../../src/services/ModelManager';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import type { Conversation, ResponseOf } from '../../src/shared/api';
 import { DEMO_Q8 } from './helpers/engine';
 

@@ -15,7 +15,7 @@ import { ModelManager } from '../../src/services/ModelManager';
 import { ClaspServer } from '../../src/server/server';
 import { OpenAiApi } from '../../src/server/openai';
 import { createUiExtension } from '../../src/server/uiRoutes';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import type { ResponseOf } from '../../src/shared/api';
 import { DEMO_Q8 } from './helpers/engine';
 import { expectOpenAiError, raw, waitFor } from './server.harness';

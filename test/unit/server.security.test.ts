@@ -10,7 +10,7 @@ import { ModelManager } from '../../src/services/ModelManager';
 import { ClaspServer } from '../../src/server/server';
 import { createUiExtension } from '../../src/server/uiRoutes';
 import { OpenAiApi } from '../../src/server/openai';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import { DEMO_Q8 } from './helpers/engine';
 import { expectOpenAiError, raw } from './server.harness';
 

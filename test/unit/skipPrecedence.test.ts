@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppService } from '../../src/app/AppService';
 import { ModelManager } from '../../src/services/ModelManager';
 import { toNativeParams, validateSettings } from '../../src/services/settings';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import type { Conversation, ReplyEvent, ResponseOf } from '../../src/shared/api';
 import { applySettingsPatch, changedSettings, defaultChatSettings, effectiveSkip } from '../../src/shared/settings';
 import { DEMO_Q8 } from './helpers/engine';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppService } from '../../src/app/AppService';
 import { ApiError } from '../../src/app/apiErrors';
 import { ModelManager } from '../../src/services/ModelManager';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import { DEMO_Q8 } from './helpers/engine';
 
 let dir: string;

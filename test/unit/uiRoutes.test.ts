@@ -9,7 +9,7 @@ import { AppService } from '../../src/app/AppService';
 import { ModelManager } from '../../src/services/ModelManager';
 import { ClaspServer } from '../../src/server/server';
 import { createUiExtension } from '../../src/server/uiRoutes';
-import { SessionStore } from '../../src/store/SessionStore';
+import { SessionStore } from '../../src/sessions/SessionStore';
 import type { AppEvent, Conversation, Message, ReplyEvent, ResponseOf } from '../../src/shared/api';
 import { DEMO_Q8 } from './helpers/engine';
 
