@@ -1,5 +1,5 @@
 // The main process's security rules, kept free of Electron's runtime so that unit tests can run them
-// (test/unit/mainProcess.test.ts): which URLs are the app's own, which IPC senders are trusted, and
+// (test/node/mainProcess.test.ts): which URLs are the app's own, which IPC senders are trusted, and
 // when a link may open in the system browser.
 import type { HandlerDetails, IpcMainInvokeEvent, WebContents } from 'electron';
 

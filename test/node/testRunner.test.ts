@@ -27,7 +27,7 @@ describe('npm test summary', () => {
     const test = (fullName: string, status: string) => ({ fullName, status });
     const report = {
       testResults: [
-        { name: resolve(ROOT, 'test/unit/tokenizer.test.ts'), assertionResults: [test('tok a', 'passed'), test('tok F16', 'skipped')] },
+        { name: resolve(ROOT, 'test/node/tokenizer.test.ts'), assertionResults: [test('tok a', 'passed'), test('tok F16', 'skipped')] },
         { name: resolve(ROOT, 'test/e2e/app.e2e.test.ts'), assertionResults: [test('ui 1', 'skipped'), test('ui 2', 'pending')] },
       ],
     };
