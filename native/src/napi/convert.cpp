@@ -139,6 +139,7 @@ gen_params parse_params(const Napi::Object& o) {
     p.max_draft = (int)get_num(o, "maxDraft", 12);
     p.loi = (int)get_num(o, "loi", 0);
     p.dp_table = get_bool(o, "dpTable", false);
+    p.force_speculation = get_bool(o, "forceSpeculation", false);
     // The last line of defence: the TypeScript layers validate these first.
     if (p.max_tokens < 0 || p.max_tokens > 1 << 20) throw engine_error("maxTokens is out of range");
     if (p.sampling.temperature < 0 || p.sampling.temperature > 100) throw engine_error("temperature must be in [0, 100]");
@@ -149,12 +150,13 @@ gen_params parse_params(const Napi::Object& o) {
     return p;
 }
 
-Napi::Object decision_to_js(Napi::Env env, const policy_event& e) {
-    const decision& d = e.d;
-    auto o = Napi::Object::New(env);
-    o.Set("pos", e.pos);
+namespace {
+// A decision's fields (without its position).
+void set_decision(Napi::Env env, Napi::Object& o, const decision& d) {
     o.Set("speculate", d.speculate);
     o.Set("probe", d.probe);
+    o.Set("forced", d.forced);
+    o.Set("can_pay", d.can_pay);
     o.Set("M", d.M);
     o.Set("k", d.k);
     o.Set("det", d.det);
@@ -166,6 +168,13 @@ Napi::Object decision_to_js(Napi::Env env, const policy_event& e) {
     o.Set("draft_steps", num_or_null(env, d.draft_steps));
     o.Set("dp_steps", num_or_null(env, d.dp_steps));
     o.Set("reason", d.reason);
+}
+}  // namespace
+
+Napi::Object decision_to_js(Napi::Env env, const policy_event& e) {
+    auto o = Napi::Object::New(env);
+    o.Set("pos", e.pos);
+    set_decision(env, o, e.d);
     return o;
 }
 
@@ -235,6 +244,28 @@ Napi::Object stats_to_js(Napi::Env env, const gen_stats& s) {
     o.Set("det", spec_num(s.det));
     o.Set("loi", spec_num(s.loi));
     o.Set("costs", spec && s.costs.measured ? (Napi::Value)costs_to_js(env, s.costs) : env.Null());
+    o.Set("draft_ms", spec_num(s.draft_ms));
+    o.Set("verify_ms", spec_num(s.verify_ms));
+    o.Set("plain_ms", spec_num(s.plain_ms));
+    if (spec) {
+        auto a = Napi::Array::New(env, s.stretches.size());
+        for (size_t i = 0; i < s.stretches.size(); i++) {
+            auto e = Napi::Object::New(env);
+            e.Set("from", s.stretches[i].from);
+            e.Set("n", s.stretches[i].n);
+            set_decision(env, e, s.stretches[i].d);
+            a.Set((uint32_t)i, e);
+        }
+        o.Set("stretches", a);
+        auto h = Napi::Object::New(env);
+        h.Set("tokens", s.earlier.tokens);
+        h.Set("ms", s.earlier.ms);
+        h.Set("speedup", num_or_null(env, s.earlier.ms > 0 ? s.earlier.plain_ms / s.earlier.ms : NAN));
+        o.Set("earlier", h);
+    } else {
+        o.Set("stretches", env.Null());
+        o.Set("earlier", env.Null());
+    }
     return o;
 }
 

@@ -34,6 +34,7 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("generate", &EngineWrap::Generate),
                                     InstanceMethod("cancel", &EngineWrap::Cancel),
                                     InstanceMethod("truncate", &EngineWrap::Truncate),
+                                    InstanceMethod("forget", &EngineWrap::Forget),
                                     InstanceMethod("dispose", &EngineWrap::Dispose)});
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
@@ -84,6 +85,9 @@ Napi::Value EngineWrap::Info(const Napi::CallbackInfo& info) {
         o.Set("kvCacheBytes", (double)e->tf->cache.bytes());
         o.Set("hfDir", e->model->hf_dir.empty() ? env.Null() : Napi::String::New(env, e->model->hf_dir));
         o.Set("nCached", (double)e->tf->cache.n);
+        o.Set("policyFile", e->policy_file.empty() ? env.Null() : Napi::String::New(env, e->policy_file));
+        o.Set("policyLoaded", e->policy_loaded);
+        o.Set("policyWarning", e->policy_warning.empty() ? env.Null() : Napi::String::New(env, e->policy_warning));
         return o;
     });
 }
@@ -126,6 +130,16 @@ Napi::Value EngineWrap::Truncate(const Napi::CallbackInfo& info) {
         if (info.Length() < 1 || !info[0].IsNumber()) throw engine_error("truncate(n)");
         std::lock_guard<std::mutex> lk(sh->e->busy);
         sh->e->truncate(info[0].As<Napi::Number>().Int32Value());
+        return info.Env().Undefined();
+    });
+}
+
+Napi::Value EngineWrap::Forget(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+        auto sh = get();
+        // Waits for a running generation: its end would write the memory back.
+        std::lock_guard<std::mutex> lk(sh->e->busy);
+        sh->e->forget();
         return info.Env().Undefined();
     });
 }

@@ -30,6 +30,7 @@ private:
     Napi::Value Generate(const Napi::CallbackInfo& info);
     Napi::Value Cancel(const Napi::CallbackInfo& info);
     Napi::Value Truncate(const Napi::CallbackInfo& info);
+    Napi::Value Forget(const Napi::CallbackInfo& info);
     Napi::Value Dispose(const Napi::CallbackInfo& info);
 };
 

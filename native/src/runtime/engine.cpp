@@ -1,8 +1,10 @@
 #include "engine.h"
 #include "../core/error.h"
+#include "../spec/policy_store.h"
 #include "../spec/speculative.h"
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 namespace clasp {
@@ -55,6 +57,35 @@ engine::engine(const engine_options& o) {
         be = backend_create("cpu", threads);
         tf = std::make_unique<transformer>(model, *be, n_ctx);
     }
+    if (!o.policy_dir.empty()) {
+        policy_key_ = policy_store::key(o.model_path, be->device_info());
+        policy_file = policy_store::file_for(o.policy_dir, policy_key_);
+        learned l;
+        if (policy_store::load(policy_file, policy_key_, model->cfg.n_layer, l, policy_warning)) {
+            if (l.costs.measured) costs_ = std::move(l.costs);
+            memory = std::move(l.memory);
+            policy_loaded = true;
+        }
+    }
+}
+
+void engine::save_learned() {
+    if (policy_file.empty()) return;
+    try {
+        policy_store::save(policy_file, policy_key_, learned{costs_, memory});
+    } catch (const std::exception& e) {
+        policy_warning = std::string("could not keep the policy memory: ") + e.what();
+    }
+}
+
+void engine::forget() {
+    memory.clear();
+    costs_ = cost_table{};
+    policy_loaded = false;
+    if (policy_file.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove(policy_file, ec);
+    if (ec) policy_warning = "could not remove " + policy_file + ": " + ec.message();
 }
 
 bool engine::is_eos(int id) const {
@@ -118,7 +149,11 @@ void engine::prefill(const std::vector<int>& prompt, std::vector<float>& last_lo
 gen_result engine::generate(const std::vector<int>& prompt, const gen_params& p, const gen_callbacks& cb) {
     std::lock_guard<std::mutex> lk(busy);
     if (p.max_tokens < 0) fail("max_tokens must be >= 0");
-    if (p.mode == "clasp" || p.mode == "static") return speculative_generate(*this, prompt, p, cb);
+    if (p.mode == "clasp" || p.mode == "static") {
+        gen_result r = speculative_generate(*this, prompt, p, cb);
+        save_learned();
+        return r;
+    }
     if (p.mode != "ar") fail("unknown mode '" + p.mode + "' (expected ar, clasp or static)");
 
     gen_result res;

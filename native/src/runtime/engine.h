@@ -22,6 +22,7 @@ struct engine_options {
     std::string backend = "auto";  // auto | cpu | cuda | ref
     int threads = 0;               // 0: the physical cores
     int n_ctx = 0;                 // 0: the model's training context, at most 8192
+    std::string policy_dir;        // where the cost table and acceptance memory are kept across processes; empty: nowhere
 };
 
 struct gen_params {
@@ -35,6 +36,7 @@ struct gen_params {
     int max_draft = 12;
     int loi = 0;              // verify rounds between DP runs; 0: the smallest with a DP share <= 5%
     bool dp_table = false;    // include the DP's D(i, j) table in round events
+    bool force_speculation = false;  // "try it anyway": speculate this reply whatever the policy predicts (skip auto)
 };
 
 struct dp_event {
@@ -79,6 +81,13 @@ struct round_event {
     std::optional<policy_event> policy;  // a change of plan decided right after this round
 };
 
+// A stretch of a reply's tokens [from, from + n) decoded under one plan, counting from the first
+// generated token (0, which the prefill gives and belongs to the first stretch).
+struct plan_stretch {
+    int from = 0, n = 0;
+    decision d;  // the plan's figures and reason when it was adopted
+};
+
 struct gen_stats {
     std::string mode, backend, backend_reason, policy;
     int n_prompt = 0, n_generated = 0, n_reused = 0;
@@ -87,6 +96,9 @@ struct gen_stats {
     int rounds = 0, drafted = 0, accepted = 0, dp_runs = 0;
     double calibration_ms = 0;
     double dp_ms = 0, mean_accepted_length = 0, acceptance_rate = 0;
+    double draft_ms = 0, verify_ms = 0, plain_ms = 0;  // decoding time in drafts, verify passes, plain steps
+    std::vector<plan_stretch> stretches;               // the plans the reply ran under, in order
+    spec_record earlier;             // this mode's speculation measured on earlier replies (before this one)
     int plain_steps = 0;             // tokens decoded plainly by the policy (after the first)
     double plain_tokens_per_s = 0;   // the plain decoding rate on this machine: 1000 / c1 of the cost table
     double speedup = 0;              // measured: (n_generated - 1) * c1 / decode_ms
@@ -121,6 +133,10 @@ struct engine {
     std::mutex busy;
     // Acceptance counted per mode ("clasp", "static") on this model, across replies.
     std::map<std::string, policy_memory> memory;
+    // Where memory and the cost table are kept across processes (empty: nowhere), and why a kept
+    // file was not used or could not be written (empty: no problem).
+    std::string policy_file, policy_warning;
+    bool policy_loaded = false;  // memory and costs came from policy_file
 
     // The cost table on this backend, measured on first use (scratch positions after the cache) and
     // then kept; a call asking for longer verifies than measured measures again.
@@ -128,6 +144,11 @@ struct engine {
     // Uses a table measured earlier (or a synthetic one, in tests) instead of measuring.
     void set_costs(cost_table c) { costs_ = std::move(c); }
     const std::vector<int>& cached() const { return tf->cache.tokens; }
+    // Writes memory and the cost table to policy_file (a failure goes to policy_warning).
+    void save_learned();
+    // Forgets what was learned on this model and machine: every mode's acceptance memory and the
+    // cost table (measured again at the next speculative reply), and the kept file.
+    void forget();
 
     explicit engine(const engine_options& o);
 
@@ -142,6 +163,7 @@ struct engine {
 
 private:
     cost_table costs_;
+    std::string policy_key_;
 };
 
 double now_ms();

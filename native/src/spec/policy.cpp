@@ -156,10 +156,17 @@ decision decide(const cost_table& c, const policy_memory* mem, const policy_inpu
         d.reason = "plain decoding: " + why + fmt(" is below the %.2fx margin", MARGIN) +
                    (mem ? fmt("; next probe after %d more plain tokens", left) : std::string());
     }
+    if (in.force && !d.speculate) {
+        // "Try it anyway": the best (M, k) on the counts so far, for the whole reply; the policy's
+        // own verdict stays in the reason.
+        d.speculate = d.forced = true;
+        d.reason = "speculating because asked to (try it anyway); the policy would have said: " + d.reason;
+    }
     return d;
 }
 
 void note(policy_memory& mem, const decision& prev, const decision& next) {
+    if (next.forced) return;
     if (next.probe) mem.plain_tokens = 0;
     else if (next.speculate) mem.backoff = 0;
     else if (prev.probe) mem.backoff++;

@@ -14,12 +14,20 @@ struct acceptance {
     double accepted = 0, judged = 0;
 };
 
-// What one mode ("clasp" or "static") has counted on one engine, across replies. An explicit skip
-// count keeps no memory.
+// Measured while speculating, for telling the user, never for deciding (it is read from a clock):
+// tokens made by verify rounds, the time those rounds took (drafts, verify, DP runs), and what plain
+// decoding would have taken for them (tokens x c1).
+struct spec_record {
+    double tokens = 0, ms = 0, plain_ms = 0;
+};
+
+// What one mode ("clasp" or "static") has counted on one model and machine, across replies (and,
+// with a policy file, across processes: policy_store.h). An explicit skip count keeps no memory.
 struct policy_memory {
     std::map<int, acceptance> by_M;  // per skip count M
     int plain_tokens = 0;            // tokens decoded plainly since speculation was last tried
     int backoff = 0;                 // probes in a row after which speculation still did not pay
+    spec_record measured;
 };
 
 struct policy_inputs {
@@ -29,12 +37,14 @@ struct policy_inputs {
     int fixed_M = -1;      // >= 0: an explicit skip count, always honoured
     float det = -1;        // >= 0: an explicit DET, always honoured; -1: from the costs
     int loi = 0;           // >= 1: an explicit LOI; 0: the smallest with a DP share <= 5%
+    bool force = false;    // "try it anyway": speculate at the best (M, k) whatever the prediction
 };
 
 struct decision {
     bool speculate = false;
     bool probe = false;           // speculating only to count acceptance (for PROBE_ROUNDS rounds)
     bool can_pay = true;          // false: not even full acceptance would reach MARGIN (no probe helps)
+    bool forced = false;          // speculating only because the user asked (policy_inputs::force)
     int M = 0, k = 0, loi = 1;
     float det = 0;
     double alpha = 0;             // the acceptance rate assumed at M
@@ -85,7 +95,8 @@ decision decide(const cost_table& c, const policy_memory* mem, const policy_inpu
 
 // Bookkeeping when `next` replaces `prev` (prev.speculate false and prev.reason empty at a reply's
 // start): a probe restarts the plain-token count; speculating on its own merit clears the back-off;
-// a probe followed by plain decoding doubles the wait for the next probe.
+// a probe followed by plain decoding doubles the wait for the next probe. A forced decision changes
+// nothing here (its rounds are counted like any other).
 void note(policy_memory& mem, const decision& prev, const decision& next);
 
 // Counting: a verify round at M that drafted `drafted` and accepted `accepted`.

@@ -83,6 +83,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     in.fixed_M = fixed_M;
     in.det = p.det;
     in.loi = p.loi;
+    in.force = p.force_speculation && fixed_M < 0;
+    if (mem) st.earlier = mem->measured;
 
     rng r(p.sampling.seed);
     std::vector<float> q_probs, p_probs, scratch;
@@ -134,6 +136,9 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     // ---- decisions, plain stretches and their events
     int plain_pos = 0, plain_n = 0, probe_left = 0, rounds_since_eval = 0;
     bool first_decision = true;
+    auto close_stretch = [&] {
+        if (!st.stretches.empty()) st.stretches.back().n = (int)res.ids.size() - st.stretches.back().from;
+    };
     auto end_plain = [&] {
         if (plain_n > 0 && cb.on_plain) cb.on_plain({plain_pos, plain_n, dec.reason});
         plain_n = 0;
@@ -153,6 +158,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         if (dec.speculate != nd.speculate || first_decision) end_plain();
         const bool was_speculating = dec.speculate && !first_decision;
         const int dp_M = have_dp ? last_dp.M : -1;
+        close_stretch();
+        st.stretches.push_back({st.stretches.empty() ? 0 : (int)res.ids.size(), 0, nd});
         dec = nd;
         first_decision = false;
         probe_left = nd.probe ? policy::PROBE_ROUNDS : 0;
@@ -188,10 +195,12 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
             // Where no acceptance could pay, nothing counted can change that within the reply.
             const bool may_probe = mem && dec.can_pay && mem->plain_tokens + 1 >= policy::probe_after(mem->backoff);
             if (plain_n == 0) plain_pos = n;
+            const double t_plain = now_ms();
             int32_t t = x;
             tf.forward(&t, 1, n, nullptr, true, {0}, may_probe ? std::vector<int>{0} : std::vector<int>{}, out);
             tf.cache.append(x);
             x = sample_token(out.logits.data(), V, p.sampling, r, scratch);
+            st.plain_ms += now_ms() - t_plain;
             costed_ms += c1;
             st.plain_steps++;
             plain_n++;
@@ -296,7 +305,14 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         rounds_since_dp++;
         rounds_since_eval++;
         if (dec.probe) probe_left--;
-        if (mem) policy::count_round(*mem, M, k_drafted, a);
+        st.draft_ms += ev.draft_ms;
+        st.verify_ms += ev.verify_ms;
+        if (mem) {
+            policy::count_round(*mem, M, k_drafted, a);
+            mem->measured.tokens += a + 1;
+            mem->measured.ms += ev.draft_ms + ev.verify_ms + (ev.dp ? ev.dp->ms : 0);
+            mem->measured.plain_ms += (a + 1) * c1;
+        }
 
         // ---- emit
         for (int i = 0; i < a && going; i++) going = emit(ev.draft_ids[i], token_fate::accepted);
@@ -315,6 +331,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         if (cb.on_round) cb.on_round(ev);
     }
     end_plain();
+    close_stretch();
 
     st.n_generated = (int)res.ids.size();
     st.decode_ms = now_ms() - t_dec;
