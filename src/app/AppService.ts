@@ -30,6 +30,7 @@ import type { SessionStore } from '../sessions/SessionStore';
 import { ApiError, checkSettings, parsePayload, toApiError } from './apiErrors';
 import { AppEvents } from './appEvents';
 import { exportChat, exportTrace } from './exporters';
+import { forgetPolicy } from './policyActions';
 import { planPrompt, toChat, type PromptPlan } from './promptPlan';
 import { addReplyRow, ReplyStream, replySettings, type ReplyContext } from './ReplyStream';
 
@@ -159,7 +160,7 @@ export class AppService {
       return this.store.listMessages(p.conversationId);
     },
     'chat:send': (p) => this.send(p),
-    'chat:regenerate': (p) => this.regenerate(p.conversationId),
+    'chat:regenerate': (p) => this.regenerate(p.conversationId, p.tryAnyway === true),
     'chat:stop': (p) => this.stop(p.conversationId),
     'models:list': () => this.models.catalogue(this.store),
     'models:load': (p) => this.loadModel(p.path),
@@ -191,6 +192,7 @@ export class AppService {
       const t = svc.tokenizer;
       return { model: svc.info.name, pieces: p.ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
     },
+    'policy:forget': () => forgetPolicy(this.models.current, this.log),
     'trace:delete': (p) => {
       const rec = this.store.getTraceRecord(p.traceId);
       if (!rec) return { deleted: false };
@@ -301,7 +303,7 @@ export class AppService {
     }
   }
 
-  private async regenerate(conversationId: string): Promise<ResponseOf<'chat:regenerate'>> {
+  private async regenerate(conversationId: string, tryAnyway = false): Promise<ResponseOf<'chat:regenerate'>> {
     const { conv, engine } = await this.ready(conversationId);
     const history = this.store.listMessages(conv.id);
     const last = history[history.length - 1];
@@ -311,6 +313,7 @@ export class AppService {
       throw new ApiError('nothing to regenerate: the conversation does not end with a user message and its reply', 'bad_request');
     }
     const { gen, chat, plan } = this.prepare(engine, conv, toChat(base));
+    if (tryAnyway) gen.forceSpeculation = true;
     let assistantMessage!: Message;
     this.store.transaction(() => {
       if (replaced) this.store.deleteMessage(replaced.id); // its trace goes with it

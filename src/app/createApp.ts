@@ -61,6 +61,11 @@ export function openStore(file: string, nativeBinding: string | undefined, log: 
   }
 }
 
+/** The policy memory's folder inside a data folder. */
+export function policyDirIn(dataDir: string): string {
+  return path.join(dataDir, 'policy');
+}
+
 export function createApp(opts: CreateAppOptions = {}): ClaspApp {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[clasp app] ${m}\n`));
   const dataDir = resolveDataDir(opts.dataDir, opts.defaultDataDir);
@@ -76,7 +81,8 @@ export function createApp(opts: CreateAppOptions = {}): ClaspApp {
   }
   if (store.interruptedOnOpen > 0) log(`${store.interruptedOnOpen} reply(ies) were cut off when the app last quit; kept as 'interrupted'`);
   const ownModels = !opts.models;
-  const models = opts.models ?? new ModelManager(opts.modelOptions);
+  // What the CLaSp policy learns per model and machine is kept beside the sessions.
+  const models = opts.models ?? new ModelManager({ policyDir: policyDirIn(dataDir), ...opts.modelOptions });
   if (ownModels) models.on('warning', (m: string) => log(m));
   const app = new AppService({ models, store, host: opts.host, log });
   if (opts.warmUp) app.warmUp();

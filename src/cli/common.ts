@@ -1,4 +1,6 @@
 // Flags shared by generate, bench and serve, and their translation into engine settings.
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { GenerateSettings } from '../shared/engineTypes';
 import { CLASP_DEFAULTS } from '../shared/settings';
 import { UsageError, type FlagSpec, type ParsedArgs } from './args';
@@ -9,6 +11,29 @@ export const MODEL_FLAGS: Record<string, FlagSpec> = {
   threads: { type: 'int', help: 'CPU threads', default: 'the physical cores' },
   ctx: { type: 'int', help: 'context size in tokens', default: "the model's, at most 8192" },
 };
+
+/** Where the CLaSp policy keeps what it learned (the cost table, acceptance counts) between runs. */
+export const POLICY_FLAGS: Record<string, FlagSpec> = {
+  'policy-dir': { type: 'string', help: "keep the CLaSp policy's cost table and acceptance counts per model and machine here", default: '$CLASP_POLICY_DIR, else ~/.cache/clasp/policy' },
+  'no-policy-memory': { type: 'bool', help: 'keep nothing between runs: measure the costs and count acceptance afresh' },
+};
+
+/** The CLI's own default policy folder: $CLASP_POLICY_DIR, else $XDG_CACHE_HOME/clasp/policy, else ~/.cache/clasp/policy. */
+export function defaultPolicyDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CLASP_POLICY_DIR) return path.resolve(env.CLASP_POLICY_DIR);
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'clasp', 'policy');
+}
+
+/** The policy folder the flags ask for (undefined: keep nothing), `fallback` when they say nothing. */
+export function policyDirFlag(f: ParsedArgs['flags'], fallback: string): string | undefined {
+  if (f['no-policy-memory'] === true) {
+    if (f['policy-dir'] !== undefined) throw new UsageError('give --policy-dir or --no-policy-memory, not both');
+    return undefined;
+  }
+  const d = f['policy-dir'] as string | undefined;
+  if (d !== undefined && d.trim() === '') throw new UsageError('--policy-dir must not be empty');
+  return path.resolve(d ?? fallback);
+}
 
 export const SAMPLING_FLAGS: Record<string, FlagSpec> = {
   'max-tokens': { type: 'int', help: 'tokens to generate', default: '128' },

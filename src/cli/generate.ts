@@ -4,10 +4,11 @@ import { EngineService } from '../services/EngineService';
 import { validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
-import { backendFlag, ctxFlag, MODEL_FLAGS, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
+import { backendFlag, ctxFlag, defaultPolicyDir, MODEL_FLAGS, POLICY_FLAGS, policyDirFlag, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
 
 const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
+  ...POLICY_FLAGS,
   prompt: { type: 'string', help: 'text, tokenized as given (special tokens like <|eot_id|> are parsed)' },
   chat: { type: 'string', help: "one user turn through the model's chat template" },
   system: { type: 'string', help: 'a system prompt for --chat' },
@@ -15,6 +16,8 @@ const SPEC: Record<string, FlagSpec> = {
   ...SAMPLING_FLAGS,
   trace: { type: 'string', help: 'write the clasp-trace JSON to this file' },
   'dp-table': { type: 'bool', help: "include the DP's whole table in the trace" },
+  'try-anyway': { type: 'bool', help: 'speculate for this reply whatever the policy predicts (--skip auto)' },
+  forget: { type: 'bool', help: 'first forget what the policy learned on this model and machine (acceptance counts and the cost table)' },
   json: { type: 'bool', help: 'print one JSON object to stdout; logs go to stderr' },
   help: { type: 'bool', help: 'show this help' },
 };
@@ -40,6 +43,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   if (flags.system !== undefined && flags.chat === undefined) throw new UsageError('--system needs --chat');
   const partial = settingsFromFlags(flags);
   partial.dpTable = (flags['dp-table'] as boolean | undefined) ?? false;
+  partial.forceSpeculation = (flags['try-anyway'] as boolean | undefined) ?? false;
   const json = flags.json === true;
   const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -48,10 +52,13 @@ export async function generateCommand(argv: string[]): Promise<number> {
     backend: backendFlag(flags),
     threads: threadsFlag(flags),
     nCtx: ctxFlag(flags),
+    policyDir: policyDirFlag(flags, defaultPolicyDir()),
   });
   try {
     const settings = validateSettings(partial, svc.info.nLayer);
     if (svc.info.backendReason && !json) log(`[clasp] using the CPU: ${svc.info.backendReason}`);
+    if (svc.info.policyWarning) log(`[clasp] WARNING: ${svc.info.policyWarning}`);
+    if (flags.forget === true) await svc.forget();
     const promptIds = svc.encode(
       flags.prompt !== undefined
         ? { prompt: flags.prompt as string }

@@ -3,16 +3,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultRoots } from '../services/modelDiscovery';
 import { ModelManager } from '../services/ModelManager';
-import { createApp } from '../app/createApp';
+import { createApp, policyDirIn, resolveDataDir } from '../app/createApp';
 import { createUiExtension } from '../server/uiRoutes';
 import { repoRoot } from '../services/native';
 import { OpenAiApi } from '../server/openai';
 import { ClaspServer, DEFAULT_LIMITS } from '../server/server';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
-import { backendFlag, ctxFlag, MODEL_FLAGS, threadsFlag } from './common';
+import { backendFlag, ctxFlag, MODEL_FLAGS, POLICY_FLAGS, policyDirFlag, threadsFlag } from './common';
 
 const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
+  ...POLICY_FLAGS,
+  'policy-dir': { ...POLICY_FLAGS['policy-dir']!, default: 'policy/ in the data folder ($CLASP_DATA_DIR, else ~/.clasp-studio)' },
   host: { type: 'string', help: 'address to bind (anything but loopback exposes the server: use --api-key)', default: '127.0.0.1' },
   port: { type: 'int', help: 'port to listen on (0 picks a free one)', default: '8080' },
   'api-key': { type: 'string', help: 'require this bearer token on /v1 (or set CLASP_API_KEY)' },
@@ -68,7 +70,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`[clasp serve] ${s}\n`);
 
   const discover = flags['no-discover'] === true ? undefined : defaultRoots();
-  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), discover });
+  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), discover, policyDir: policyDirFlag(flags, policyDirIn(resolveDataDir())) });
   models.on('warning', (m: string) => log(`WARNING: ${m}`));
   const uiDir = path.join(repoRoot(), 'out', 'renderer');
   const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;

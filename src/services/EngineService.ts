@@ -17,6 +17,8 @@ export interface LoadOptions {
   backend?: 'auto' | 'cpu' | 'cuda' | 'ref';
   threads?: number;
   nCtx?: number;
+  /** Where the policy's cost table and acceptance memory are kept across processes; absent: nowhere. */
+  policyDir?: string;
   /** How long the chat template's test render may take (ms) before the built-in one replaces it. */
   templateTimeoutMs?: number;
   onProgress?: (p: { phase: 'reading' | 'tokenizer' | 'ready'; fraction: number; message: string }) => void;
@@ -81,7 +83,7 @@ export class EngineService {
     const progress = opts.onProgress ?? (() => {});
     progress({ phase: 'reading', fraction: 0, message: `loading ${path.basename(modelPath)}` });
     const addon = loadAddon();
-    const engine = await addon.load({ path: modelPath, backend: opts.backend ?? 'auto', threads: opts.threads ?? 0, nCtx: opts.nCtx ?? 0 });
+    const engine = await addon.load({ path: modelPath, backend: opts.backend ?? 'auto', threads: opts.threads ?? 0, nCtx: opts.nCtx ?? 0, ...(opts.policyDir ? { policyDir: opts.policyDir } : {}) });
     try {
       progress({ phase: 'tokenizer', fraction: 0.8, message: 'reading the tokenizer' });
       const info = engine.info();
@@ -216,6 +218,18 @@ export class EngineService {
       }
     };
     const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Forgets what the policy learned on this model and machine: every mode's acceptance memory and
+   * the cost table (measured again at the next speculative reply), and the kept file. Queued behind
+   * running generations, whose end would write the memory back.
+   */
+  forget(): Promise<void> {
+    if (this.disposed) return Promise.reject(new Error('the model was unloaded'));
+    const p = this.queue.then(() => this.engine.forget());
     this.queue = p.catch(() => undefined);
     return p;
   }

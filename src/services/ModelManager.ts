@@ -20,6 +20,8 @@ export interface ModelManagerOptions {
   backend?: BackendKind;
   threads?: number;
   nCtx?: number;
+  /** where the CLaSp policy keeps what it learned per model and machine (cost table, acceptance); absent: nowhere */
+  policyDir?: string;
   /** other apps' model folders to list (read-only): LM Studio, Ollama, the HF cache (modelDiscovery.ts) */
   discover?: DiscoveryRoots;
 }
@@ -171,6 +173,7 @@ export class ModelManager extends EventEmitter {
         const engine = await this.open(full);
         this.engine = engine;
         if (engine.chatTemplateWarning) this.emit('warning', `${engine.info.name}: ${engine.chatTemplateWarning}`);
+        if (engine.info.policyWarning) this.emit('warning', `${engine.info.name}: ${engine.info.policyWarning}`);
         this.emit('loaded', engine.info);
         return engine;
       } catch (e) {
@@ -200,6 +203,7 @@ export class ModelManager extends EventEmitter {
       backend: this.opts.backend,
       threads: this.opts.threads,
       nCtx: this.opts.nCtx,
+      policyDir: this.opts.policyDir,
       onProgress: (pr) => this.emit('progress', { path: full, ...pr } satisfies LoadProgress),
     });
   }

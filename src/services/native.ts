@@ -18,6 +18,7 @@ export interface NativeGenerateParams {
   maxDraft?: number;
   loi?: number;
   dpTable?: boolean;
+  forceSpeculation?: boolean;
 }
 
 /** Streamed in the order the engine produced them; a round's tokens come before its round event. */
@@ -39,11 +40,13 @@ export interface NativeEngine {
   generate(promptIds: number[] | Int32Array, params: NativeGenerateParams, onEvent?: (ev: NativeEvent) => void): Promise<NativeResult>;
   cancel(): void;
   truncate(n: number): void;
+  /** Forgets what the policy learned on this model and machine (memory, cost table, the kept file). */
+  forget(): void;
   dispose(): void;
 }
 
 export interface NativeAddon {
-  load(opts: { path: string; backend?: string; threads?: number; nCtx?: number }): Promise<NativeEngine>;
+  load(opts: { path: string; backend?: string; threads?: number; nCtx?: number; policyDir?: string }): Promise<NativeEngine>;
 }
 
 let cached: NativeAddon | null = null;

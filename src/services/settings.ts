@@ -39,6 +39,7 @@ export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: nu
   }
   if (typeof s.ignoreEos !== 'boolean') throw new SettingsError('ignoreEos must be a boolean');
   if (typeof s.dpTable !== 'boolean') throw new SettingsError('dpTable must be a boolean');
+  if (s.forceSpeculation !== undefined && typeof s.forceSpeculation !== 'boolean') throw new SettingsError('forceSpeculation must be a boolean');
   return s as ValidSettings;
 }
 
@@ -68,5 +69,6 @@ export function toNativeParams(s: GenerateSettings, nLayer: number): NativeGener
     maxDraft: s.maxDraft,
     loi: s.loi,
     dpTable: s.dpTable,
+    forceSpeculation: s.forceSpeculation ?? false,
   };
 }

@@ -130,7 +130,8 @@ export const requests = {
   'messages:list': z.object({ conversationId: idSchema }),
   /** Sends a user message (or regenerates / edits) and starts streaming the reply. */
   'chat:send': z.object({ conversationId: idSchema, content: z.string().min(1).max(200_000), editOf: idSchema.optional() }),
-  'chat:regenerate': z.object({ conversationId: idSchema }),
+  /** (added) tryAnyway: speculate in this reply whatever the policy predicts (modes clasp and static with skip auto) */
+  'chat:regenerate': z.object({ conversationId: idSchema, tryAnyway: z.boolean().optional() }),
   'chat:stop': z.object({ conversationId: idSchema }),
   'models:list': z.object({}),
   'models:load': z.object({ path: z.string().min(1).max(4096) }),
@@ -144,6 +145,8 @@ export const requests = {
   'trace:delete': z.object({ traceId: idSchema }),
   'tokens:decode': z.object({ ids: z.array(z.number().int().min(0)).max(100_000) }),
   'chat:count': z.object({ conversationId: idSchema, content: z.string().max(200_000) }),
+  /** (added) forgets what the CLaSp policy learned on the loaded model and this machine */
+  'policy:forget': z.object({}),
 } as const;
 
 export type Channel = keyof typeof requests;
@@ -231,6 +234,11 @@ export interface Responses {
    * refuse it, for `reason`. Null counts: no model is loaded yet.
    */
   'chat:count': { promptTokens: number | null; nCtx: number | null; droppedTurns: number; fits: boolean; reason?: string };
+  /**
+   * The acceptance counts of every mode and the cost table are gone (the costs are measured again at
+   * the next speculative reply), and the kept file with them. forgotten false: no model is loaded.
+   */
+  'policy:forget': { forgotten: boolean; model: string | null };
 }
 export type ResponseOf<C extends Channel> = Responses[C];
 

@@ -25,6 +25,8 @@ export interface GenerateSettings {
   loi?: number;
   /** Include the DP's whole D(i, j) table in round events (bigger traces). */
   dpTable: boolean;
+  /** "Try it anyway": speculate for this reply whatever the policy predicts (skip 'auto' only). */
+  forceSpeculation?: boolean;
 }
 
 /** A bare engine call's settings (the CLI's, the API's unset fields): greedy, 128 tokens, CLaSp's defaults. */
@@ -78,7 +80,18 @@ export interface GenerationStats {
   loi?: number | null;
   /** The cost table behind the decisions, in ms. */
   costs?: CostTable | null;
+  /** Decoding time spent in drafts, verify passes and plain steps (ms); with dp_ms, the rest of decode_ms is other work. */
+  draft_ms?: number | null;
+  verify_ms?: number | null;
+  plain_ms?: number | null;
+  /** The plans the reply ran under, in order: tokens [from, from + n), counting from the first generated token. */
+  stretches?: PlanStretch[] | null;
+  /** This mode's speculation as measured on earlier replies of this model and machine (before this one). */
+  earlier?: { tokens: number; ms: number; speedup: number | null } | null;
 }
+
+/** Tokens [from, from + n) of a reply decoded under one plan, with the decision that set it. */
+export type PlanStretch = Omit<PolicyDecision, 'pos'> & { from: number; n: number };
 
 /** Measured once per model and machine: verify_ms[T-1] for T tokens, draft_ms[M] and dp_ms[M] for M = 0..L. */
 export interface CostTable {
@@ -95,6 +108,10 @@ export interface PolicyDecision {
   speculate: boolean;
   /** speculating only to count acceptance, for a few rounds */
   probe: boolean;
+  /** speculating only because the user asked ("try it anyway") */
+  forced?: boolean;
+  /** false: not even full acceptance would reach the margin */
+  can_pay?: boolean;
   M: number;
   k: number;
   det: number;
@@ -170,4 +187,10 @@ export interface ModelInfo {
   kvCacheBytes: number;
   hfDir: string | null;
   nCached: number;
+  /** the file the policy's memory is kept in across processes (null: not kept) */
+  policyFile?: string | null;
+  /** the memory and cost table came from policyFile */
+  policyLoaded?: boolean;
+  /** why a kept file was not used or could not be written */
+  policyWarning?: string | null;
 }
