@@ -127,7 +127,9 @@ function EmptyState({ onPick }: { onPick(text: string): void }) {
       <h2>Chat with {model ? model.name : 'a local model'}</h2>
       <p>
         Replies are drafted with some of the model’s layers skipped and checked by the full model, so the text is exactly what the full model
-        would write, only faster. The inspector on the right shows which layers were skipped and how many drafts were accepted, live.
+        would write, and faster where the model and this machine allow. Whether speculation pays here is measured, not assumed: each reply
+        says how fast it ran against plain decoding, and why. The inspector on the right shows which layers were skipped and how many drafts
+        were accepted, live.
       </p>
       {isDemoModel(model?.name) && <p className="demo-note">{DEFS.demo}</p>}
       <div className="suggestions">

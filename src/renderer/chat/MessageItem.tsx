@@ -10,6 +10,7 @@ import { tokensBeforeRound } from '../lib/replay';
 import { useApp } from '../store';
 import { Markdown } from './Markdown';
 import { ReplyStats } from './ReplyStats';
+import { SpeedExplanation } from './SpeedExplanation';
 import { FateStrip, TokenText } from './TokenText';
 
 const LONG = 6000;
@@ -139,6 +140,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
           <Icon name="alert" size={14} /> {m.error ?? 'The reply failed.'}
         </div>
       )}
+      <SpeedExplanation m={m} canRegenerate={isLast && !busy} />
       <div className="msg-foot">
         <ReplyStats m={m} modelName={m.model?.name ?? modelName} />
         <div className="msg-actions">

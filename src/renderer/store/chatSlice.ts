@@ -101,7 +101,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
       return true;
     },
 
-    async regenerate() {
+    async regenerate(opts) {
       const convId = get().activeId;
       if (!convId) return;
       const list = get().messages[convId] ?? [];
@@ -111,7 +111,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
       set({ sending: convId });
       let r: Started;
       try {
-        r = await call('chat:regenerate', { conversationId: convId });
+        r = await call('chat:regenerate', { conversationId: convId, ...(opts?.tryAnyway ? { tryAnyway: true } : {}) });
       } catch (e) {
         setMessages(convId, previous);
         set({ sending: null });

@@ -35,7 +35,8 @@ export interface ChatSlice {
   loadMessages(conversationId: string): Promise<void>;
   send(content: string): Promise<boolean>;
   editAndResend(messageId: string, content: string): Promise<boolean>;
-  regenerate(): Promise<void>;
+  /** tryAnyway: speculate in the new reply whatever the policy predicts */
+  regenerate(opts?: { tryAnyway?: boolean }): Promise<void>;
   stop(): Promise<void>;
   applyReplyEvents(events: ReplyEvent[]): void;
 }
