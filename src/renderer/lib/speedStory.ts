@@ -35,7 +35,7 @@ function range(s: PlanStretch): string {
 function acceptance(s: PlanStretch): string {
   return s.alpha_drafts > 0
     ? `acceptance ${fmtNum(s.alpha, 2)} counted over ${fmtInt(s.alpha_drafts)} drafts`
-    : `acceptance ${fmtNum(s.alpha, 2)} assumed (none counted yet)`;
+    : `acceptance ${fmtNum(s.alpha, 2)} assumed at M=${s.M}, none counted there yet`;
 }
 
 /** One plan in words: what ran and the figures it was chosen on. */

@@ -61,8 +61,8 @@ describe('speedStory', () => {
     expect(all.label).toBe('clasp');
     expect(all.headline).toBe('CLaSp speculated for the whole reply and ran at 1.70× of plain speed on this machine.');
     expect(all.canTryAnyway).toBe(false);
-    const forced = speedStory(stats({ rounds: 30, plain_steps: 0, stretches: [stretch({ from: 0, n: 114, speculate: true, forced: true })] }));
-    expect(forced.lines[0]!.text).toMatch(/^tokens 1–114: speculated because you asked \(try it anyway\); the policy predicted 0.28×/);
+    const forced = speedStory(stats({ rounds: 30, plain_steps: 0, stretches: [stretch({ from: 0, n: 114, speculate: true, forced: true, alpha_drafts: 0 })] }));
+    expect(forced.lines[0]!.text).toBe('tokens 1–114: speculated because you asked (try it anyway); the policy predicted 0.28× of plain speed (acceptance 0.41 assumed at M=12, none counted there yet).');
     expect(forced.canTryAnyway).toBe(false);
   });
 
