@@ -149,6 +149,7 @@ export function jobSettings(engine: EngineService, job: Job): ValidSettings {
         loi: c.loi ?? undefined,
         ignoreEos: c.ignore_eos ?? false,
         dpTable: c.dp_table ?? false,
+        forceSpeculation: c.try_anyway ?? false,
       },
       engine.info.nLayer,
     );

@@ -23,6 +23,8 @@ export const claspSchema = z.strictObject({
   dp_table: opt(z.boolean()),
   /** Keep generating past end tokens (benchmarks). */
   ignore_eos: opt(z.boolean()),
+  /** Speculate in this request whatever the policy predicts (skip "auto"; its counts still learn from it). */
+  try_anyway: opt(z.boolean()),
 });
 export type ClaspRequest = z.infer<typeof claspSchema>;
 

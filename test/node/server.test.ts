@@ -174,6 +174,28 @@ describe('POST /v1/chat/completions', () => {
     expect(claspOf(ar).stats.mean_accepted_length).toBeNull();
   });
 
+  it('clasp.try_anyway speculates whatever the policy predicts; the stats say which plans ran on which tokens', async () => {
+    const ask = (extra: object) => ts.client.chat.completions.create({ messages: COUNT, max_tokens: 4, temperature: 0, clasp: extra } as never);
+    // Four tokens cannot pay for the DP a speculative reply starts with: the policy decodes plainly.
+    const plain = claspOf(await ask({})).stats;
+    const forcedReply = await ask({ try_anyway: true });
+    const forced = claspOf(forcedReply).stats;
+    expect(forced.rounds).toBeGreaterThan(0);
+    expect(forced.stretches[0].speculate).toBe(true);
+    for (const s of [plain, forced]) {
+      expect(s.stretches.reduce((n: number, x: { n: number }) => n + x.n, 0)).toBe(s.n_generated);
+      expect(s.draft_ms + s.verify_ms + s.dp_ms + s.plain_ms).toBeLessThanOrEqual(s.decode_ms + 1e-6);
+    }
+    if (!plain.stretches[0].speculate) {
+      expect(plain.rounds).toBe(0);
+      expect(forced.stretches[0].forced).toBe(true);
+      expect(forced.stretches[0].reason).toMatch(/^speculating because asked to \(try it anyway\); the policy would have said: plain decoding/);
+    }
+    const ids = engine.encodeChat(COUNT);
+    expect((forcedReply as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe((await arReference(ids, 4)).text);
+    await expect(ask({ try_anyway: 'yes' })).rejects.toThrow(/try_anyway/);
+  });
+
   it('takes text content parts and the developer role', async () => {
     const c = await ts.client.chat.completions.create({
       messages: [
