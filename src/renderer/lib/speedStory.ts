@@ -66,7 +66,10 @@ export function speedStory(s: GenerationStats): SpeedStory {
   const earlier = s.earlier && s.earlier.tokens > 0 && s.earlier.speedup != null ? s.earlier : null;
 
   let headline: string;
-  if (!anySpec) {
+  if (s.stretches == null) {
+    // A reply stored before the engine reported its plans (or stopped before it answered).
+    headline = anySpec ? `CLaSp ran ${fmtInt(s.rounds)} verify rounds${measured ? `; the reply ran at ${measured} on this machine` : ''}.` : 'No tokens were speculated in this reply.';
+  } else if (!anySpec) {
     headline = 'Plain decoding for this whole reply';
     if (earlier) headline += `: on this machine CLaSp measured ${fmtNum(earlier.speedup, 2)}× of plain speed on earlier replies (${fmtInt(earlier.tokens)} tokens)`;
     else if (stretches[0]) headline += `: the policy predicted ${fmtNum(stretches[0].predicted_speedup, 2)}× of plain speed here`;
@@ -79,7 +82,7 @@ export function speedStory(s: GenerationStats): SpeedStory {
   }
 
   const parts: SpeedPart[] = [];
-  if (anySpec || (s.plain_ms ?? 0) > 0) {
+  if (s.verify_ms != null && (anySpec || (s.plain_ms ?? 0) > 0)) {
     const known: SpeedPart[] = [
       { label: 'draft', ms: s.draft_ms ?? 0 },
       { label: 'verify', ms: s.verify_ms ?? 0 },

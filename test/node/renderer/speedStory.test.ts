@@ -75,4 +75,15 @@ describe('speedStory', () => {
     expect(ar.headline).toMatch(/^Plain decoding, as set \(mode ar\)/);
     expect(ar.canTryAnyway || ar.canForget).toBe(false);
   });
+
+  it('a reply stored without plan stretches (older, or stopped early) still says what ran, without inventing reasons', () => {
+    const spec = speedStory(stats({ rounds: 7, plain_steps: 0, speedup: 1.2, stretches: undefined }));
+    expect(spec.headline).toBe('CLaSp ran 7 verify rounds; the reply ran at 1.20× of plain speed on this machine.');
+    expect(spec.lines).toEqual([]);
+    expect(speedStory(stats({ rounds: 7, stretches: undefined, draft_ms: undefined, verify_ms: undefined, plain_ms: undefined })).parts).toEqual([]);
+    expect(spec.canTryAnyway).toBe(false);
+    const none = speedStory(stats({ rounds: 0, stretches: null }));
+    expect(none.label).toBe('plain');
+    expect(none.headline).toBe('No tokens were speculated in this reply.');
+  });
 });
