@@ -99,6 +99,12 @@ export async function generateCommand(argv: string[]): Promise<number> {
           `predicted ${(s.predicted_speedup ?? 1).toFixed(2)}x, the cost table prices the work done at ${(s.costed_speedup ?? 1).toFixed(2)}x`);
       }
       if (s.reason) log(`[clasp] policy: ${s.reason}`);
+      if (s.verify_ms != null && s.plain_tokens_per_s) {
+        const parts = { draft: s.draft_ms ?? 0, verify: s.verify_ms, DP: s.dp_ms ?? 0, 'plain steps': s.plain_ms ?? 0 };
+        const other = Math.max(0, s.decode_ms - Object.values(parts).reduce((a, b) => a + b, 0));
+        const plainMs = (Math.max(0, s.n_generated - 1) * 1000) / s.plain_tokens_per_s;
+        log(`[clasp] time: ${Object.entries(parts).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}, other ${other.toFixed(1)} ms; plain decoding would take about ${plainMs.toFixed(1)} ms here`);
+      }
     }
     return 0;
   } finally {
