@@ -27,7 +27,7 @@ export function SpeedExplanation({ m, canRegenerate }: { m: Message; canRegenera
   return (
     <div className="speed-explanation" data-testid="speed-explanation" data-label={story.label}>
       <p className="speed-headline">
-        {story.headline}
+        <span className="speed-headline-text">{story.headline}</span>
         {story.canTryAnyway && canRegenerate && (
           <button className="link" data-testid="try-anyway" onClick={() => void regenerate({ tryAnyway: true })}>
             Try it anyway
