@@ -15,6 +15,7 @@ import type { GenerationStats } from '../shared/engineTypes';
 import { parseTrace, validateTrace, type Trace } from '../shared/trace';
 import { prepareDbFile } from './dbFile';
 import { migrate, schemaVersion } from './migrations';
+import * as versions from './versions';
 
 export interface SessionStoreOptions {
   /** The database file, or ':memory:'. Its folder is created when missing. */
@@ -38,6 +39,8 @@ export interface NewMessage {
   note?: string;
   droppedTurns?: number;
   model?: Message['model'];
+  /** an assistant reply: the reply it is a new version of (its reply_group); absent: a reply of its own */
+  replyGroup?: string;
 }
 
 export interface MessagePatch {
@@ -89,6 +92,8 @@ interface MessageRow {
   dropped_turns: number | null;
   model: string | null;
   pieces: string | null;
+  reply_group: string | null;
+  selected: number;
 }
 
 export function newId(): string {
@@ -205,15 +210,26 @@ export class SessionStore {
 
   // ---- messages ----
 
+  /** The conversation as shown: each reply's selected version, with `versions` when it has several. */
   listMessages(conversationId: string): Message[] {
-    const rows = this.db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq').all(conversationId) as MessageRow[];
-    return rows.map(toMessage);
+    const rows = this.db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND selected = 1 ORDER BY seq').all(conversationId) as MessageRow[];
+    const groups = versions.versionGroups(this.db, conversationId);
+    return rows.map((r) => versions.withVersions(toMessage(r), r.reply_group, groups));
   }
 
+  /** One message (any version), with `versions` when its reply has several. */
   getMessage(id: string): Message | undefined {
     const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
-    return row ? toMessage(row) : undefined;
+    return row ? versions.withVersions(toMessage(row), row.reply_group, versions.versionGroups(this.db, row.conversation_id)) : undefined;
   }
+
+  // Reply versions (versions.ts): the group a reply belongs to, which version is shown, deleting one.
+  replyGroup = (id: string): string | null => versions.groupOf(this.db, id)?.group ?? null;
+  selectVersion = (id: string): boolean => versions.selectVersion(this.db, id);
+  /** Returns the id of the version shown afterwards (null: none left). */
+  deleteVersion = (id: string): string | null => versions.deleteVersion(this.db, id);
+  /** Keeps a reply as an earlier version, out of the conversation (regenerate). */
+  unselectVersion = (id: string): void => versions.unselect(this.db, id);
 
   /** The message's position in its conversation (for "delete everything after"). */
   messageSeq(id: string): number | undefined {
@@ -228,10 +244,10 @@ export class SessionStore {
       const { s } = this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM messages WHERE conversation_id = ?').get(m.conversationId) as { s: number };
       this.db
         .prepare(
-          `INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, settings, note, dropped_turns, model)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, settings, note, dropped_turns, model, reply_group)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, m.conversationId, s, m.role, m.content, m.status, now, now, json(m.settings), m.note ?? null, m.droppedTurns ?? null, json(m.model));
+        .run(id, m.conversationId, s, m.role, m.content, m.status, now, now, json(m.settings), m.note ?? null, m.droppedTurns ?? null, json(m.model), m.role === 'assistant' ? (m.replyGroup ?? id) : null);
       this.touchConversation(m.conversationId);
     });
     try {
@@ -307,19 +323,11 @@ export class SessionStore {
   }
 
   getTraceRecord(id: string): TraceRecord | undefined {
-    const row = this.db
-      .prepare('SELECT id, name, source, conversation_id, message_id, created_at FROM traces WHERE id = ?')
-      .get(id) as { id: string; name: string; source: 'generated' | 'imported'; conversation_id: string | null; message_id: string | null; created_at: number } | undefined;
-    return row
-      ? { id: row.id, name: row.name, source: row.source, conversationId: row.conversation_id, messageId: row.message_id, createdAt: row.created_at }
-      : undefined;
+    return this.db.prepare(`SELECT ${TRACE_RECORD} FROM traces WHERE id = ?`).get(id) as TraceRecord | undefined;
   }
 
   listTraces(): TraceRecord[] {
-    const rows = this.db
-      .prepare('SELECT id, name, source, conversation_id, message_id, created_at FROM traces ORDER BY created_at DESC, rowid DESC')
-      .all() as { id: string; name: string; source: 'generated' | 'imported'; conversation_id: string | null; message_id: string | null; created_at: number }[];
-    return rows.map((row) => ({ id: row.id, name: row.name, source: row.source, conversationId: row.conversation_id, messageId: row.message_id, createdAt: row.created_at }));
+    return this.db.prepare(`SELECT ${TRACE_RECORD} FROM traces ORDER BY created_at DESC, rowid DESC`).all() as TraceRecord[];
   }
 
   deleteTrace(id: string): boolean {
@@ -346,6 +354,8 @@ export class SessionStore {
     this.db.prepare('INSERT INTO app_settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
   }
 }
+
+const TRACE_RECORD = 'id, name, source, conversation_id AS conversationId, message_id AS messageId, created_at AS createdAt';
 
 function json(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
