@@ -10,6 +10,7 @@ import { tokensBeforeRound } from '../lib/replay';
 import { useApp } from '../store';
 import { Markdown } from './Markdown';
 import { ReplyStats } from './ReplyStats';
+import { ReplyStudio } from '../studio/ReplyStudio';
 import { FateStrip, TokenText } from './TokenText';
 
 const LONG = 6000;
@@ -162,6 +163,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
           )}
         </div>
       </div>
+      <ReplyStudio m={m} busy={busy} />
     </div>
   );
 }
