@@ -86,8 +86,7 @@ export class CompareJob {
 }
 
 function machineOf(engine: EngineService): string {
-  const i = engine.info;
-  return i.deviceInfo ? `${i.backend} · ${i.deviceInfo}` : i.backend;
+  return engine.info.deviceInfo || engine.info.backend;
 }
 
 export function median(xs: number[]): number {

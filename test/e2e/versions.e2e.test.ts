@@ -40,8 +40,8 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await page.goto(studio.uiUrl);
     await page.locator(id('chat-input')).waitFor();
     await page.locator(id('theme-light')).click();
-    // short sampled replies (a fresh seed each), drafting at M = 8 so each has rounds to compare
-    await page.locator(id('settings-mode')).selectOption('static');
+    // short sampled replies (a fresh seed each), CLaSp drafting at M = 8 so each has rounds to compare
+    await page.locator(id('settings-mode')).selectOption('clasp');
     await page.locator(id('settings-skip')).fill('8');
     await page.locator(id('settings-skip')).press('Enter');
     await page.locator(id('settings-toggle')).click();
@@ -51,7 +51,7 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
 
     await page.locator(id('chat-input')).fill('Write a short story about a lighthouse keeper.');
     await page.locator(id('send')).click();
-    await page.waitForFunction((sel) => !!document.querySelector(sel) && document.querySelector(sel)!.getAttribute('data-status') === 'complete', `${id('message-assistant')}:last-of-type`).catch(() => undefined);
+    await lastReply().waitFor();
     await waitIdle();
     const first = await lastReply().getAttribute('data-id');
     const firstText = await lastReply().locator('.msg-body').innerText();
@@ -100,10 +100,11 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     expect(rounds).toBeGreaterThan(0);
     const cells = ['data-only-a', 'data-only-b', 'data-both'];
     const counts = await Promise.all(cells.map(async (a) => Number(await heat.getAttribute(a))));
-    // static at M = 8: every round skips 8 layers in both, so both + only-A = 8 per round
+    // an explicit M = 8: every round skips 8 layers in both, so both + only A = 8 per round (and both + only B)
     expect(counts[0]! + counts[2]!).toBe(8 * rounds);
     expect(counts[1]! + counts[2]!).toBe(8 * rounds);
-    expect(await page.locator(`${id('ab-summary')} tr[data-row="mode"]`).innerText()).toMatch(/static\s+static/);
+    expect(await page.locator(`${id('ab-summary')} tr[data-row="mode"]`).innerText()).toMatch(/clasp\s+clasp/);
+    expect(await page.locator(id('inspector-source')).innerText()).toMatch(/version 2 of 2/);
     // something was drawn: the canvas is not blank
     const painted = await heat.evaluate((c: HTMLCanvasElement) => {
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;

@@ -15,7 +15,7 @@ import { SourceLine } from './SourceLine';
 import { Summary } from './Summary';
 import { TraceList } from './TraceList';
 import { useInspected } from './useInspected';
-import { AbCompare, PinButton } from '../studio/AbCompare';
+import { AbCompare } from '../studio/AbCompare';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
@@ -111,7 +111,6 @@ export function Inspector() {
           <Icon name="layers" size={16} /> Inspector
         </h2>
         <span className="spacer" />
-        <PinButton ins={ins} />
         <TraceList />
         <ImportButton />
         <ExportButtons ins={ins} />

@@ -4,6 +4,7 @@
 import { useState } from 'react';
 import type { Message } from '@shared/api';
 import { COMPARE_LIMITS, type CompareResult } from '@shared/compare';
+import { DEFS as REPLY_DEFS, isDemoModel } from '../chat/ReplyStats';
 import { Hint } from '../components/Hint';
 import { fmtNum, fmtPct } from '../lib/format';
 import { useApp } from '../store';
@@ -67,12 +68,12 @@ export function CompareModes({ m, busy }: { m: Message; busy: boolean }) {
           {job.error}
         </div>
       )}
-      {job?.result && <CompareTable r={job.result} />}
+      {job?.result && <CompareTable r={job.result} demo={isDemoModel(m.model?.name)} />}
     </section>
   );
 }
 
-function CompareTable({ r }: { r: CompareResult }) {
+function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
   const top = Math.max(...r.rows.map((x) => x.maxTokensPerS), 1e-9);
   const tokens = r.runs[0]?.nGenerated ?? 0;
   return (
@@ -121,6 +122,11 @@ function CompareTable({ r }: { r: CompareResult }) {
         {r.cancelled ? `Cancelled after ${r.runs.length} of ${r.repeats * 3} runs. ` : ''}
         {r.repeats} repeat{r.repeats === 1 ? '' : 's'} per mode, interleaved (ar, static, clasp), up to {r.maxTokens} tokens, fixed seed, on {r.machine}. Medians; ranges are min–max.
       </p>
+      {demo && (
+        <p className="demo-foot" data-testid="compare-demo-note">
+          * {REPLY_DEFS.demo}
+        </p>
+      )}
     </div>
   );
 }
