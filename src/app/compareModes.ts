@@ -80,7 +80,7 @@ export class CompareJob {
         this.emit({ type: 'compare-progress', ...this.ids(), done: runs.length, total: this.total, mode });
       }
     }
-    const result = summarize(runs, texts, { ...this.ids(), repeats: spec.repeats, maxTokens: spec.maxTokens, greedy: spec.greedy, machine: machineOf(engine), cancelled: ac.signal.aborted });
+    const result = summarize(runs, texts, { ...this.ids(), repeats: spec.repeats, maxTokens: spec.maxTokens, greedy: spec.greedy, model: engine.info.name, machine: machineOf(engine), cancelled: ac.signal.aborted });
     this.emit({ type: 'compare-done', ...this.ids(), result });
   }
 }

@@ -51,7 +51,9 @@ export interface CompareResult {
   differing: string[];
   rows: CompareRow[];
   runs: CompareRun[];
-  /** where it ran, e.g. "cpu · 2 threads" */
+  /** the model that ran (the loaded one, which may not be the one that wrote the reply) */
+  model: string;
+  /** where it ran: the engine's device line, e.g. "cpu (2 threads, avx512 kernels)" */
   machine: string;
   cancelled: boolean;
 }

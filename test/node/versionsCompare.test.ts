@@ -186,7 +186,7 @@ describe('compare figures', () => {
     const runs = [run('ar', 0, 100), run('clasp', 0, 150), run('ar', 1, 50), run('clasp', 1, 100), run('ar', 2, 100), run('clasp', 2, 120)];
     const same = [1, 2, 3];
     const texts = runs.map((r, i) => ({ label: `${r.mode} run ${r.repeat + 1}`, ids: i === 3 ? [1, 2, 4] : same }));
-    const res = summarize(runs, texts, { jobId: 'j', conversationId: 'c', messageId: 'm', repeats: 3, maxTokens: 8, greedy: true, machine: 'test', cancelled: false });
+    const res = summarize(runs, texts, { jobId: 'j', conversationId: 'c', messageId: 'm', repeats: 3, maxTokens: 8, greedy: true, model: 'm', machine: 'test', cancelled: false });
     const clasp = res.rows.find((r) => r.mode === 'clasp')!;
     expect(clasp.medianTokensPerS).toBe(120);
     expect(clasp.speedup).toBeCloseTo(120 / 100);

@@ -120,7 +120,7 @@ function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
       </p>
       <p className="dim compare-foot">
         {r.cancelled ? `Cancelled after ${r.runs.length} of ${r.repeats * 3} runs. ` : ''}
-        {r.repeats} repeat{r.repeats === 1 ? '' : 's'} per mode, interleaved (ar, static, clasp), up to {r.maxTokens} tokens, fixed seed, on {r.machine}. Medians; ranges are min–max.
+        {r.repeats} repeat{r.repeats === 1 ? '' : 's'} per mode, interleaved (ar, static, clasp), up to {r.maxTokens} tokens, fixed seed, {r.model} on {r.machine}. Medians; ranges are min–max.
       </p>
       {demo && (
         <p className="demo-foot" data-testid="compare-demo-note">

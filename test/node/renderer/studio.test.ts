@@ -56,7 +56,7 @@ describe('reply versions (renderer)', () => {
 });
 
 const result = (cancelled = false): CompareResult => ({
-  jobId: 'j1', conversationId: 'c1', messageId: 'a2', repeats: 1, maxTokens: 8, greedy: true, identical: true, differing: [], machine: 'cpu', cancelled,
+  jobId: 'j1', conversationId: 'c1', messageId: 'a2', repeats: 1, maxTokens: 8, greedy: true, identical: true, differing: [], model: 'm', machine: 'cpu', cancelled,
   rows: [], runs: [],
 });
 
