@@ -47,10 +47,18 @@ export class CompareJob {
     return { ...replySettings(this.engine, chat).gen, dpTable: false };
   }
 
+  /** Runs the job. `release` frees the conversation before the last event goes out, so a client may act on it at once. */
   start(release: () => void): void {
-    this.done = this.run()
-      .catch((e) => this.emit({ type: 'compare-error', ...this.ids(), message: (e as Error).message }))
-      .finally(release);
+    this.done = this.run().then(
+      (result) => {
+        release();
+        this.emit({ type: 'compare-done', ...this.ids(), result });
+      },
+      (e: unknown) => {
+        release();
+        this.emit({ type: 'compare-error', ...this.ids(), message: (e as Error).message });
+      },
+    );
   }
 
   cancel(): Promise<void> {
@@ -62,7 +70,7 @@ export class CompareJob {
     return { jobId: this.id, conversationId: this.spec.conversationId, messageId: this.spec.messageId };
   }
 
-  private async run(): Promise<void> {
+  private async run(): Promise<CompareResult> {
     const { spec, engine, ac } = this;
     const gens = Object.fromEntries(COMPARE_MODES.map((m) => [m, this.settingsFor(m)])) as Record<CompareMode, ValidSettings>;
     this.emit({ type: 'compare-progress', ...this.ids(), done: 0, total: this.total, mode: 'warm-up' });
@@ -80,8 +88,7 @@ export class CompareJob {
         this.emit({ type: 'compare-progress', ...this.ids(), done: runs.length, total: this.total, mode });
       }
     }
-    const result = summarize(runs, texts, { ...this.ids(), repeats: spec.repeats, maxTokens: spec.maxTokens, greedy: spec.greedy, model: engine.info.name, machine: machineOf(engine), cancelled: ac.signal.aborted });
-    this.emit({ type: 'compare-done', ...this.ids(), result });
+    return summarize(runs, texts, { ...this.ids(), repeats: spec.repeats, maxTokens: spec.maxTokens, greedy: spec.greedy, model: engine.info.name, machine: machineOf(engine), cancelled: ac.signal.aborted });
   }
 }
 
