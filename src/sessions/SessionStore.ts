@@ -14,6 +14,7 @@ import type { ChatSettings, Conversation, Message, MessageStatus, TokenFate } fr
 import type { GenerationStats } from '../shared/engineTypes';
 import { parseTrace, validateTrace, type Trace } from '../shared/trace';
 import { prepareDbFile } from './dbFile';
+import { json, toConversation, toMessage, type ConversationRow, type MessageRow } from './rows';
 import { migrate, schemaVersion } from './migrations';
 import * as versions from './versions';
 
@@ -64,37 +65,6 @@ export interface TraceRecord {
   createdAt: number;
 }
 
-interface ConversationRow {
-  id: string;
-  title: string;
-  system_prompt: string;
-  settings: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface MessageRow {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  role: Message['role'];
-  content: string;
-  status: MessageStatus;
-  created_at: number;
-  updated_at: number;
-  settings: string | null;
-  stats: string | null;
-  token_ids: string | null;
-  fates: string | null;
-  trace_id: string | null;
-  error: string | null;
-  note: string | null;
-  dropped_turns: number | null;
-  model: string | null;
-  pieces: string | null;
-  reply_group: string | null;
-  selected: number;
-}
 
 export function newId(): string {
   return crypto.randomUUID();
@@ -356,55 +326,3 @@ export class SessionStore {
 }
 
 const TRACE_RECORD = 'id, name, source, conversation_id AS conversationId, message_id AS messageId, created_at AS createdAt';
-
-function json(v: unknown): string | null {
-  return v === undefined || v === null ? null : JSON.stringify(v);
-}
-
-function parseJson<T>(s: string | null): T | undefined {
-  if (s === null) return undefined;
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-function toConversation(r: ConversationRow): Conversation {
-  return {
-    id: r.id,
-    title: r.title,
-    systemPrompt: r.system_prompt,
-    settings: parseJson<ChatSettings>(r.settings)!,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toMessage(r: MessageRow): Message {
-  const m: Message = {
-    id: r.id,
-    conversationId: r.conversation_id,
-    role: r.role,
-    content: r.content,
-    status: r.status,
-    createdAt: r.created_at,
-  };
-  const settings = parseJson<ChatSettings>(r.settings);
-  if (settings) m.settings = settings;
-  const stats = parseJson<GenerationStats>(r.stats);
-  if (stats) m.stats = stats;
-  const ids = parseJson<number[]>(r.token_ids);
-  if (ids) m.tokenIds = ids;
-  const fates = parseJson<TokenFate[]>(r.fates);
-  if (fates) m.fates = fates;
-  const pieces = parseJson<string[]>(r.pieces);
-  if (pieces) m.pieces = pieces;
-  if (r.trace_id) m.traceId = r.trace_id;
-  if (r.error) m.error = r.error;
-  if (r.note) m.note = r.note;
-  if (r.dropped_turns !== null) m.droppedTurns = r.dropped_turns;
-  const model = parseJson<NonNullable<Message['model']>>(r.model);
-  if (model) m.model = model;
-  return m;
-}
