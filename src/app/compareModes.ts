@@ -83,12 +83,29 @@ export class CompareJob {
         const res = await engine.generate(spec.promptIds, gens[mode], { signal: ac.signal, skipSpecial: true });
         if (res.finishReason === 'cancelled') break outer;
         const st = res.stats;
-        runs.push({ mode, repeat: r, tokensPerS: st.tokens_per_s, ttftMs: st.ttft_ms, nGenerated: st.n_generated, acceptanceRate: st.acceptance_rate, drafted: st.drafted ?? 0, accepted: st.accepted ?? 0 });
+        runs.push({
+          mode,
+          repeat: r,
+          tokensPerS: st.tokens_per_s,
+          ttftMs: st.ttft_ms,
+          nGenerated: st.n_generated,
+          acceptanceRate: st.acceptance_rate,
+          drafted: st.drafted ?? 0,
+          accepted: st.accepted ?? 0,
+        });
         texts.push({ label: `${mode} run ${r + 1}`, ids: res.ids });
         this.emit({ type: 'compare-progress', ...this.ids(), done: runs.length, total: this.total, mode });
       }
     }
-    return summarize(runs, texts, { ...this.ids(), repeats: spec.repeats, maxTokens: spec.maxTokens, greedy: spec.greedy, model: engine.info.name, machine: machineOf(engine), cancelled: ac.signal.aborted });
+    return summarize(runs, texts, {
+      ...this.ids(),
+      repeats: spec.repeats,
+      maxTokens: spec.maxTokens,
+      greedy: spec.greedy,
+      model: engine.info.name,
+      machine: machineOf(engine),
+      cancelled: ac.signal.aborted,
+    });
   }
 }
 
@@ -161,7 +178,11 @@ export async function startCompare(host: CompareHost, p: RequestOf<'compare:star
   const maxTokens = p.maxTokens ?? Math.min(conv.settings.maxTokens, COMPARE_LIMITS.maxTokens.default);
   // The prompt as it was for that reply: the turns before it, planned like a send.
   const { plan } = host.prepare(engine, { ...conv, settings: { ...conv.settings, maxTokens } }, toChat(shown.slice(0, i)));
-  const job = new CompareJob(engine, { conversationId: conv.id, messageId: p.messageId, promptIds: plan.ids, settings: conv.settings, repeats: p.repeats, maxTokens, greedy }, (e) => host.emitApp(e));
+  const job = new CompareJob(
+    engine,
+    { conversationId: conv.id, messageId: p.messageId, promptIds: plan.ids, settings: conv.settings, repeats: p.repeats, maxTokens, greedy },
+    (e) => host.emitApp(e),
+  );
   COMPARE_MODES.forEach((m) => job.settingsFor(m)); // throws ApiError now, not mid-run, when a mode's settings do not fit
   host.runCompare(job);
   return { jobId: job.id, total: job.total };

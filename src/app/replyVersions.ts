@@ -39,7 +39,7 @@ export async function regenerate(app: ReplyHost, conversationId: string): Promis
       // A reply with nothing in it (it failed before its first token) is not worth keeping.
       const empty = replaced.content.length === 0 && !replaced.traceId;
       if (empty) {
-        replyGroup = replaced.versions ? store.replyGroup(replaced.id) ?? undefined : undefined;
+        replyGroup = replaced.versions ? (store.replyGroup(replaced.id) ?? undefined) : undefined;
         store.deleteMessage(replaced.id);
       } else {
         replyGroup = store.replyGroup(replaced.id) ?? undefined;

@@ -24,8 +24,7 @@ export function withVersions(m: Message, group: string | null, groups: Map<strin
 
 export function groupOf(db: Database, messageId: string): { group: string | null; conversationId: string; role: string } | undefined {
   return db.prepare('SELECT reply_group AS "group", conversation_id AS conversationId, role FROM messages WHERE id = ?').get(messageId) as
-    | { group: string | null; conversationId: string; role: string }
-    | undefined;
+    { group: string | null; conversationId: string; role: string } | undefined;
 }
 
 /** Makes `messageId` the selected version of its reply; false when there is no such reply. */
@@ -46,14 +45,16 @@ export function selectVersion(db: Database, messageId: string): boolean {
 export function deleteVersion(db: Database, messageId: string): string | null {
   const row = groupOf(db, messageId);
   if (!row?.group) return null;
-  return db.transaction(() => {
-    db.prepare('DELETE FROM messages WHERE id = ?').run(messageId);
-    const left = db.prepare('SELECT id, selected FROM messages WHERE reply_group = ? ORDER BY seq').all(row.group) as { id: string; selected: number }[];
-    if (left.length === 0) return null;
-    const kept = left.find((r) => r.selected === 1) ?? left[left.length - 1]!;
-    db.prepare('UPDATE messages SET selected = 1 WHERE id = ?').run(kept.id);
-    return kept.id;
-  }).immediate();
+  return db
+    .transaction(() => {
+      db.prepare('DELETE FROM messages WHERE id = ?').run(messageId);
+      const left = db.prepare('SELECT id, selected FROM messages WHERE reply_group = ? ORDER BY seq').all(row.group) as { id: string; selected: number }[];
+      if (left.length === 0) return null;
+      const kept = left.find((r) => r.selected === 1) ?? left[left.length - 1]!;
+      db.prepare('UPDATE messages SET selected = 1 WHERE id = ?').run(kept.id);
+      return kept.id;
+    })
+    .immediate();
 }
 
 /** Takes a reply out of the conversation, keeping it as an earlier version. */

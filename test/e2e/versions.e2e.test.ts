@@ -20,6 +20,25 @@ const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `ver
 const waitIdle = (timeout = 90_000) => page.locator(id('stop')).waitFor({ state: 'detached', timeout });
 const lastReply = () => page.locator(id('message-assistant')).last();
 
+/** The commonest colour in the A/B difference heatmap, as "r,g,b". */
+const commonest = () =>
+  page.locator(id('ab-diff-heatmap')).evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const n = new Map<string, number>();
+    for (let i = 0; i < d.length; i += 4) n.set(`${d[i]},${d[i + 1]},${d[i + 2]}`, (n.get(`${d[i]},${d[i + 1]},${d[i + 2]}`) ?? 0) + 1);
+    return [...n.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+  });
+/** The theme's --heat-base colour, as "r,g,b". */
+const heatBase = () =>
+  page.evaluate(() => {
+    const probe = document.createElement('div');
+    probe.style.color = getComputedStyle(document.documentElement).getPropertyValue('--heat-base');
+    document.body.appendChild(probe);
+    const rgb = getComputedStyle(probe).color.match(/\d+/g)!.slice(0, 3).join(',');
+    probe.remove();
+    return rgb;
+  });
+
 beforeAll(async () => {
   if (SKIP_UI_SUITE) return;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -59,7 +78,12 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
 
     await lastReply().hover();
     await page.locator(id('regenerate')).click();
-    await page.waitForFunction((f) => document.querySelectorAll('[data-testid="message-assistant"]').length === 1 && (document.querySelector('[data-testid="message-assistant"]') as HTMLElement).dataset.id !== f, first);
+    await page.waitForFunction(
+      (f) =>
+        document.querySelectorAll('[data-testid="message-assistant"]').length === 1 &&
+        (document.querySelector('[data-testid="message-assistant"]') as HTMLElement).dataset.id !== f,
+      first,
+    );
     await waitIdle();
     const versions = page.locator(id('reply-versions'));
     await versions.waitFor();
@@ -112,8 +136,13 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
       return false;
     });
     expect(painted).toBe(true);
+    // most cells are skipped by neither: the commonest colour is the theme's heatmap base, in each theme
+    expect(await commonest()).toBe(await heatBase());
     await shot('ab-light');
     await page.locator(id('theme-dark')).click();
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    expect(await commonest()).toBe(await heatBase());
     await shot('ab-dark');
     await page.locator(id('theme-light')).click();
   });
@@ -125,7 +154,10 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await page.locator(id('compare-repeats')).fill('1');
     await page.locator(id('compare-max-tokens')).fill('16');
     await page.locator(id('compare-run')).click();
-    await page.locator(id('compare-progress')).waitFor().catch(() => undefined); // it may finish before a frame shows it
+    await page
+      .locator(id('compare-progress'))
+      .waitFor()
+      .catch(() => undefined); // it may finish before a frame shows it
     const table = page.locator(id('compare-table'));
     await table.waitFor({ timeout: 120_000 });
     const rows = page.locator(id('compare-row'));

@@ -26,11 +26,28 @@ function oldDatabase(): { convId: string; replyId: string; traceId: string } {
   migrate(db, MIGRATIONS.slice(0, 3));
   expect(schemaVersion(db)).toBe(3);
   const now = Date.now();
-  db.prepare('INSERT INTO conversations (id, title, system_prompt, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run('c1', 'Old chat', '', JSON.stringify(SETTINGS), now, now);
-  const ins = db.prepare('INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  db.prepare('INSERT INTO conversations (id, title, system_prompt, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    'c1',
+    'Old chat',
+    '',
+    JSON.stringify(SETTINGS),
+    now,
+    now,
+  );
+  const ins = db.prepare(
+    'INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   ins.run('u1', 'c1', 1, 'user', 'Hello?', 'complete', now, now, null, null);
   ins.run('a1', 'c1', 2, 'assistant', 'Hi there.', 'complete', now, now, 't1', JSON.stringify(['Hi', ' there.']));
-  db.prepare('INSERT INTO traces (id, conversation_id, message_id, source, name, created_at, json) VALUES (?, ?, ?, ?, ?, ?, ?)').run('t1', 'c1', 'a1', 'generated', 'old', now, JSON.stringify(sampleTrace()));
+  db.prepare('INSERT INTO traces (id, conversation_id, message_id, source, name, created_at, json) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    't1',
+    'c1',
+    'a1',
+    'generated',
+    'old',
+    now,
+    JSON.stringify(sampleTrace()),
+  );
   db.close();
   return { convId: 'c1', replyId: 'a1', traceId: 't1' };
 }

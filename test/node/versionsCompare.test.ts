@@ -46,7 +46,13 @@ afterEach(async () => {
 });
 
 const newChat = async (settings: Partial<ChatSettings> = GREEDY) => (await app.call('conversations:create', { settings })) as Conversation;
-const rejects = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: ApiError) => e);
+const rejects = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: ApiError) => e,
+  );
 
 async function send(convId: string, content: string) {
   const r = (await app.call('chat:send', { conversationId: convId, content })) as ResponseOf<'chat:send'>;
@@ -113,7 +119,9 @@ describe('reply versions (AppService)', () => {
     await regenerate(c.id);
     const md = (await app.call('export:chat', { conversationId: c.id, format: 'markdown' })) as ResponseOf<'export:chat'>;
     expect(md.content).toMatch(/version 2 of 2 \(the one shown/);
-    const json = JSON.parse(((await app.call('export:chat', { conversationId: c.id, format: 'json' })) as ResponseOf<'export:chat'>).content!) as { messages: { role: string; version?: unknown }[] };
+    const json = JSON.parse(((await app.call('export:chat', { conversationId: c.id, format: 'json' })) as ResponseOf<'export:chat'>).content!) as {
+      messages: { role: string; version?: unknown }[];
+    };
     expect(json.messages).toHaveLength(2);
     expect(json.messages[1]!.version).toEqual({ n: 2, of: 2 });
   });
@@ -125,7 +133,12 @@ describe('compare modes (AppService)', () => {
     const r = await send(c.id, 'Count from 1 to 20.');
     const before = store.listMessages(c.id);
     const tracesBefore = store.countRows('traces');
-    const started = (await app.call('compare:start', { conversationId: c.id, messageId: r.assistantMessage.id, repeats: 2, maxTokens: 16 })) as ResponseOf<'compare:start'>;
+    const started = (await app.call('compare:start', {
+      conversationId: c.id,
+      messageId: r.assistantMessage.id,
+      repeats: 2,
+      maxTokens: 16,
+    })) as ResponseOf<'compare:start'>;
     expect(started.total).toBe(6);
     // the conversation is busy meanwhile
     expect((await rejects(app.call('chat:send', { conversationId: c.id, content: 'hi' }))).code).toBe('busy');
@@ -160,7 +173,12 @@ describe('compare modes (AppService)', () => {
   it('can be cancelled, says so, and frees the conversation', async () => {
     const c = await newChat({ ...GREEDY, maxTokens: 64 });
     const r = await send(c.id, 'Count from 1 to 100.');
-    const started = (await app.call('compare:start', { conversationId: c.id, messageId: r.assistantMessage.id, repeats: 10, maxTokens: 64 })) as ResponseOf<'compare:start'>;
+    const started = (await app.call('compare:start', {
+      conversationId: c.id,
+      messageId: r.assistantMessage.id,
+      repeats: 10,
+      maxTokens: 64,
+    })) as ResponseOf<'compare:start'>;
     expect(await app.call('compare:cancel', { jobId: started.jobId })).toEqual({ cancelled: true });
     const done = compareEvents(started.jobId).find((e) => e.type === 'compare-done');
     expect(done?.type === 'compare-done' && done.result.cancelled).toBe(true);
@@ -179,14 +197,33 @@ describe('compare modes (AppService)', () => {
 });
 
 describe('compare figures', () => {
-  const run = (mode: CompareRun['mode'], repeat: number, tokensPerS: number): CompareRun => ({ mode, repeat, tokensPerS, ttftMs: 10 + repeat, nGenerated: 8, acceptanceRate: null, drafted: mode === 'ar' ? 0 : 8, accepted: mode === 'ar' ? 0 : 4 });
+  const run = (mode: CompareRun['mode'], repeat: number, tokensPerS: number): CompareRun => ({
+    mode,
+    repeat,
+    tokensPerS,
+    ttftMs: 10 + repeat,
+    nGenerated: 8,
+    acceptanceRate: null,
+    drafted: mode === 'ar' ? 0 : 8,
+    accepted: mode === 'ar' ? 0 : 4,
+  });
   it('median, per-repeat speed-up spread, and the greedy text check', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     const runs = [run('ar', 0, 100), run('clasp', 0, 150), run('ar', 1, 50), run('clasp', 1, 100), run('ar', 2, 100), run('clasp', 2, 120)];
     const same = [1, 2, 3];
     const texts = runs.map((r, i) => ({ label: `${r.mode} run ${r.repeat + 1}`, ids: i === 3 ? [1, 2, 4] : same }));
-    const res = summarize(runs, texts, { jobId: 'j', conversationId: 'c', messageId: 'm', repeats: 3, maxTokens: 8, greedy: true, model: 'm', machine: 'test', cancelled: false });
+    const res = summarize(runs, texts, {
+      jobId: 'j',
+      conversationId: 'c',
+      messageId: 'm',
+      repeats: 3,
+      maxTokens: 8,
+      greedy: true,
+      model: 'm',
+      machine: 'test',
+      cancelled: false,
+    });
     const clasp = res.rows.find((r) => r.mode === 'clasp')!;
     expect(clasp.medianTokensPerS).toBe(120);
     expect(clasp.speedup).toBeCloseTo(120 / 100);

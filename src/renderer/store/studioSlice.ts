@@ -43,14 +43,18 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
     async startCompare(m, opts) {
       const cur = get().compares[m.id];
       if (cur?.running) return;
-      set({ compares: { ...get().compares, [m.id]: { jobId: null, running: true, done: 0, total: opts.repeats * 3, phase: 'starting', result: null, error: null } } });
+      set({
+        compares: { ...get().compares, [m.id]: { jobId: null, running: true, done: 0, total: opts.repeats * 3, phase: 'starting', result: null, error: null } },
+      });
       try {
         const r = await call('compare:start', { conversationId: m.conversationId, messageId: m.id, ...opts });
         const now = get().compares[m.id];
         // Events may have beaten the answer here: keep what they said.
         set({ compares: { ...get().compares, [m.id]: { ...now!, jobId: r.jobId, total: r.total } } });
       } catch (e) {
-        set({ compares: { ...get().compares, [m.id]: { jobId: null, running: false, done: 0, total: 0, phase: 'failed', result: null, error: errorText(e) } } });
+        set({
+          compares: { ...get().compares, [m.id]: { jobId: null, running: false, done: 0, total: 0, phase: 'failed', result: null, error: errorText(e) } },
+        });
       }
     },
     async cancelCompare(messageId) {

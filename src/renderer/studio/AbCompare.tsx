@@ -25,7 +25,12 @@ export function PinButton({ ins }: { ins: Inspected }) {
   }
   if (!ins.buf || ins.buf.count === 0 || ins.live) return null;
   return (
-    <button className="btn tiny ghost" data-testid="pin-a" title="Pin this trace as A, then show another (a version, another reply, an imported trace) to compare it with A" onClick={pinA}>
+    <button
+      className="btn tiny ghost"
+      data-testid="pin-a"
+      title="Pin this trace as A, then show another (a version, another reply, an imported trace) to compare it with A"
+      onClick={pinA}
+    >
       Pin as <span className="ab-tag a">A</span>
     </button>
   );
@@ -94,8 +99,12 @@ export function AbCompare({ ins }: { ins: Inspected }) {
         <thead>
           <tr>
             <th />
-            <th><span className="ab-tag a">A</span></th>
-            <th><span className="ab-tag b">B</span></th>
+            <th>
+              <span className="ab-tag a">A</span>
+            </th>
+            <th>
+              <span className="ab-tag b">B</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -126,28 +135,33 @@ function DiffHeatmap({ d }: { d: SkipDiff }) {
   const scheme = useScheme(); // colours come from the theme: redraw when it changes
   const H = Math.max(60, Math.min(160, d.nLayer * 5));
   useEffect(() => {
-    const c = canvas.current;
-    if (!c || width <= 0) return;
-    const dpr = Math.min(2, window.devicePixelRatio || 1);
-    c.width = Math.round(width * dpr);
-    c.height = Math.round(H * dpr);
-    const ctx = c.getContext('2d');
-    if (!ctx) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const colour = {
-      [DIFF.neither]: cssVarString('--heat-base', '#eee'),
-      [DIFF.onlyA]: cssVarString('--ab-a', '#2f7fd1'),
-      [DIFF.onlyB]: cssVarString('--ab-b', '#e0892b'),
-      [DIFF.both]: cssVarString('--ab-both', '#888'),
-    } as Record<number, string>;
-    const cw = width / d.rounds;
-    const ch = H / d.nLayer;
-    ctx.clearRect(0, 0, width, H);
-    for (let r = 0; r < d.rounds; r++) {
-      for (let l = 0; l < d.nLayer; l++) {
-        ctx.fillStyle = colour[d.cells[r * d.nLayer + l]];
-        // layer 0 at the bottom, like the other heatmaps; cells overlap by a pixel fraction to avoid seams
-        ctx.fillRect(r * cw, H - (l + 1) * ch, cw + 0.5, ch + 0.5);
+    // Drawn on the next frame: after a theme switch, the CSS colours it reads are the new ones by then.
+    const frame = requestAnimationFrame(() => draw());
+    return () => cancelAnimationFrame(frame);
+    function draw() {
+      const c = canvas.current;
+      if (!c || width <= 0) return;
+      const dpr = Math.min(2, window.devicePixelRatio || 1);
+      c.width = Math.round(width * dpr);
+      c.height = Math.round(H * dpr);
+      const ctx = c.getContext('2d');
+      if (!ctx) return;
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      const colour = {
+        [DIFF.neither]: cssVarString('--heat-base', '#eee'),
+        [DIFF.onlyA]: cssVarString('--ab-a', '#2f7fd1'),
+        [DIFF.onlyB]: cssVarString('--ab-b', '#e0892b'),
+        [DIFF.both]: cssVarString('--ab-both', '#888'),
+      } as Record<number, string>;
+      const cw = width / d.rounds;
+      const ch = H / d.nLayer;
+      ctx.clearRect(0, 0, width, H);
+      for (let r = 0; r < d.rounds; r++) {
+        for (let l = 0; l < d.nLayer; l++) {
+          ctx.fillStyle = colour[d.cells[r * d.nLayer + l]];
+          // layer 0 at the bottom, like the other heatmaps; cells overlap by a pixel fraction to avoid seams
+          ctx.fillRect(r * cw, H - (l + 1) * ch, cw + 0.5, ch + 0.5);
+        }
       }
     }
   }, [d, width, H, scheme]);
@@ -159,13 +173,36 @@ function DiffHeatmap({ d }: { d: SkipDiff }) {
         <strong data-testid="ab-overlap">{fmtPct(d.meanOverlap)}</strong> (skipped by both / by either, per round).
       </div>
       <div ref={wrap}>
-        <canvas ref={canvas} className="ab-canvas" style={{ height: H }} data-testid="ab-diff-heatmap" data-rounds={d.rounds} data-only-a={d.onlyA} data-only-b={d.onlyB} data-both={d.both} role="img" aria-label={`Skip-set difference: ${d.onlyA} cells only A, ${d.onlyB} only B, ${d.both} both, of ${total}`} />
+        <canvas
+          ref={canvas}
+          className="ab-canvas"
+          style={{ height: H }}
+          data-testid="ab-diff-heatmap"
+          data-rounds={d.rounds}
+          data-only-a={d.onlyA}
+          data-only-b={d.onlyB}
+          data-both={d.both}
+          role="img"
+          aria-label={`Skip-set difference: ${d.onlyA} cells only A, ${d.onlyB} only B, ${d.both} both, of ${total}`}
+        />
       </div>
       <div className="ab-legend">
-        <span><i style={{ background: 'var(--ab-a)' }} />only A ({fmtInt(d.onlyA)})</span>
-        <span><i style={{ background: 'var(--ab-b)' }} />only B ({fmtInt(d.onlyB)})</span>
-        <span><i style={{ background: 'var(--ab-both)' }} />both ({fmtInt(d.both)})</span>
-        <span><i style={{ background: 'var(--heat-base)', border: '1px solid var(--border)' }} />neither</span>
+        <span>
+          <i style={{ background: 'var(--ab-a)' }} />
+          only A ({fmtInt(d.onlyA)})
+        </span>
+        <span>
+          <i style={{ background: 'var(--ab-b)' }} />
+          only B ({fmtInt(d.onlyB)})
+        </span>
+        <span>
+          <i style={{ background: 'var(--ab-both)' }} />
+          both ({fmtInt(d.both)})
+        </span>
+        <span>
+          <i style={{ background: 'var(--heat-base)', border: '1px solid var(--border)' }} />
+          neither
+        </span>
       </div>
     </div>
   );

@@ -35,11 +35,27 @@ export function CompareModes({ m, busy }: { m: Message; busy: boolean }) {
       <div className="compare-form">
         <label>
           repeats
-          <input type="number" data-testid="compare-repeats" min={COMPARE_LIMITS.repeats.min} max={COMPARE_LIMITS.repeats.max} value={repeats} disabled={running} onChange={(e) => setRepeats(clamp(Number(e.target.value), COMPARE_LIMITS.repeats))} />
+          <input
+            type="number"
+            data-testid="compare-repeats"
+            min={COMPARE_LIMITS.repeats.min}
+            max={COMPARE_LIMITS.repeats.max}
+            value={repeats}
+            disabled={running}
+            onChange={(e) => setRepeats(clamp(Number(e.target.value), COMPARE_LIMITS.repeats))}
+          />
         </label>
         <label>
           max tokens
-          <input type="number" data-testid="compare-max-tokens" min={COMPARE_LIMITS.maxTokens.min} max={COMPARE_LIMITS.maxTokens.max} value={maxTokens} disabled={running} onChange={(e) => setMaxTokens(clamp(Number(e.target.value), COMPARE_LIMITS.maxTokens))} />
+          <input
+            type="number"
+            data-testid="compare-max-tokens"
+            min={COMPARE_LIMITS.maxTokens.min}
+            max={COMPARE_LIMITS.maxTokens.max}
+            value={maxTokens}
+            disabled={running}
+            onChange={(e) => setMaxTokens(clamp(Number(e.target.value), COMPARE_LIMITS.maxTokens))}
+          />
         </label>
         <label className="compare-greedy" title="Temperature 0: every mode must then write the same text, which the result checks">
           <input type="checkbox" data-testid="compare-greedy" checked={greedy} disabled={running} onChange={(e) => setGreedy(e.target.checked)} />
@@ -82,9 +98,21 @@ function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
         <thead>
           <tr>
             <th>mode</th>
-            <th><Hint text={DEFS.tps}><span>tok/s (median, min–max)</span></Hint></th>
-            <th><Hint text={DEFS.ttft}><span>TTFT</span></Hint></th>
-            <th><Hint text={DEFS.speedup}><span>speed-up vs ar</span></Hint></th>
+            <th>
+              <Hint text={DEFS.tps}>
+                <span>tok/s (median, min–max)</span>
+              </Hint>
+            </th>
+            <th>
+              <Hint text={DEFS.ttft}>
+                <span>TTFT</span>
+              </Hint>
+            </th>
+            <th>
+              <Hint text={DEFS.speedup}>
+                <span>speed-up vs ar</span>
+              </Hint>
+            </th>
             <th>acceptance</th>
           </tr>
         </thead>
@@ -94,10 +122,16 @@ function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
               <td className="mode">{row.mode}</td>
               <td>
                 <div className="compare-bar" aria-hidden>
-                  <span className="range" style={{ left: `${(row.minTokensPerS / top) * 100}%`, width: `${((row.maxTokensPerS - row.minTokensPerS) / top) * 100}%` }} />
+                  <span
+                    className="range"
+                    style={{ left: `${(row.minTokensPerS / top) * 100}%`, width: `${((row.maxTokensPerS - row.minTokensPerS) / top) * 100}%` }}
+                  />
                   <span className="median" style={{ width: `${(row.medianTokensPerS / top) * 100}%` }} />
                 </div>
-                {fmtNum(row.medianTokensPerS, 1)} <span className="dim">({fmtNum(row.minTokensPerS, 0)}–{fmtNum(row.maxTokensPerS, 0)})</span>
+                {fmtNum(row.medianTokensPerS, 1)}{' '}
+                <span className="dim">
+                  ({fmtNum(row.minTokensPerS, 0)}–{fmtNum(row.maxTokensPerS, 0)})
+                </span>
               </td>
               <td>{fmtNum(row.medianTtftMs, 0)} ms</td>
               <td>
@@ -114,13 +148,15 @@ function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
         </tbody>
       </table>
       <p className={`compare-check ${r.identical === false ? 'bad' : ''}`} data-testid="compare-identical">
-        {r.identical === true && `✓ Same text in every mode: all ${r.runs.length} greedy runs wrote the same ${tokens} tokens. Speculation changed the speed, not the text.`}
+        {r.identical === true &&
+          `✓ Same text in every mode: all ${r.runs.length} greedy runs wrote the same ${tokens} tokens. Speculation changed the speed, not the text.`}
         {r.identical === false && `✗ The greedy texts differ (${r.differing.join(', ')}): speculation should never change greedy text. Please report this.`}
         {r.identical === null && 'Sampled (temperature above 0): texts may differ between modes. Tick “greedy” to check they match.'}
       </p>
       <p className="dim compare-foot">
         {r.cancelled ? `Cancelled after ${r.runs.length} of ${r.repeats * 3} runs. ` : ''}
-        {r.repeats} repeat{r.repeats === 1 ? '' : 's'} per mode, interleaved (ar, static, clasp), up to {r.maxTokens} tokens, fixed seed, {r.model} on {r.machine}. Medians; ranges are min–max.
+        {r.repeats} repeat{r.repeats === 1 ? '' : 's'} per mode, interleaved (ar, static, clasp), up to {r.maxTokens} tokens, fixed seed, {r.model} on{' '}
+        {r.machine}. Medians; ranges are min–max.
       </p>
       {demo && (
         <p className="demo-foot" data-testid="compare-demo-note">

@@ -19,7 +19,13 @@ export function ReplyStudio({ m, busy }: { m: Message; busy: boolean }) {
       <div className="reply-studio">
         <ReplyVersions m={m} busy={busy || comparing} />
         {m.content.length > 0 && (
-          <button className="btn tiny ghost" data-testid="compare-modes" aria-expanded={shown} onClick={() => setOpen(!shown)} title="Re-run this prompt in ar, static and clasp and measure each">
+          <button
+            className="btn tiny ghost"
+            data-testid="compare-modes"
+            aria-expanded={shown}
+            onClick={() => setOpen(!shown)}
+            title="Re-run this prompt in ar, static and clasp and measure each"
+          >
             ⇄ Compare modes
           </button>
         )}

@@ -15,18 +15,39 @@ export function ReplyVersions({ m, busy }: { m: Message; busy: boolean }) {
   const i = v.index;
   return (
     <div className="reply-versions" data-testid="reply-versions" data-count={n} data-index={i + 1} role="group" aria-label="Versions of this reply">
-      <button className="icon-btn" data-testid="version-prev" aria-label="Previous version" title="Previous version" disabled={busy || i === 0} onClick={() => void show(m, v.ids[i - 1])}>
+      <button
+        className="icon-btn"
+        data-testid="version-prev"
+        aria-label="Previous version"
+        title="Previous version"
+        disabled={busy || i === 0}
+        onClick={() => void show(m, v.ids[i - 1])}
+      >
         <Icon name="chevronLeft" size={14} />
       </button>
       <span className="versions-count" aria-live="polite">
         {i + 1}/{n}
       </span>
-      <button className="icon-btn" data-testid="version-next" aria-label="Next version" title="Next version" disabled={busy || i === n - 1} onClick={() => void show(m, v.ids[i + 1])}>
+      <button
+        className="icon-btn"
+        data-testid="version-next"
+        aria-label="Next version"
+        title="Next version"
+        disabled={busy || i === n - 1}
+        onClick={() => void show(m, v.ids[i + 1])}
+      >
         <Icon name="chevronRight" size={14} />
       </button>
       {confirm ? (
         <span className="version-confirm">
-          <button className="btn tiny danger" data-testid="version-delete-confirm" onClick={() => { setConfirm(false); void remove(m); }}>
+          <button
+            className="btn tiny danger"
+            data-testid="version-delete-confirm"
+            onClick={() => {
+              setConfirm(false);
+              void remove(m);
+            }}
+          >
             Delete version {i + 1}
           </button>
           <button className="btn tiny ghost" onClick={() => setConfirm(false)}>
@@ -34,7 +55,14 @@ export function ReplyVersions({ m, busy }: { m: Message; busy: boolean }) {
           </button>
         </span>
       ) : (
-        <button className="icon-btn" data-testid="version-delete" aria-label="Delete this version" title="Delete this version (its trace goes with it)" disabled={busy} onClick={() => setConfirm(true)}>
+        <button
+          className="icon-btn"
+          data-testid="version-delete"
+          aria-label="Delete this version"
+          title="Delete this version (its trace goes with it)"
+          disabled={busy}
+          onClick={() => setConfirm(true)}
+        >
           <Icon name="trash" size={13} />
         </button>
       )}

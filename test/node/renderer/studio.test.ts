@@ -16,10 +16,18 @@ const initial = useApp.getState();
 const conv: Conversation = { id: 'c1', title: 'c1', systemPrompt: '', settings: defaultChatSettings(), createdAt: 1, updatedAt: 1 };
 const user: Message = { id: 'u1', conversationId: 'c1', role: 'user', content: 'Count.', status: 'complete', createdAt: 1 };
 const version = (id: string, index: number, content: string): Message => ({
-  id, conversationId: 'c1', role: 'assistant', content, status: 'complete', createdAt: 2, versions: { ids: ['a1', 'a2'], index },
-  stats: { mode: 'clasp', n_generated: 3, tokens_per_s: 100 + index, ttft_ms: 5 } as GenerationStats, traceId: `t-${id}`,
+  id,
+  conversationId: 'c1',
+  role: 'assistant',
+  content,
+  status: 'complete',
+  createdAt: 2,
+  versions: { ids: ['a1', 'a2'], index },
+  stats: { mode: 'clasp', n_generated: 3, tokens_per_s: 100 + index, ttft_ms: 5 } as GenerationStats,
+  traceId: `t-${id}`,
 });
-const round = (skip: number[], accepted = 1, drafted = 2): RoundEvent => ({ skip, draft: { ids: new Array(drafted).fill(1), q: [] }, verify: { accepted, next_id: 2 } }) as unknown as RoundEvent;
+const round = (skip: number[], accepted = 1, drafted = 2): RoundEvent =>
+  ({ skip, draft: { ids: new Array(drafted).fill(1), q: [] }, verify: { accepted, next_id: 2 } }) as unknown as RoundEvent;
 
 beforeEach(() => {
   useApp.setState(initial, true);
@@ -56,8 +64,19 @@ describe('reply versions (renderer)', () => {
 });
 
 const result = (cancelled = false): CompareResult => ({
-  jobId: 'j1', conversationId: 'c1', messageId: 'a2', repeats: 1, maxTokens: 8, greedy: true, identical: true, differing: [], model: 'm', machine: 'cpu', cancelled,
-  rows: [], runs: [],
+  jobId: 'j1',
+  conversationId: 'c1',
+  messageId: 'a2',
+  repeats: 1,
+  maxTokens: 8,
+  greedy: true,
+  identical: true,
+  differing: [],
+  model: 'm',
+  machine: 'cpu',
+  cancelled,
+  rows: [],
+  runs: [],
 });
 
 describe('compare (renderer)', () => {
