@@ -21,7 +21,6 @@ import {
 } from '../shared/api';
 import type { ModelInfo } from '../shared/engineTypes';
 import { applySettingsPatch, defaultChatSettings } from '../shared/settings';
-import { TraceError, parseTrace } from '../shared/trace';
 import type { EngineService } from '../services/EngineService';
 import { ModelBusyError, type LoadProgress, type ModelManager } from '../services/ModelManager';
 import { stripUndefined, type ValidSettings } from '../services/settings';
@@ -31,8 +30,11 @@ import { ApiError, checkSettings, parsePayload, toApiError } from './apiErrors';
 import { AppEvents } from './appEvents';
 import { exportChat, exportTrace } from './exporters';
 import { forgetPolicy } from './policyActions';
+import { decodeTokens, deleteImportedTrace, importTrace, requireTrace } from './traceActions';
+import { cancelCompare, CompareJob, startCompare, type CompareHost } from './compareModes';
 import { planPrompt, toChat, type PromptPlan } from './promptPlan';
 import { addReplyRow, ReplyStream, replySettings, type ReplyContext } from './ReplyStream';
+import { deleteVersion, regenerate, selectVersion, type ReplyHost } from './replyVersions';
 
 /** What only a desktop shell can do; absent in `clasp serve`. */
 export interface AppHost {
@@ -55,13 +57,15 @@ export const DEFAULT_TITLE = 'New chat';
 
 type Handlers = { [C in Channel]: (p: RequestOf<C>) => Promise<ResponseOf<C>> | ResponseOf<C> };
 
-export class AppService {
+export class AppService implements ReplyHost, CompareHost {
   readonly models: ModelManager;
   readonly store: SessionStore;
   private readonly host: AppHost;
   private readonly events: AppEvents;
   /** the running reply of each conversation that has one */
   private readonly active = new Map<string, ReplyStream>();
+  /** the running "Compare modes" job of each conversation that has one */
+  private readonly compares = new Map<string, CompareJob>();
   private readonly replyContext: ReplyContext;
   private readonly log: (msg: string) => void;
   private readonly detach: () => void;
@@ -121,7 +125,7 @@ export class AppService {
   }
 
   /** Tells every window that a conversation's row changed behind a request (its title, its last activity). */
-  private conversationUpdated(id: string): void {
+  conversationUpdated(id: string): void {
     const conversation = this.store.isOpen ? this.store.getConversation(id) : null;
     if (conversation) this.emitApp({ type: 'conversation-updated', conversation });
   }
@@ -160,7 +164,11 @@ export class AppService {
       return this.store.listMessages(p.conversationId);
     },
     'chat:send': (p) => this.send(p),
-    'chat:regenerate': (p) => this.regenerate(p.conversationId, p.tryAnyway === true),
+    'chat:regenerate': (p) => regenerate(this, p.conversationId, p.tryAnyway === true),
+    'chat:version': (p) => selectVersion(this, p.conversationId, p.messageId),
+    'chat:version-delete': (p) => deleteVersion(this, p.conversationId, p.messageId),
+    'compare:start': (p) => startCompare(this, p),
+    'compare:cancel': (p) => cancelCompare(this.compares.values(), p.jobId),
     'chat:stop': (p) => this.stop(p.conversationId),
     'models:list': () => this.models.catalogue(this.store),
     'models:load': (p) => this.loadModel(p.path),
@@ -168,38 +176,18 @@ export class AppService {
       const engine = this.models.current;
       return engine ? { info: engine.info, defaults: { ...engine.defaults } } : null;
     },
-    'trace:get': (p) => {
-      const t = this.store.getTrace(p.traceId);
-      if (!t) throw new ApiError(`no trace with id ${p.traceId}`, 'not_found');
-      return t;
-    },
-    'trace:import': (p) => this.importTrace(p.text, p.name),
+    'trace:get': (p) => requireTrace(this.store, p.traceId),
+    'trace:import': (p) => importTrace(this.store, p.text, p.name, (e) => this.emitApp(e)),
     'export:chat': (p) => {
       const conv = this.requireConversation(p.conversationId);
       return this.deliver(exportChat(conv, this.store.listMessages(conv.id), p.format));
     },
-    'export:trace': (p) => {
-      const t = this.store.getTrace(p.traceId);
-      if (!t) throw new ApiError(`no trace with id ${p.traceId}`, 'not_found');
-      return this.deliver(exportTrace(p.traceId, t, p.format));
-    },
+    'export:trace': (p) => this.deliver(exportTrace(p.traceId, requireTrace(this.store, p.traceId), p.format)),
     'traces:list': () => this.store.listTraces(),
     'chat:count': (p) => this.countPrompt(p.conversationId, p.content),
-    'tokens:decode': (p) => {
-      // Token ids to text for the inspector (imported traces, rejected drafts), one id at a time.
-      const svc = this.models.current;
-      if (!svc) throw new ApiError('no model is loaded', 'not_found');
-      const t = svc.tokenizer;
-      return { model: svc.info.name, pieces: p.ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
-    },
+    'tokens:decode': (p) => decodeTokens(this.models.current, p.ids),
+    'trace:delete': (p) => deleteImportedTrace(this.store, p.traceId),
     'policy:forget': () => forgetPolicy(this.models.current, this.log),
-    'trace:delete': (p) => {
-      const rec = this.store.getTraceRecord(p.traceId);
-      if (!rec) return { deleted: false };
-      // A reply's own trace goes with the reply (delete or regenerate it); imported ones go here.
-      if (rec.source !== 'imported') throw new ApiError('only imported traces can be deleted; a reply’s trace goes with the reply', 'bad_request');
-      return { deleted: this.store.deleteTrace(p.traceId) };
-    },
   };
 
   // ---- conversations ----
@@ -229,6 +217,7 @@ export class AppService {
       a.discard = true;
       await a.stop();
     }
+    await this.compares.get(id)?.cancel();
     const deleted = this.store.deleteConversation(id);
     if (deleted) this.emitApp({ type: 'conversation-deleted', conversationId: id });
     return { deleted };
@@ -236,14 +225,15 @@ export class AppService {
 
   // ---- chat ----
 
-  private assertIdle(conversationId: string): void {
+  assertIdle(conversationId: string): void {
     if (this.active.has(conversationId)) {
       throw new ApiError('a reply is still being written in this conversation; stop it first (chat:stop)', 'busy');
     }
+    if (this.compares.has(conversationId)) throw new ApiError('"Compare modes" is running in this conversation; cancel it first (compare:cancel)', 'busy');
   }
 
   /** The conversation, with no reply running, and the model to answer with (the usual one is loaded if none is). */
-  private async ready(conversationId: string): Promise<{ conv: Conversation; engine: EngineService }> {
+  async ready(conversationId: string): Promise<{ conv: Conversation; engine: EngineService }> {
     this.assertIdle(this.requireConversation(conversationId).id);
     const engine = await this.ensureModel();
     const conv = this.requireConversation(conversationId); // it may have changed while the model loaded
@@ -303,27 +293,6 @@ export class AppService {
     }
   }
 
-  private async regenerate(conversationId: string, tryAnyway = false): Promise<ResponseOf<'chat:regenerate'>> {
-    const { conv, engine } = await this.ready(conversationId);
-    const history = this.store.listMessages(conv.id);
-    const last = history[history.length - 1];
-    const replaced = last?.role === 'assistant' ? last : undefined;
-    const base = replaced ? history.slice(0, -1) : history;
-    if (base[base.length - 1]?.role !== 'user') {
-      throw new ApiError('nothing to regenerate: the conversation does not end with a user message and its reply', 'bad_request');
-    }
-    const { gen, chat, plan } = this.prepare(engine, conv, toChat(base));
-    if (tryAnyway) gen.forceSpeculation = true;
-    let assistantMessage!: Message;
-    this.store.transaction(() => {
-      if (replaced) this.store.deleteMessage(replaced.id); // its trace goes with it
-      assistantMessage = addReplyRow(this.store, engine, conv.id, chat, plan);
-    });
-    this.conversationUpdated(conv.id);
-    this.startReply(engine, conv.id, assistantMessage, plan, gen);
-    return { assistantMessage, promptTokens: plan.ids.length, droppedTurns: plan.droppedTurns };
-  }
-
   private async stop(conversationId: string): Promise<ResponseOf<'chat:stop'>> {
     const a = this.active.get(conversationId);
     if (!a) return { stopped: false, messageId: null };
@@ -333,25 +302,35 @@ export class AppService {
 
   /** Resolves when the conversation's reply (if any) has finished and been stored. */
   async waitIdle(conversationId?: string): Promise<void> {
-    const list = conversationId ? [this.active.get(conversationId)] : [...this.active.values()];
+    const list = conversationId ? [this.active.get(conversationId), this.compares.get(conversationId)] : [...this.active.values(), ...this.compares.values()];
     await Promise.all(list.map((a) => a?.done));
   }
 
   /** A reply's settings (checked against the model) and its prompt; throws ApiError before anything is stored. */
-  private prepare(engine: EngineService, conv: Conversation, turns: ChatMessage[]): { gen: ValidSettings; chat: ChatSettings; plan: PromptPlan } {
+  prepare(engine: EngineService, conv: Conversation, turns: ChatMessage[]): { gen: ValidSettings; chat: ChatSettings; plan: PromptPlan } {
     const { gen, chat } = replySettings(engine, conv.settings);
     const { nCtx, name } = engine.info;
     const plan = planPrompt({ systemPrompt: conv.systemPrompt, turns, maxTokens: gen.maxTokens, nCtx, modelName: name, encodeChat: (m) => engine.encodeChat(m) });
     return { gen, chat, plan };
   }
 
-  private startReply(engine: EngineService, conversationId: string, msg: Message, plan: PromptPlan, gen: ValidSettings): void {
+  startReply(engine: EngineService, conversationId: string, msg: Message, plan: PromptPlan, gen: ValidSettings): void {
     const reply = new ReplyStream(this.replyContext, engine, conversationId, msg.id, plan, gen);
     this.active.set(conversationId, reply);
     const untrack = this.models.track(reply.ac);
     reply.start(() => {
       untrack();
       if (this.active.get(conversationId) === reply) this.active.delete(conversationId);
+    });
+  }
+
+  runCompare(job: CompareJob): void {
+    const id = job.spec.conversationId;
+    this.compares.set(id, job);
+    const untrack = this.models.track(job.ac);
+    job.start(() => {
+      untrack();
+      if (this.compares.get(id) === job) this.compares.delete(id);
     });
   }
 
@@ -395,20 +374,6 @@ export class AppService {
 
   // ---- traces and exports ----
 
-  private importTrace(text: string, fileName?: string): ResponseOf<'trace:import'> {
-    let trace;
-    try {
-      trace = parseTrace(text, 'the imported file');
-    } catch (e) {
-      if (e instanceof TraceError) throw new ApiError(e.message, 'bad_request');
-      throw e;
-    }
-    const name = `${fileName?.trim() || 'imported'} · ${trace.model.name} · ${trace.config.mode}`;
-    const traceId = this.store.putTrace(trace, { source: 'imported', name });
-    this.emitApp({ type: 'trace-imported', traceId, name });
-    return { traceId, trace };
-  }
-
   /** In Electron, export channels show a save dialog; in the browser, the file goes back to download. */
   private async deliver(file: ExportedFile): Promise<ExportedFile> {
     if (!this.host.saveFile) return file;
@@ -423,6 +388,7 @@ export class AppService {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.active.values()].map((a) => a.stop('Stopped: the app was closing.')));
+    await Promise.all([...this.compares.values()].map((j) => j.cancel()));
     this.detach();
     this.events.clear();
   }

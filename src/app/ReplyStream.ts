@@ -203,8 +203,9 @@ export class ReplyStream {
 }
 
 /** The reply's row, stored before it starts (status 'streaming', its settings, model and prompt note). */
-export function addReplyRow(store: SessionStore, engine: EngineService, conversationId: string, settings: ChatSettings, plan: PromptPlan): Message {
+export function addReplyRow(store: SessionStore, engine: EngineService, conversationId: string, settings: ChatSettings, plan: PromptPlan, replyGroup?: string): Message {
   return store.addMessage({
+    replyGroup,
     conversationId,
     role: 'assistant',
     content: '',

@@ -54,6 +54,7 @@ export function chatToMarkdown(conv: Conversation, messages: Message[], now = ne
       if (m.status !== 'complete') meta.push(`status: ${m.status}${m.error ? ` (${m.error})` : ''}`);
       if (m.note) meta.push(m.note);
       if (m.model) meta.push(`model: ${m.model.name} on ${m.model.device}`);
+      if (m.versions) meta.push(`version ${m.versions.index + 1} of ${m.versions.ids.length} (the one shown; regenerated replies keep their earlier versions)`);
       if (m.stats) meta.push(statsLine(m.stats));
     }
     if (meta.length) out.push(...meta.map((l) => `> ${l}`), '');
@@ -66,7 +67,8 @@ export interface ChatExport {
   version: 1;
   exportedAt: string;
   conversation: Omit<Conversation, 'id'>;
-  messages: Omit<Message, 'id' | 'conversationId'>[];
+  /** the messages shown (each reply's selected version); `version`: which of how many, when a reply has several */
+  messages: (Omit<Message, 'id' | 'conversationId' | 'versions'> & { version?: { n: number; of: number } })[];
 }
 
 export function chatToJson(conv: Conversation, messages: Message[], now = new Date()): ChatExport {
@@ -76,7 +78,7 @@ export function chatToJson(conv: Conversation, messages: Message[], now = new Da
     version: 1,
     exportedAt: now.toISOString(),
     conversation,
-    messages: messages.map(({ id: _m, conversationId: _c, ...rest }) => rest),
+    messages: messages.map(({ id: _m, conversationId: _c, versions, ...rest }) => (versions ? { ...rest, version: { n: versions.index + 1, of: versions.ids.length } } : rest)),
   };
 }
 

@@ -14,6 +14,7 @@ import './settings/settings.css';
 import './inspector/inspector.css';
 import './inspector/round-detail.css';
 import './bench/bench.css';
+import './studio/studio.css';
 
 const root = createRoot(document.getElementById('root') as HTMLElement);
 

@@ -14,7 +14,9 @@ import type { ChatSettings, Conversation, Message, MessageStatus, TokenFate } fr
 import type { GenerationStats } from '../shared/engineTypes';
 import { parseTrace, validateTrace, type Trace } from '../shared/trace';
 import { prepareDbFile } from './dbFile';
+import { json, toConversation, toMessage, type ConversationRow, type MessageRow } from './rows';
 import { migrate, schemaVersion } from './migrations';
+import * as versions from './versions';
 
 export interface SessionStoreOptions {
   /** The database file, or ':memory:'. Its folder is created when missing. */
@@ -38,6 +40,8 @@ export interface NewMessage {
   note?: string;
   droppedTurns?: number;
   model?: Message['model'];
+  /** an assistant reply: the reply it is a new version of (its reply_group); absent: a reply of its own */
+  replyGroup?: string;
 }
 
 export interface MessagePatch {
@@ -61,35 +65,6 @@ export interface TraceRecord {
   createdAt: number;
 }
 
-interface ConversationRow {
-  id: string;
-  title: string;
-  system_prompt: string;
-  settings: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface MessageRow {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  role: Message['role'];
-  content: string;
-  status: MessageStatus;
-  created_at: number;
-  updated_at: number;
-  settings: string | null;
-  stats: string | null;
-  token_ids: string | null;
-  fates: string | null;
-  trace_id: string | null;
-  error: string | null;
-  note: string | null;
-  dropped_turns: number | null;
-  model: string | null;
-  pieces: string | null;
-}
 
 export function newId(): string {
   return crypto.randomUUID();
@@ -205,15 +180,26 @@ export class SessionStore {
 
   // ---- messages ----
 
+  /** The conversation as shown: each reply's selected version, with `versions` when it has several. */
   listMessages(conversationId: string): Message[] {
-    const rows = this.db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq').all(conversationId) as MessageRow[];
-    return rows.map(toMessage);
+    const rows = this.db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND selected = 1 ORDER BY seq').all(conversationId) as MessageRow[];
+    const groups = versions.versionGroups(this.db, conversationId);
+    return rows.map((r) => versions.withVersions(toMessage(r), r.reply_group, groups));
   }
 
+  /** One message (any version), with `versions` when its reply has several. */
   getMessage(id: string): Message | undefined {
     const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
-    return row ? toMessage(row) : undefined;
+    return row ? versions.withVersions(toMessage(row), row.reply_group, versions.versionGroups(this.db, row.conversation_id)) : undefined;
   }
+
+  // Reply versions (versions.ts): the group a reply belongs to, which version is shown, deleting one.
+  replyGroup = (id: string): string | null => versions.groupOf(this.db, id)?.group ?? null;
+  selectVersion = (id: string): boolean => versions.selectVersion(this.db, id);
+  /** Returns the id of the version shown afterwards (null: none left). */
+  deleteVersion = (id: string): string | null => versions.deleteVersion(this.db, id);
+  /** Keeps a reply as an earlier version, out of the conversation (regenerate). */
+  unselectVersion = (id: string): void => versions.unselect(this.db, id);
 
   /** The message's position in its conversation (for "delete everything after"). */
   messageSeq(id: string): number | undefined {
@@ -228,10 +214,10 @@ export class SessionStore {
       const { s } = this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM messages WHERE conversation_id = ?').get(m.conversationId) as { s: number };
       this.db
         .prepare(
-          `INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, settings, note, dropped_turns, model)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, settings, note, dropped_turns, model, reply_group)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, m.conversationId, s, m.role, m.content, m.status, now, now, json(m.settings), m.note ?? null, m.droppedTurns ?? null, json(m.model));
+        .run(id, m.conversationId, s, m.role, m.content, m.status, now, now, json(m.settings), m.note ?? null, m.droppedTurns ?? null, json(m.model), m.role === 'assistant' ? (m.replyGroup ?? id) : null);
       this.touchConversation(m.conversationId);
     });
     try {
@@ -307,19 +293,11 @@ export class SessionStore {
   }
 
   getTraceRecord(id: string): TraceRecord | undefined {
-    const row = this.db
-      .prepare('SELECT id, name, source, conversation_id, message_id, created_at FROM traces WHERE id = ?')
-      .get(id) as { id: string; name: string; source: 'generated' | 'imported'; conversation_id: string | null; message_id: string | null; created_at: number } | undefined;
-    return row
-      ? { id: row.id, name: row.name, source: row.source, conversationId: row.conversation_id, messageId: row.message_id, createdAt: row.created_at }
-      : undefined;
+    return this.db.prepare(`SELECT ${TRACE_RECORD} FROM traces WHERE id = ?`).get(id) as TraceRecord | undefined;
   }
 
   listTraces(): TraceRecord[] {
-    const rows = this.db
-      .prepare('SELECT id, name, source, conversation_id, message_id, created_at FROM traces ORDER BY created_at DESC, rowid DESC')
-      .all() as { id: string; name: string; source: 'generated' | 'imported'; conversation_id: string | null; message_id: string | null; created_at: number }[];
-    return rows.map((row) => ({ id: row.id, name: row.name, source: row.source, conversationId: row.conversation_id, messageId: row.message_id, createdAt: row.created_at }));
+    return this.db.prepare(`SELECT ${TRACE_RECORD} FROM traces ORDER BY created_at DESC, rowid DESC`).all() as TraceRecord[];
   }
 
   deleteTrace(id: string): boolean {
@@ -347,54 +325,4 @@ export class SessionStore {
   }
 }
 
-function json(v: unknown): string | null {
-  return v === undefined || v === null ? null : JSON.stringify(v);
-}
-
-function parseJson<T>(s: string | null): T | undefined {
-  if (s === null) return undefined;
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-function toConversation(r: ConversationRow): Conversation {
-  return {
-    id: r.id,
-    title: r.title,
-    systemPrompt: r.system_prompt,
-    settings: parseJson<ChatSettings>(r.settings)!,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toMessage(r: MessageRow): Message {
-  const m: Message = {
-    id: r.id,
-    conversationId: r.conversation_id,
-    role: r.role,
-    content: r.content,
-    status: r.status,
-    createdAt: r.created_at,
-  };
-  const settings = parseJson<ChatSettings>(r.settings);
-  if (settings) m.settings = settings;
-  const stats = parseJson<GenerationStats>(r.stats);
-  if (stats) m.stats = stats;
-  const ids = parseJson<number[]>(r.token_ids);
-  if (ids) m.tokenIds = ids;
-  const fates = parseJson<TokenFate[]>(r.fates);
-  if (fates) m.fates = fates;
-  const pieces = parseJson<string[]>(r.pieces);
-  if (pieces) m.pieces = pieces;
-  if (r.trace_id) m.traceId = r.trace_id;
-  if (r.error) m.error = r.error;
-  if (r.note) m.note = r.note;
-  if (r.dropped_turns !== null) m.droppedTurns = r.dropped_turns;
-  const model = parseJson<NonNullable<Message['model']>>(r.model);
-  if (model) m.model = model;
-  return m;
-}
+const TRACE_RECORD = 'id, name, source, conversation_id AS conversationId, message_id AS messageId, created_at AS createdAt';

@@ -75,6 +75,20 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`ALTER TABLE messages ADD COLUMN pieces TEXT`); // JSON: string[], one per token id
     },
   },
+  {
+    version: 4,
+    name: 'reply versions (regenerate keeps the earlier replies)',
+    up: (db) => {
+      // The versions of one reply share `reply_group` (the first version's id); exactly one of them
+      // has selected = 1 and is the one in the conversation. Every existing reply is its own group.
+      db.exec(`
+        ALTER TABLE messages ADD COLUMN reply_group TEXT;
+        ALTER TABLE messages ADD COLUMN selected INTEGER NOT NULL DEFAULT 1;
+        UPDATE messages SET reply_group = id WHERE role = 'assistant';
+        CREATE INDEX messages_by_group ON messages(reply_group);
+      `);
+    },
+  },
 ];
 
 export class MigrationError extends Error {}

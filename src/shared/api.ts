@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { GenerationStats, ModelInfo, RoundEvent, FinishReason, TokenFate } from './engineTypes';
 import { MODE_VALUES, NUMBER_SETTINGS, type NumberSetting, type SamplingDefaults } from './settings';
 import type { Trace } from './trace';
+import { COMPARE_LIMITS, type CompareEvent } from './compare';
 
 /** A zod number schema for one row of the settings table (src/shared/settings.ts). */
 export function numberSettingSchema(s: NumberSetting) {
@@ -75,6 +76,8 @@ export interface Message {
   droppedTurns?: number;
   /** (added) the model that wrote this reply, and where it ran. */
   model?: { name: string; path: string; device: string };
+  /** (added) a regenerated reply's versions, oldest first (present when it has more than one); `index`: this one's */
+  versions?: { ids: string[]; index: number };
 }
 
 export type { TokenFate } from './engineTypes';
@@ -117,7 +120,9 @@ export type AppEvent =
   | { type: 'conversation-deleted'; conversationId: string }
   /** (added) a conversation's stored row changed behind a request: a title from the first message, a reply that ended */
   | { type: 'conversation-updated'; conversation: Conversation }
-  | { type: 'trace-imported'; traceId: string; name: string };
+  | { type: 'trace-imported'; traceId: string; name: string }
+  /** (added) a "Compare modes" run: progress, its result, or why it failed */
+  | CompareEvent;
 
 export const idSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
@@ -147,6 +152,19 @@ export const requests = {
   'chat:count': z.object({ conversationId: idSchema, content: z.string().max(200_000) }),
   /** (added) forgets what the CLaSp policy learned on the loaded model and this machine */
   'policy:forget': z.object({}),
+  // (added) reply versions: show another version of a reply; delete one (not the last one left).
+  'chat:version': z.object({ conversationId: idSchema, messageId: idSchema }),
+  'chat:version-delete': z.object({ conversationId: idSchema, messageId: idSchema }),
+  // (added) "Compare modes": the prompt of reply `messageId` in ar, static and clasp, `repeats` times each.
+  'compare:start': z.object({
+    conversationId: idSchema,
+    messageId: idSchema,
+    repeats: z.number().int().min(COMPARE_LIMITS.repeats.min).max(COMPARE_LIMITS.repeats.max),
+    maxTokens: z.number().int().min(COMPARE_LIMITS.maxTokens.min).max(COMPARE_LIMITS.maxTokens.max).optional(),
+    /** default true: temperature 0, so every mode must write the same text */
+    greedy: z.boolean().optional(),
+  }),
+  'compare:cancel': z.object({ jobId: idSchema }),
 } as const;
 
 export type Channel = keyof typeof requests;
@@ -239,6 +257,13 @@ export interface Responses {
    * the next speculative reply), and the kept file with them. forgotten false: no model is loaded.
    */
   'policy:forget': { forgotten: boolean; model: string | null };
+  /** the version now shown (with `versions`) */
+  'chat:version': Message;
+  /** `shown`: the version shown afterwards */
+  'chat:version-delete': { deleted: boolean; shown: Message | null };
+  /** resolves at once; progress and the result come as app events (compare-progress, compare-done) */
+  'compare:start': { jobId: string; total: number };
+  'compare:cancel': { cancelled: boolean };
 }
 export type ResponseOf<C extends Channel> = Responses[C];
 

@@ -1,4 +1,4 @@
-// AppService end to end on the bundled demo model: send and stream, stop, regenerate, edit and
+// AppService end to end on the bundled demo model: send and stream, stop, regenerate (versions), edit and
 // resend, busy and delete while streaming, no model switch mid-reply, context overflow, crash
 // recovery of a reply being written, and the stored stats, fates and trace.
 import * as fs from 'node:fs';
@@ -199,20 +199,23 @@ describe('AppService on the demo model', () => {
     expect(again.done.type).toBe('done');
   });
 
-  it('regenerate replaces the last reply (and its trace)', async () => {
+  it('regenerate keeps the earlier reply as a version, with its trace', async () => {
     const c = await newChat();
     const first = await send(c.id, 'Count from 1 to 5.');
     const oldId = first.r.assistantMessage.id;
     const oldTrace = store.getMessage(oldId)!.traceId!;
     const oldContent = store.getMessage(oldId)!.content;
     const g = (await app.call('chat:regenerate', { conversationId: c.id })) as ResponseOf<'chat:regenerate'>;
+    expect(g.assistantMessage.versions).toEqual({ ids: [oldId, g.assistantMessage.id], index: 1 });
     const done = await doneOf(g.assistantMessage.id);
     expect(done.type).toBe('done');
     const msgs = store.listMessages(c.id);
     expect(msgs.map((m) => m.role)).toEqual(['user', 'assistant']);
     expect(msgs[1]!.id).toBe(g.assistantMessage.id);
-    expect(store.getMessage(oldId)).toBeUndefined();
-    expect(store.getTrace(oldTrace)).toBeUndefined();
+    // the earlier version stays, with its trace, out of the conversation
+    expect(store.getMessage(oldId)!.content).toBe(oldContent);
+    expect(store.getTrace(oldTrace)).toBeDefined();
+    expect(msgs[1]!.traceId).not.toBe(oldTrace);
     // greedy with a fixed seed: the same text again
     expect(msgs[1]!.content).toBe(oldContent);
     expect(msgs[1]!.content.length).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ import { useApp } from '../store';
 import { Markdown } from './Markdown';
 import { ReplyStats } from './ReplyStats';
 import { SpeedExplanation } from './SpeedExplanation';
+import { ReplyStudio } from '../studio/ReplyStudio';
 import { FateStrip, TokenText } from './TokenText';
 
 const LONG = 6000;
@@ -164,6 +165,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
           )}
         </div>
       </div>
+      <ReplyStudio m={m} busy={busy} />
     </div>
   );
 }

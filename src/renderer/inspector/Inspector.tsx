@@ -15,6 +15,7 @@ import { SourceLine } from './SourceLine';
 import { Summary } from './Summary';
 import { TraceList } from './TraceList';
 import { useInspected } from './useInspected';
+import { AbCompare } from '../studio/AbCompare';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
@@ -75,6 +76,7 @@ export function Inspector() {
         <div className="insp-tab-body" role="tabpanel" data-tab={tab}>
           {tab === 'overview' && (
             <>
+              <AbCompare ins={ins} />
               <Summary ins={ins} />
               <Replay ins={ins} />
             </>
@@ -91,6 +93,7 @@ export function Inspector() {
   } else {
     body = (
       <>
+        <AbCompare ins={ins} />
         <Summary ins={ins} />
         <Replay ins={ins} />
         <Heatmaps ins={ins} />

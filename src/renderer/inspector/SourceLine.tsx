@@ -1,6 +1,7 @@
 // The line under the inspector's header: what is shown (a live or stored reply, or an imported trace),
 // and a way back to the last imported trace.
 import { useApp } from '../store';
+import { PinButton } from '../studio/AbCompare';
 import type { Inspected } from './useInspected';
 
 export function SourceLine({ ins }: { ins: Inspected }) {
@@ -27,6 +28,8 @@ export function SourceLine({ ins }: { ins: Inspected }) {
             {t.model.name} · {t.config.mode} · {t.summary.n_generated} tokens
           </span>
         )}
+        <span className="spacer" />
+        <PinButton ins={ins} />
       </div>
     );
   }
@@ -39,11 +42,18 @@ export function SourceLine({ ins }: { ins: Inspected }) {
   const short = (t: string) => (t.length > 60 ? `${t.slice(0, 59).trimEnd()}…` : t).replace(/\s+/g, ' ');
   return (
     <div className="source-line" data-testid="inspector-source" data-reply={k >= 0 ? k + 1 : undefined}>
-      {ins.live ? <span className="src-chip live">● live</span> : <span className="src-chip">reply {k >= 0 ? `${k + 1} of ${replies.length}` : ''}</span>}
+      {ins.live ? <span className="src-chip live">● live</span> : <span className="src-chip">reply {k >= 0 ? `${k + 1} of ${replies.length}` : ''}{versionOf(ins)}</span>}
       <span className="src-name" title={`${prompt ?? ''}${title ? ` (in “${title}”)` : ''}`}>{prompt !== undefined ? `to “${short(prompt)}”` : (title ?? 'conversation')}</span>
       {ins.message?.stats && <span className="dim">{ins.message.stats.mode} · {ins.message.stats.n_generated} tokens</span>}
       <span className="spacer" />
+      <PinButton ins={ins} />
       {back}
     </div>
   );
+}
+
+/** " · version 2 of 3" for a reply with versions. */
+function versionOf(ins: Inspected): string {
+  const v = ins.message?.versions;
+  return v ? ` · version ${v.index + 1} of ${v.ids.length}` : '';
 }

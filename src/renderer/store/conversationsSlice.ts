@@ -187,6 +187,11 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
         case 'trace-imported':
           void get().showStoredTrace(e.traceId, e.name, true).then(() => get().loadImportedTraces());
           break;
+        case 'compare-progress':
+        case 'compare-done':
+        case 'compare-error':
+          get().applyCompareEvent(e);
+          break;
       }
     },
 

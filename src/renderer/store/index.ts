@@ -5,6 +5,7 @@ import { createChatSlice } from './chatSlice';
 import { createConversationsSlice } from './conversationsSlice';
 import { createInspectorSlice } from './inspectorSlice';
 import { createModelSlice } from './modelSlice';
+import { createStudioSlice } from './studioSlice';
 import type { AppState } from './types';
 import { createUiSlice } from './uiSlice';
 
@@ -14,6 +15,7 @@ export const useApp = create<AppState>()((...a) => ({
   ...createChatSlice(...a),
   ...createModelSlice(...a),
   ...createInspectorSlice(...a),
+  ...createStudioSlice(...a),
 }));
 
 export type { AppState } from './types';

@@ -3,7 +3,8 @@
 import type { StateCreator } from 'zustand';
 import type { AppEvent, Conversation, SettingsPatch, TraceListItem, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
 import type { SamplingDefaults } from '@shared/settings';
-import type { ModelInfo, RoundEvent } from '@shared/engineTypes';
+import type { CompareEvent, CompareResult } from '@shared/compare';
+import type { GenerationStats, ModelInfo, RoundEvent } from '@shared/engineTypes';
 import type { Trace } from '@shared/trace';
 import type { RoundsBuffer } from '../lib/rounds';
 
@@ -144,6 +145,44 @@ export interface UiSlice {
   setDraft(conversationId: string, text: string): void;
 }
 
-export type AppState = ConversationsSlice & ChatSlice & ModelSlice & InspectorSlice & UiSlice;
+/** One reply's "Compare modes" job, as this window knows it. */
+export interface CompareState {
+  jobId: string | null;
+  running: boolean;
+  done: number;
+  total: number;
+  /** what runs now ('warm-up', a mode), or how it ended: 'done', 'cancelled', 'failed' */
+  phase: string;
+  result: CompareResult | null;
+  error: string | null;
+}
+
+/** The figures of a reply or trace that the A/B view sets side by side. */
+export type AbStats = Pick<GenerationStats, 'mode' | 'n_generated' | 'tokens_per_s' | 'ttft_ms'>;
+
+/** The inspector's pinned trace A: its rounds buffer key, a label, and its stats when known. */
+export interface AbPin {
+  key: string;
+  label: string;
+  stats: AbStats | null;
+}
+
+export interface StudioSlice {
+  /** shows version `messageId` of the reply `shown` (which is on screen now) */
+  showVersion(shown: Message, messageId: string): Promise<void>;
+  /** deletes the version on screen; another one is shown */
+  deleteVersion(shown: Message): Promise<void>;
+  /** by reply id */
+  compares: Record<string, CompareState>;
+  startCompare(m: Message, opts: { repeats: number; maxTokens: number; greedy: boolean }): Promise<void>;
+  cancelCompare(messageId: string): Promise<void>;
+  applyCompareEvent(e: CompareEvent): void;
+  abPin: AbPin | null;
+  /** pins what the inspector shows as A */
+  pinA(): void;
+  unpinA(): void;
+}
+
+export type AppState = ConversationsSlice & ChatSlice & ModelSlice & InspectorSlice & UiSlice & StudioSlice;
 
 export type Slice<T> = StateCreator<AppState, [], [], T>;

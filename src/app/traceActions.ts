@@ -1,0 +1,43 @@
+// The trace channels' work: fetch, import, delete an imported trace, and token ids to text for the
+// inspector. Kept out of AppService so it stays the map of channels.
+import type { AppEvent, ResponseOf } from '../shared/api';
+import { TraceError, parseTrace, type Trace } from '../shared/trace';
+import type { EngineService } from '../services/EngineService';
+import type { SessionStore } from '../sessions/SessionStore';
+import { ApiError } from './apiErrors';
+
+export function requireTrace(store: SessionStore, traceId: string): Trace {
+  const t = store.getTrace(traceId);
+  if (!t) throw new ApiError(`no trace with id ${traceId}`, 'not_found');
+  return t;
+}
+
+/** Parses and validates an untrusted trace file, stores it, and tells every window. */
+export function importTrace(store: SessionStore, text: string, fileName: string | undefined, emit: (e: AppEvent) => void): ResponseOf<'trace:import'> {
+  let trace;
+  try {
+    trace = parseTrace(text, 'the imported file');
+  } catch (e) {
+    if (e instanceof TraceError) throw new ApiError(e.message, 'bad_request');
+    throw e;
+  }
+  const name = `${fileName?.trim() || 'imported'} · ${trace.model.name} · ${trace.config.mode}`;
+  const traceId = store.putTrace(trace, { source: 'imported', name });
+  emit({ type: 'trace-imported', traceId, name });
+  return { traceId, trace };
+}
+
+export function deleteImportedTrace(store: SessionStore, traceId: string): ResponseOf<'trace:delete'> {
+  const rec = store.getTraceRecord(traceId);
+  if (!rec) return { deleted: false };
+  // A reply's own trace goes with the reply (delete it or its version); imported ones go here.
+  if (rec.source !== 'imported') throw new ApiError('only imported traces can be deleted; a reply’s trace goes with the reply', 'bad_request');
+  return { deleted: store.deleteTrace(traceId) };
+}
+
+/** Token ids to text for the inspector (imported traces, rejected drafts), one id at a time. */
+export function decodeTokens(svc: EngineService | null, ids: number[]): ResponseOf<'tokens:decode'> {
+  if (!svc) throw new ApiError('no model is loaded', 'not_found');
+  const t = svc.tokenizer;
+  return { model: svc.info.name, pieces: ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
+}

@@ -1,0 +1,105 @@
+// Reply versions, "Compare modes" and the inspector's A/B pin: the renderer side of issue 13 item 2.
+// Versions: ‹ n/m › swaps the shown reply for another version (chat:version), and the inspector
+// follows when it showed the old one. Compare: one job per reply at a time; its progress and result
+// arrive as app events and live here only (never in the conversation). Pin: one trace kept as A, to
+// show another against it.
+import type { Message } from '@shared/api';
+import type { CompareEvent } from '@shared/compare';
+import { call, errorText } from '../lib/client';
+import { sourceKey } from './inspectorSlice';
+import type { AbStats, Slice, StudioSlice } from './types';
+
+export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
+  /** Puts `next` in the place of the shown version `oldId` of conversation `cid`. */
+  const swap = (cid: string, oldId: string, next: Message) => {
+    const list = get().messages[cid] ?? [];
+    set({ messages: { ...get().messages, [cid]: list.map((m) => (m.id === oldId ? next : m)) } });
+    const src = get().source;
+    if (src?.kind === 'message' && src.messageId === oldId) void get().inspectMessage(next);
+  };
+
+  return {
+    async showVersion(shown, messageId) {
+      if (!shown.versions || shown.id === messageId) return;
+      try {
+        swap(shown.conversationId, shown.id, await call('chat:version', { conversationId: shown.conversationId, messageId }));
+      } catch (e) {
+        get().pushError(`Could not show that version: ${errorText(e)}`, shown.conversationId);
+      }
+    },
+
+    async deleteVersion(shown) {
+      if (!shown.versions) return;
+      try {
+        const r = await call('chat:version-delete', { conversationId: shown.conversationId, messageId: shown.id });
+        if (r.shown) swap(shown.conversationId, shown.id, r.shown);
+        if (get().abPin?.key === shown.id) set({ abPin: null });
+      } catch (e) {
+        get().pushError(`Could not delete that version: ${errorText(e)}`, shown.conversationId);
+      }
+    },
+
+    compares: {},
+    async startCompare(m, opts) {
+      const cur = get().compares[m.id];
+      if (cur?.running) return;
+      set({
+        compares: { ...get().compares, [m.id]: { jobId: null, running: true, done: 0, total: opts.repeats * 3, phase: 'starting', result: null, error: null } },
+      });
+      try {
+        const r = await call('compare:start', { conversationId: m.conversationId, messageId: m.id, ...opts });
+        const now = get().compares[m.id];
+        // Events may have beaten the answer here: keep what they said.
+        set({ compares: { ...get().compares, [m.id]: { ...now!, jobId: r.jobId, total: r.total } } });
+      } catch (e) {
+        set({
+          compares: { ...get().compares, [m.id]: { jobId: null, running: false, done: 0, total: 0, phase: 'failed', result: null, error: errorText(e) } },
+        });
+      }
+    },
+    async cancelCompare(messageId) {
+      const job = get().compares[messageId];
+      if (!job?.running || !job.jobId) return;
+      try {
+        await call('compare:cancel', { jobId: job.jobId });
+      } catch (e) {
+        get().pushError(`Could not cancel the comparison: ${errorText(e)}`);
+      }
+    },
+    applyCompareEvent(e: CompareEvent) {
+      const cur = get().compares[e.messageId] ?? { jobId: e.jobId, running: true, done: 0, total: 0, phase: 'starting', result: null, error: null };
+      if (cur.jobId && cur.jobId !== e.jobId) return; // an older job's late event
+      const next =
+        e.type === 'compare-progress'
+          ? { ...cur, jobId: e.jobId, running: true, done: e.done, total: e.total, phase: e.mode }
+          : e.type === 'compare-done'
+            ? { ...cur, jobId: e.jobId, running: false, done: e.result.runs.length, result: e.result, phase: e.result.cancelled ? 'cancelled' : 'done' }
+            : { ...cur, jobId: e.jobId, running: false, phase: 'failed', error: e.message };
+      set({ compares: { ...get().compares, [e.messageId]: next } });
+    },
+
+    abPin: null,
+    pinA() {
+      const src = get().source;
+      const key = sourceKey(src);
+      if (!src || !key || !get().buffers[key]) return;
+      let label: string;
+      let stats: AbStats | null;
+      if (src.kind === 'message') {
+        const list = get().messages[src.conversationId] ?? [];
+        const m = list.find((x) => x.id === src.messageId);
+        const k = list.filter((x) => x.role === 'assistant').findIndex((x) => x.id === src.messageId);
+        const v = m?.versions ? ` v${m.versions.index + 1}/${m.versions.ids.length}` : '';
+        label = `reply ${k + 1}${v}`;
+        stats = m?.stats ?? get().traces[key]?.summary ?? null;
+      } else {
+        label = src.name;
+        stats = get().traces[key]?.summary ?? null;
+      }
+      set({ abPin: { key, label, stats }, inspectorVersion: get().inspectorVersion + 1 });
+    },
+    unpinA() {
+      set({ abPin: null, inspectorVersion: get().inspectorVersion + 1 });
+    },
+  };
+};
