@@ -120,6 +120,7 @@ gen_result engine::generate(const std::vector<int>& prompt, const gen_params& p,
     if (p.max_tokens < 0) fail("max_tokens must be >= 0");
     if (p.mode == "clasp" || p.mode == "static") return speculative_generate(*this, prompt, p, cb);
     if (p.mode != "ar") fail("unknown mode '" + p.mode + "' (expected ar, clasp or static)");
+    if (!p.skip_layers.empty()) fail("skip layers need mode static (a given skip set is kept for the whole reply), not ar");
 
     gen_result res;
     gen_stats& st = res.stats;
