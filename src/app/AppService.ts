@@ -30,6 +30,7 @@ import type { SessionStore } from '../sessions/SessionStore';
 import { ApiError, checkSettings, parsePayload, toApiError } from './apiErrors';
 import { AppEvents } from './appEvents';
 import { exportChat, exportTrace } from './exporters';
+import { runLab } from './layerLab';
 import { planPrompt, toChat, type PromptPlan } from './promptPlan';
 import { addReplyRow, ReplyStream, replySettings, type ReplyContext } from './ReplyStream';
 
@@ -184,6 +185,7 @@ export class AppService {
     },
     'traces:list': () => this.store.listTraces(),
     'chat:count': (p) => this.countPrompt(p.conversationId, p.content),
+    'lab:run': (p) => runLab({ store: this.store, engine: () => this.ensureModel() }, p),
     'tokens:decode': (p) => {
       // Token ids to text for the inspector (imported traces, rejected drafts), one id at a time.
       const svc = this.models.current;

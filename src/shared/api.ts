@@ -144,6 +144,18 @@ export const requests = {
   'trace:delete': z.object({ traceId: idSchema }),
   'tokens:decode': z.object({ ids: z.array(z.number().int().min(0)).max(100_000) }),
   'chat:count': z.object({ conversationId: idSchema, content: z.string().max(200_000) }),
+  /**
+   * (added) The layer lab: re-runs a stored trace's prompt (its seed, sampling and length) with a
+   * given skip set (static skipping with exactly `skipLayers`) or with CLaSp at a fixed M (`claspM`);
+   * exactly one of the two. The original is left as it was; the run is kept as a stand-alone trace.
+   */
+  'lab:run': z
+    .object({
+      traceId: idSchema,
+      skipLayers: z.array(z.number().int().min(0).max(1023)).min(1).max(1024).optional(),
+      claspM: z.number().int().min(1).max(1023).optional(),
+    })
+    .refine((p) => (p.skipLayers === undefined) !== (p.claspM === undefined), { message: 'give skipLayers or claspM, exactly one' }),
 } as const;
 
 export type Channel = keyof typeof requests;
@@ -231,6 +243,8 @@ export interface Responses {
    * refuse it, for `reason`. Null counts: no model is loaded yet.
    */
   'chat:count': { promptTokens: number | null; nCtx: number | null; droppedTurns: number; fits: boolean; reason?: string };
+  /** identical: the run's token ids equal the original's (null: the original has none recorded) */
+  'lab:run': { traceId: string; name: string; trace: Trace; identical: boolean | null };
 }
 export type ResponseOf<C extends Channel> = Responses[C];
 
