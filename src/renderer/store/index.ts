@@ -4,6 +4,7 @@ import { create } from 'zustand';
 import { createChatSlice } from './chatSlice';
 import { createConversationsSlice } from './conversationsSlice';
 import { createInspectorSlice } from './inspectorSlice';
+import { createLabSlice } from './labSlice';
 import { createModelSlice } from './modelSlice';
 import type { AppState } from './types';
 import { createUiSlice } from './uiSlice';
@@ -14,6 +15,7 @@ export const useApp = create<AppState>()((...a) => ({
   ...createChatSlice(...a),
   ...createModelSlice(...a),
   ...createInspectorSlice(...a),
+  ...createLabSlice(...a),
 }));
 
 export type { AppState } from './types';
