@@ -4,8 +4,8 @@
 import type { LabRun } from '../store/types';
 
 const W = 320;
-const H = 120;
-const PAD = { l: 34, r: 8, t: 8, b: 22 };
+const H = 128;
+const PAD = { l: 34, r: 8, t: 8, b: 30 };
 const COLOURS = ['var(--accent)', '#e8a33d', '#3fb68b', '#c05bd6', '#5b8def'];
 
 function points(path: (number | null)[], L: number, lo: number): string {
@@ -49,12 +49,12 @@ export function LabPaths({ L, base, runs }: { L: number; base: { M: number; path
           );
         })}
         {[0, Math.round(L / 2), L].map((l) => (
-          <text key={l} x={PAD.l + (l / L) * (W - PAD.l - PAD.r)} y={H - 8} textAnchor="middle" className="lab-tick">
+          <text key={l} x={PAD.l + (l / L) * (W - PAD.l - PAD.r)} y={H - PAD.b + 10} textAnchor="middle" className="lab-tick">
             {l}
           </text>
         ))}
-        <text x={(W + PAD.l) / 2} y={H - 0.5} textAnchor="middle" className="lab-axis">
-          layer (h after it)
+        <text x={(W + PAD.l) / 2} y={H - 3} textAnchor="middle" className="lab-axis">
+          h_l: the state after layer l − 1 (l = 0…{L})
         </text>
         <text x={8} y={H / 2} textAnchor="middle" transform={`rotate(-90 8 ${H / 2})`} className="lab-axis">
           cosine
