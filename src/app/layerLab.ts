@@ -7,6 +7,7 @@
 //
 // Why not re-run the DP on a round's recorded states: a trace keeps the DP's cosines, not the hidden
 // states, so "the DP at this round with another M" can only be had by running the prompt again.
+import * as path from 'node:path';
 import type { RequestOf, ResponseOf } from '../shared/api';
 import type { GenerateSettings } from '../shared/engineTypes';
 import { formatSkipLayers } from '../shared/skipLayers';
@@ -51,8 +52,10 @@ export async function runLab(ctx: LabContext, p: RequestOf<'lab:run'>): Promise<
   if (!original) throw new ApiError(`no trace with id ${p.traceId}`, 'not_found');
   const engine = await ctx.engine();
   const { info } = engine;
-  if (info.name !== original.model.name || info.nLayer !== original.model.n_layer) {
-    throw new ApiError(`this trace is from ${original.model.name} (${original.model.n_layer} layers); load that model to re-run it (loaded: ${info.name})`, 'bad_request');
+  // The same file (by name: a trace may come from another machine), so that greedy tokens must match.
+  const file = path.basename(original.model.file);
+  if (info.name !== original.model.name || info.nLayer !== original.model.n_layer || path.basename(info.path) !== file) {
+    throw new ApiError(`this trace is from ${file} (${original.model.name}, ${original.model.n_layer} layers); load that model to re-run it (loaded: ${path.basename(info.path)})`, 'bad_request');
   }
   if (original.prompt_ids.some((id) => id >= engine.tokenizer.vocabSize)) {
     throw new ApiError(`this trace's prompt has token ids outside ${info.name}'s vocabulary`, 'bad_request');

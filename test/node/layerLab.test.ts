@@ -70,6 +70,10 @@ describe('lab:run', () => {
   }, 60_000);
 
   it('refuses bad requests in one line and stores nothing', async () => {
+    // a trace from another model file: its greedy tokens need not match, so it is not re-run here
+    const other = { ...store.getTrace(reply.traceId!)! };
+    other.model = { ...other.model, file: '/elsewhere/clasp-demo-29M-f16.gguf' };
+    const otherId = store.putTrace(other, { source: 'imported', name: 'other' });
     const traces = store.countRows('traces');
     const bad: [unknown, RegExp][] = [
       [{ traceId: reply.traceId, skipLayers: [3, 40] }, /layer 40 is out of range/],
@@ -79,6 +83,7 @@ describe('lab:run', () => {
       [{ traceId: reply.traceId }, /exactly one/],
       [{ traceId: reply.traceId, claspM: 32 }, /skip must be between 0 and 31/],
       [{ traceId: 'nope', skipLayers: [3] }, /no trace with id nope/],
+      [{ traceId: otherId, skipLayers: [3] }, /this trace is from clasp-demo-29M-f16\.gguf .*load that model/],
     ];
     for (const [payload, says] of bad) {
       const e = await app.call('lab:run', payload).then(() => null, (x: Error) => x);
