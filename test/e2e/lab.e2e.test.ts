@@ -48,6 +48,8 @@ describe.skipIf(SKIP_UI_SUITE)('the layer lab', { timeout: 180_000 }, () => {
     await page.locator(id('settings-toggle')).click();
     await setField('settings-temperature', '0');
     await setField('settings-max-tokens', '48');
+    await page.locator(id('settings-fixed-seed')).check();
+    await setField('settings-seed', '7');
     await page.locator(id('settings-toggle')).click();
     await page.locator(id('chat-input')).fill('Count from 12 to 30.');
     await page.locator(id('send')).click();
