@@ -32,6 +32,7 @@ import { exportChat, exportTrace } from './exporters';
 import { forgetPolicy } from './policyActions';
 import { decodeTokens, deleteImportedTrace, importTrace, requireTrace } from './traceActions';
 import { cancelCompare, CompareJob, startCompare, type CompareHost } from './compareModes';
+import { runLab } from './layerLab';
 import { planPrompt, toChat, type PromptPlan } from './promptPlan';
 import { addReplyRow, ReplyStream, replySettings, type ReplyContext } from './ReplyStream';
 import { deleteVersion, regenerate, selectVersion, type ReplyHost } from './replyVersions';
@@ -188,6 +189,7 @@ export class AppService implements ReplyHost, CompareHost {
     'tokens:decode': (p) => decodeTokens(this.models.current, p.ids),
     'trace:delete': (p) => deleteImportedTrace(this.store, p.traceId),
     'policy:forget': () => forgetPolicy(this.models.current, this.log),
+    'lab:run': (p) => runLab({ store: this.store, engine: () => this.ensureModel() }, p),
   };
 
   // ---- conversations ----

@@ -117,6 +117,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (flags.prompts === undefined) throw new UsageError('--prompts FILE.jsonl is required');
   const modes = String(flags.modes ?? 'ar,clasp').split(',').map((m) => m.trim()) as Mode[];
   for (const m of modes) if (!['ar', 'clasp', 'static'].includes(m)) throw new UsageError(`--modes: unknown mode "${m}"`);
+  if (flags['skip-layers'] !== undefined && !modes.includes('static')) throw new UsageError('--skip-layers is a static skip set: add static to --modes');
   if (!modes.includes('ar')) modes.unshift('ar'); // speed-ups are against ar, measured in this run
   let prompts = readPrompts(flags.prompts as string);
   if (flags.limit !== undefined) prompts = prompts.slice(0, Math.max(1, flags.limit as number));
@@ -126,13 +127,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
   const engine = await EngineService.load({ modelPath: flags.model as string | undefined, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags) });
   try {
-    const base = validateSettings({ ...settingsFromFlags(flags), mode: 'ar' }, engine.info.nLayer);
+    const { skipLayers, ...fromFlags } = settingsFromFlags(flags);
+    const base = validateSettings({ ...fromFlags, mode: 'ar' }, engine.info.nLayer);
+    // --skip-layers is a static skip set: it applies to the static runs only.
+    const forMode = (m: string) => ({ ...base, mode: m as typeof base.mode, ...(m === 'static' && skipLayers ? { skipLayers } : {}) });
     const encoded = prompts.map((p) =>
       engine.encode(p.prompt_ids ? { promptIds: p.prompt_ids } : p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt ?? '' }),
     );
     // Warm-up: page in the weights, measure step costs, let the adaptive policy see the model.
     log(`[bench] ${engine.info.name} on ${engine.info.deviceInfo}: warming up`);
-    for (const m of modes) await engine.generate(encoded[0]!, validateSettings({ ...base, mode: m, maxTokens: Math.min(32, base.maxTokens) }, engine.info.nLayer));
+    for (const m of modes) await engine.generate(encoded[0]!, validateSettings({ ...forMode(m), maxTokens: Math.min(32, base.maxTokens) }, engine.info.nLayer));
 
     const runs = new Map<string, GenerationStats[]>(); // `${prompt}|${mode}` -> one run per pass
     const outputs = new Map<string, string>();
@@ -142,7 +146,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     for (let rep = 0; rep < repeat; rep++) {
       for (let i = 0; i < prompts.length; i++) {
         for (const m of modes) {
-          const s = validateSettings({ ...base, mode: m }, engine.info.nLayer);
+          const s = validateSettings(forMode(m), engine.info.nLayer);
           const r = await engine.generate(encoded[i]!, s);
           const key = `${i}|${m}`;
           if (!runs.has(key)) runs.set(key, []);

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GenerateSettings } from '../shared/engineTypes';
 import { CLASP_DEFAULTS } from '../shared/settings';
+import { parseSkipLayers } from '../shared/skipLayers';
 import { UsageError, type FlagSpec, type ParsedArgs } from './args';
 
 export const MODEL_FLAGS: Record<string, FlagSpec> = {
@@ -44,6 +45,7 @@ export const SAMPLING_FLAGS: Record<string, FlagSpec> = {
   mode: { type: 'string', help: 'ar (plain), clasp (dynamic layer skipping) or static', default: 'ar' },
   skip: { type: 'string', help: 'layers skipped while drafting: auto or a count M', default: 'auto' },
   'skip-ratio': { type: 'float', help: 'M = round(R * layers)' },
+  'skip-layers': { type: 'string', help: 'a given skip set, e.g. 3,5,7-9: static mode with exactly these layers skipped, always' },
   det: { type: 'float', help: "draft-exit threshold on the chain's confidence (product of the drafts' top-1)", default: 'from the measured costs' },
   'max-draft': { type: 'int', help: 'K, the most drafts per round', default: String(CLASP_DEFAULTS.maxDraft) },
   loi: { type: 'int', help: 'verify rounds between DP runs', default: "the smallest keeping the DP's share <= 5%" },
@@ -76,7 +78,17 @@ export function settingsFromFlags(f: ParsedArgs['flags'], defaultMode: 'ar' | 'c
     skip = Number(skipRaw);
   }
   if (f.skip !== undefined && f['skip-ratio'] !== undefined) throw new UsageError('give --skip or --skip-ratio, not both');
-  const mode = (f.mode as string | undefined) ?? defaultMode;
+  let skipLayers: number[] | undefined;
+  if (f['skip-layers'] !== undefined) {
+    if (f.skip !== undefined || f['skip-ratio'] !== undefined) throw new UsageError('--skip-layers sets M itself: leave out --skip and --skip-ratio');
+    try {
+      skipLayers = parseSkipLayers(f['skip-layers'] as string);
+    } catch (e) {
+      throw new UsageError((e as Error).message.replace(/^skip layers/, '--skip-layers'));
+    }
+  }
+  // A given skip set is static skipping with that set: it is the mode unless another is named (then refused).
+  const mode = (f.mode as string | undefined) ?? (skipLayers ? 'static' : defaultMode);
   if (!['ar', 'clasp', 'static'].includes(mode)) throw new UsageError(`--mode must be ar, clasp or static (got "${mode}")`);
   const s: Partial<GenerateSettings> = {
     maxTokens: f['max-tokens'] as number | undefined,
@@ -87,6 +99,7 @@ export function settingsFromFlags(f: ParsedArgs['flags'], defaultMode: 'ar' | 'c
     mode: mode as GenerateSettings['mode'],
     skip,
     skipRatio: f['skip-ratio'] as number | undefined,
+    skipLayers,
     det: f.det as number | undefined,
     maxDraft: f['max-draft'] as number | undefined,
     loi: f.loi as number | undefined,

@@ -13,6 +13,7 @@ import './chat/composer.css';
 import './settings/settings.css';
 import './inspector/inspector.css';
 import './inspector/round-detail.css';
+import './inspector/layer-lab.css';
 import './bench/bench.css';
 import './studio/studio.css';
 

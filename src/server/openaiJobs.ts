@@ -56,6 +56,9 @@ function common(ctx: JobContext, b: ChatRequest | CompletionRequest, kind: JobKi
   if (c.skip != null && c.skip_ratio != null) {
     throw new HttpError(400, 'give clasp.skip or clasp.skip_ratio, not both', 'invalid_request_error', 'invalid_value', 'clasp.skip_ratio');
   }
+  if (c.skip_layers != null && (c.skip != null || c.skip_ratio != null)) {
+    throw new HttpError(400, 'clasp.skip_layers sets M itself: leave out clasp.skip and clasp.skip_ratio', 'invalid_request_error', 'invalid_value', 'clasp.skip_layers');
+  }
   if (c.dp_table && !c.trace) {
     throw new HttpError(400, 'clasp.dp_table needs clasp.trace', 'invalid_request_error', 'invalid_value', 'clasp.dp_table');
   }
@@ -129,7 +132,7 @@ export function jobSettings(engine: EngineService, job: Job): ValidSettings {
     temperature = 0;
     topP = 1;
   }
-  const mode = c.mode ?? 'clasp';
+  const mode = c.mode ?? (c.skip_layers != null ? 'static' : 'clasp'); // a given skip set is static skipping
   // The policy decides from the measured cost table and acceptance counts, never from a clock,
   // so a seeded request needs no special case (docs/NUMBERS.md, "Reproducibility").
   const skip: number | 'auto' = c.skip ?? 'auto';
@@ -144,6 +147,7 @@ export function jobSettings(engine: EngineService, job: Job): ValidSettings {
         mode,
         skip,
         skipRatio: c.skip_ratio ?? undefined,
+        skipLayers: c.skip_layers ?? undefined,
         det: c.det ?? undefined,
         maxDraft: c.max_draft ?? undefined,
         loi: c.loi ?? undefined,
@@ -154,7 +158,7 @@ export function jobSettings(engine: EngineService, job: Job): ValidSettings {
       engine.info.nLayer,
     );
   } catch (e) {
-    if (e instanceof SettingsError) throw new HttpError(400, e.message, 'invalid_request_error', 'invalid_value', 'clasp');
+    if (e instanceof SettingsError) throw new HttpError(400, e.message, 'invalid_request_error', 'invalid_value', e.message.startsWith('skip layers') ? 'clasp.skip_layers' : 'clasp');
     throw e;
   }
 }

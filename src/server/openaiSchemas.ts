@@ -14,6 +14,8 @@ export const claspSchema = z.strictObject({
   mode: opt(z.enum(MODE_VALUES)),
   skip: opt(z.union([z.literal('auto'), numberSettingSchema(S.skip)])),
   skip_ratio: opt(numberSettingSchema(S.skipRatio)),
+  /** A given skip set (layer indices): static mode with exactly these layers skipped, always honoured. */
+  skip_layers: opt(z.array(z.number().int()).min(1).max(1024)),
   det: opt(numberSettingSchema(S.det)),
   max_draft: opt(numberSettingSchema(S.maxDraft)),
   loi: opt(numberSettingSchema(S.loi)),

@@ -13,7 +13,7 @@ export interface ClaspResponse {
   stats: GenerationStats;
   settings: {
     /** det and loi: the request's, or 'auto' (the values in force are stats.det and stats.loi) */
-    mode: string; skip: number | 'auto'; skip_ratio: number | null; det: number | 'auto'; max_draft: number; loi: number | 'auto';
+    mode: string; skip: number | 'auto'; skip_ratio: number | null; skip_layers: number[] | null; det: number | 'auto'; max_draft: number; loi: number | 'auto';
     temperature: number; top_p: number; top_k: number; seed: number; max_tokens: number;
   };
   rounds?: RoundEvent[];
@@ -29,7 +29,7 @@ export function claspResponse(stats: GenerationStats, s: ValidSettings, rounds: 
   return {
     stats,
     settings: {
-      mode: s.mode, skip: s.skip, skip_ratio: s.skipRatio ?? null, det: s.det ?? 'auto', max_draft: s.maxDraft,
+      mode: s.mode, skip: s.skip, skip_ratio: s.skipRatio ?? null, skip_layers: s.skipLayers ?? null, det: s.det ?? 'auto', max_draft: s.maxDraft,
       loi: s.loi ?? 'auto', temperature: s.temperature, top_p: s.topP, top_k: s.topK, seed: s.seed,
       max_tokens: s.maxTokens,
     },

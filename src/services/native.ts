@@ -14,6 +14,7 @@ export interface NativeGenerateParams {
   mode?: string;
   skip?: number;
   skipRatio?: number;
+  skipLayers?: number[];
   det?: number;
   maxDraft?: number;
   loi?: number;

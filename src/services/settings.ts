@@ -3,6 +3,7 @@
 // (src/shared/settings.ts); only the skip count is narrowed further, to the loaded model's layers.
 import { DEFAULT_SETTINGS, type GenerateSettings } from '../shared/engineTypes';
 import { effectiveSkip, MODE_VALUES, NUMBER_SETTINGS, type NumberSetting, type NumberSettingId } from '../shared/settings';
+import { skipLayersProblem } from '../shared/skipLayers';
 import type { NativeGenerateParams } from './native';
 
 export class SettingsError extends Error {}
@@ -37,10 +38,21 @@ export function validateSettings(partial: Partial<GenerateSettings>, nLayer?: nu
     if (id === 'maxTokens' && v === 0) continue; // the prompt only: ModelManager queues one as a barrier
     checkNumber(NUMBER_SETTINGS[id], v, id === 'skip' && nLayer !== undefined ? nLayer - 1 : undefined);
   }
+  if (s.skipLayers !== undefined) checkSkipLayers(s, nLayer);
   if (typeof s.ignoreEos !== 'boolean') throw new SettingsError('ignoreEos must be a boolean');
   if (typeof s.dpTable !== 'boolean') throw new SettingsError('dpTable must be a boolean');
   if (s.forceSpeculation !== undefined && typeof s.forceSpeculation !== 'boolean') throw new SettingsError('forceSpeculation must be a boolean');
   return s as ValidSettings;
+}
+
+/** A given skip set: a list of layer indices, in static mode, with neither a skip count nor a ratio beside it. */
+function checkSkipLayers(s: GenerateSettings, nLayer?: number): void {
+  const list: unknown = s.skipLayers;
+  if (!Array.isArray(list) || list.some((l) => typeof l !== 'number')) throw new SettingsError('skip layers must be a list of layer indices');
+  if (s.mode !== 'static') throw new SettingsError(`skip layers need mode static (a given skip set is kept for the whole reply), not ${s.mode}`);
+  if (s.skip !== 'auto' || s.skipRatio !== undefined) throw new SettingsError('skip layers set M themselves: leave skip and skip ratio unset');
+  const problem = skipLayersProblem(list as number[], nLayer);
+  if (problem) throw new SettingsError(problem);
 }
 
 /** The object without its undefined fields (so a merge over defaults keeps the defaults). */
@@ -65,6 +77,7 @@ export function toNativeParams(s: GenerateSettings, nLayer: number): NativeGener
     ignoreEos: s.ignoreEos,
     mode: s.mode,
     skip: skip === 'auto' ? -1 : skip,
+    ...(s.skipLayers ? { skipLayers: [...s.skipLayers].sort((a, b) => a - b) } : {}),
     det: s.det,
     maxDraft: s.maxDraft,
     loi: s.loi,

@@ -12,7 +12,8 @@ export function buildTrace(info: ModelInfo, settings: GenerateSettings, r: Gener
     model: { name: info.name, n_layer: info.nLayer, n_embd: info.nEmbd, n_head: info.nHead, n_head_kv: info.nHeadKv, file: info.path },
     config: {
       mode: settings.mode,
-      skip: effectiveSkip(settings, info.nLayer),
+      skip: settings.skipLayers ? settings.skipLayers.length : effectiveSkip(settings, info.nLayer),
+      ...(settings.skipLayers ? { skip_layers: [...settings.skipLayers].sort((a, b) => a - b) } : {}),
       det: settings.det ?? 'auto',
       max_draft: settings.maxDraft,
       loi: settings.loi ?? 'auto',

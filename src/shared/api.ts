@@ -165,6 +165,18 @@ export const requests = {
     greedy: z.boolean().optional(),
   }),
   'compare:cancel': z.object({ jobId: idSchema }),
+  /**
+   * (added) The layer lab: re-runs a stored trace's prompt (its seed, sampling and length) with a
+   * given skip set (static skipping with exactly `skipLayers`) or with CLaSp at a fixed M (`claspM`);
+   * exactly one of the two. The original is left as it was; the run is kept as a stand-alone trace.
+   */
+  'lab:run': z
+    .object({
+      traceId: idSchema,
+      skipLayers: z.array(z.number().int().min(0).max(1023)).min(1).max(1024).optional(),
+      claspM: z.number().int().min(1).max(1023).optional(),
+    })
+    .refine((p) => (p.skipLayers === undefined) !== (p.claspM === undefined), { message: 'give skipLayers or claspM, exactly one' }),
 } as const;
 
 export type Channel = keyof typeof requests;
@@ -264,6 +276,8 @@ export interface Responses {
   /** resolves at once; progress and the result come as app events (compare-progress, compare-done) */
   'compare:start': { jobId: string; total: number };
   'compare:cancel': { cancelled: boolean };
+  /** identical: the run's token ids equal the original's (null: the original has none recorded) */
+  'lab:run': { traceId: string; name: string; trace: Trace; identical: boolean | null };
 }
 export type ResponseOf<C extends Channel> = Responses[C];
 

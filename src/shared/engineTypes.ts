@@ -18,6 +18,8 @@ export interface GenerateSettings {
   skip: number | 'auto';
   /** When set, M = round(skipRatio * L). */
   skipRatio?: number;
+  /** A given skip set (src/shared/skipLayers.ts): mode static, skip 'auto' and no ratio; always honoured, no DP. */
+  skipLayers?: number[];
   /** Draft exit threshold on the chain's confidence; absent: derived from the cost table. */
   det?: number;
   maxDraft: number;
@@ -143,6 +145,8 @@ export interface DpInfo {
   path_cosine: (number | null)[];
   layer_cosine: (number | null)[];
   table?: (number | null)[][];
+  /** true: the path of a given skip set (settings.skipLayers), evaluated at the first DP's target, not chosen by a DP */
+  given?: boolean;
 }
 
 export interface RoundEvent {

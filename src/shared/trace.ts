@@ -15,6 +15,8 @@ export const dpSchema = z.object({
   path_cosine: z.array(nullableNum).max(MAX_LAYERS + 1),
   layer_cosine: z.array(nullableNum).max(MAX_LAYERS + 1),
   table: z.array(z.array(nullableNum).max(MAX_LAYERS + 1)).max(MAX_LAYERS + 1).optional(),
+  /** true: the path of a given skip set (config.skip_layers), evaluated, not chosen by a DP */
+  given: z.boolean().optional(),
 });
 
 // A policy decision (docs/NUMBERS.md): at the start of a reply and at every change of plan.
@@ -114,6 +116,8 @@ export const traceSchema = z
     config: z.object({
       mode: z.enum(['ar', 'clasp', 'static']),
       skip: z.union([z.literal('auto'), z.number().int().min(0)]),
+      /** a given skip set (static mode): every round drafts without exactly these layers */
+      skip_layers: z.array(z.number().int().min(0).max(MAX_LAYERS - 1)).max(MAX_LAYERS).optional(),
       det: z.union([z.literal('auto'), num]),
       max_draft: z.number().int().min(1),
       loi: z.union([z.literal('auto'), z.number().int().min(1)]),

@@ -69,6 +69,7 @@ Napi::Object dp_to_js(Napi::Env env, const dp_event& dp) {
     d.Set("target_pos", dp.target_pos);
     d.Set("ms", dp.ms);
     d.Set("M", dp.M);
+    if (dp.given) d.Set("given", true);
     d.Set("path_cosine", f32_list(env, dp.path_cosine));
     d.Set("layer_cosine", f32_list(env, dp.layer_cosine));
     if (!dp.table.empty()) {
@@ -140,6 +141,8 @@ gen_params parse_params(const Napi::Object& o) {
     p.loi = (int)get_num(o, "loi", 0);
     p.dp_table = get_bool(o, "dpTable", false);
     p.force_speculation = get_bool(o, "forceSpeculation", false);
+    Napi::Value sl = o.Get("skipLayers");
+    if (!sl.IsUndefined() && !sl.IsNull()) p.skip_layers = get_ids(sl, "skipLayers");  // checked against L by the engine
     // The last line of defence: the TypeScript layers validate these first.
     if (p.max_tokens < 0 || p.max_tokens > 1 << 20) throw engine_error("maxTokens is out of range");
     if (p.sampling.temperature < 0 || p.sampling.temperature > 100) throw engine_error("temperature must be in [0, 100]");

@@ -155,6 +155,7 @@ gen_result engine::generate(const std::vector<int>& prompt, const gen_params& p,
         return r;
     }
     if (p.mode != "ar") fail("unknown mode '" + p.mode + "' (expected ar, clasp or static)");
+    if (!p.skip_layers.empty()) fail("skip layers need mode static (a given skip set is kept for the whole reply), not ar");
 
     gen_result res;
     gen_stats& st = res.stats;

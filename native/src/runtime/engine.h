@@ -37,6 +37,9 @@ struct gen_params {
     int loi = 0;              // verify rounds between DP runs; 0: the smallest with a DP share <= 5%
     bool dp_table = false;    // include the DP's D(i, j) table in round events
     bool force_speculation = false;  // "try it anyway": speculate this reply whatever the policy predicts (skip auto)
+    // Non-empty: draft with exactly these layers skipped for the whole reply (mode static only, skip
+    // and skip_ratio unset). Always honoured: no DP, no policy memory read or written.
+    std::vector<int> skip_layers;
 };
 
 struct dp_event {
@@ -46,6 +49,7 @@ struct dp_event {
     std::vector<float> layer_cosine;  // (L+1), index 0 unused (NaN)
     std::vector<float> table;         // (L+1) x (M+1), NaN where j > i; empty unless asked
     int M = 0;
+    bool given = false;               // the path of a given skip set (gen_params::skip_layers), not a DP's choice
 };
 
 // How a generated token came about. The first token (from the prefill) and plain steps are 'plain'.

@@ -93,6 +93,34 @@ std::vector<uint8_t> dp_result::skip_for(int m) const {
     return s;
 }
 
+dp_result dp_path(const float* h, int L, int d, const std::vector<uint8_t>& skip, const layer_fn& layer) {
+    if (L <= 0 || d <= 0) fail("dp_path: empty model");
+    if ((int)skip.size() != L) fail("dp_path: the skip set needs one entry per layer");
+    dp_result r;
+    r.L = L;
+    r.skip = skip;
+    r.layer_cosine.assign(L + 1, NAN);
+    r.path_cosine.assign(L + 1, NAN);
+    r.path_cosine[0] = 1.f;
+    std::vector<float> g(h, h + d), next(d);
+    for (int i = 1; i <= L; i++) {
+        const float* hi = h + (size_t)i * d;
+        r.layer_cosine[i] = (float)cosine(hi, hi - d, d);
+        if (skip[i - 1]) {
+            r.M++;
+        } else if (r.M == 0) {
+            std::memcpy(g.data(), hi, (size_t)d * sizeof(float));  // nothing skipped yet: h_i itself, as the DP's g(i, 0)
+        } else {
+            layer(i - 1, g.data(), 1, next.data());
+            g.swap(next);
+            r.layer_calls++;
+            r.candidates++;
+        }
+        r.path_cosine[i] = (float)cosine(g.data(), hi, d);
+    }
+    return r;
+}
+
 dp_result dp_solve(const float* h, int L, int d, int M, const layer_fn& layer, bool want_table) {
     return solve(h, L, d, M, layer, want_table, true);
 }

@@ -32,6 +32,11 @@ dp_result dp_solve(const float* h, int L, int d, int M, const layer_fn& layer, b
 // The same DP with every candidate run on its own (the oracle for the batched call).
 dp_result dp_solve_naive(const float* h, int L, int d, int M, const layer_fn& layer, bool want_table);
 
+// The path of a given skip set (1 = skipped) through the same states, without choosing anything:
+// path_cosine[l] = cos(state after layer l-1 along the set, h_l), layer_cosine as dp_solve's. One
+// single-token layer call per kept layer. The DP's own path evaluated this way gives its path_cosine.
+dp_result dp_path(const float* h, int L, int d, const std::vector<uint8_t>& skip, const layer_fn& layer);
+
 double cosine(const float* a, const float* b, int d);
 
 }  // namespace clasp

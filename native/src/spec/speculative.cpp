@@ -37,6 +37,22 @@ int resolve_M(const gen_params& p, int L) {
     return -1;  // auto
 }
 
+// The given skip set (gen_params::skip_layers) as one flag per layer, checked: static mode only, no
+// skip count or ratio beside it, indices in [0, L), no duplicates, not every layer. Empty: none given.
+std::vector<uint8_t> given_skip(const gen_params& p, int L) {
+    if (p.skip_layers.empty()) return {};
+    if (p.mode != "static") fail("skip layers need mode static (a given skip set is kept for the whole reply), not " + p.mode);
+    if (p.skip >= 0 || p.skip_ratio >= 0) fail("skip layers set M themselves: leave skip and skip ratio unset");
+    if ((int)p.skip_layers.size() >= L) fail("skip layers: at most " + std::to_string(L - 1) + " of the " + std::to_string(L) + " layers may be skipped");
+    std::vector<uint8_t> s(L, 0);
+    for (int l : p.skip_layers) {
+        if (l < 0 || l >= L) fail("skip layers: layer " + std::to_string(l) + " is out of range (the model has layers 0 to " + std::to_string(L - 1) + ")");
+        if (s[l]) fail("skip layers: layer " + std::to_string(l) + " is listed twice");
+        s[l] = 1;
+    }
+    return s;
+}
+
 bool same_plan(const decision& a, const decision& b) {
     if (a.speculate != b.speculate) return false;
     if (!a.speculate) return true;  // plain is plain, whatever M would have been
@@ -53,7 +69,10 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     if (p.loi < 0) fail("loi must be >= 1 (or 0 for automatic)");
     if (!(p.det == -1 || (p.det >= 0 && p.det <= 1))) fail("det must be between 0 and 1 (or -1 for automatic)");
     const bool is_static = p.mode == "static";
-    const int fixed_M = resolve_M(p, L);
+    const std::vector<uint8_t> given = given_skip(p, L);
+    const int fixed_M = given.empty() ? resolve_M(p, L) : (int)p.skip_layers.size();
+    std::string given_text;  // the given set in layer order, as the reason names it
+    for (int l = 0; l < (int)given.size(); l++) if (given[l]) given_text += (given_text.empty() ? "" : ",") + std::to_string(l);
 
     gen_result res;
     gen_stats& st = res.stats;
@@ -61,7 +80,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     st.backend = e.be->name();
     st.backend_reason = e.backend_reason;
     st.n_prompt = (int)prompt.size();
-    st.policy = fixed_M >= 0 ? "fixed" : "auto";
+    st.policy = !given.empty() ? "given" : fixed_M >= 0 ? "fixed" : "auto";
     const double t_start = now_ms();
 
     std::vector<float> logits, hidden;
@@ -74,7 +93,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     const double t_dec = now_ms();
     const double c1 = costs.c1();
 
-    // An explicit skip count keeps no memory; static and clasp each keep their own.
+    // An explicit skip count or set keeps no memory; static and clasp each keep their own.
     policy_memory* mem = fixed_M >= 0 ? nullptr : &e.memory[p.mode];
     policy_inputs in;
     in.L = L;
@@ -132,6 +151,23 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         pending_dp = std::move(de);
         rounds_since_dp = 0;
     };
+    // A given set is used as it is; its path's cosines (at the DP's first target, so that they compare
+    // with a DP's choice there) go out with the first round, marked as given. Not a DP run.
+    auto use_given = [&](const float* h, int pos) {
+        set_skip(given);
+        if (!h) return;
+        double t0 = now_ms();
+        auto layer = [&](int il, const float* x, int n, float* out) { tf.layer_candidates(il, x, n, pos, out); };
+        dp_result pr = dp_path(h, L, d, given, layer);
+        dp_event de;
+        de.target_pos = pos;
+        de.M = pr.M;
+        de.given = true;
+        de.path_cosine = std::move(pr.path_cosine);
+        de.layer_cosine = std::move(pr.layer_cosine);
+        de.ms = now_ms() - t0;
+        pending_dp = std::move(de);
+    };
 
     // ---- decisions, plain stretches and their events
     int plain_pos = 0, plain_n = 0, probe_left = 0, rounds_since_eval = 0;
@@ -150,6 +186,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
             nd = dec;  // static keeps its one skip set for the reply: it may only stop
             nd.probe = false;
         }
+        if (!given.empty()) nd.reason = "skipping layers " + given_text + " as given; " + nd.reason;
         if (mem) policy::note(*mem, dec, nd);
         if (!first_decision && same_plan(nd, dec)) {
             dec = nd;  // the same plan on fresher counts: only the figures and the reason move
@@ -165,7 +202,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         probe_left = nd.probe ? policy::PROBE_ROUNDS : 0;
         rounds_since_eval = 0;
         if (nd.speculate) {
-            if (was_speculating && nd.M <= dp_M) set_skip(last_dp.skip_for(nd.M));  // no fresh DP needed
+            if (!given.empty()) use_given(h, pos - 1);  // a given set is always honoured: decide() speculates at M > 0
+            else if (was_speculating && nd.M <= dp_M) set_skip(last_dp.skip_for(nd.M));  // no fresh DP needed
             else if (h) run_dp(h, pos - 1);
         }
         policy_event pe{pos, nd};

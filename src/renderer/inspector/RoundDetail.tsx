@@ -7,6 +7,7 @@ import { mapTokensToRounds } from '../lib/fates';
 import { fmtMs } from '../lib/format';
 import { useApp } from '../store';
 import { DpTable } from './DpTable';
+import { DpRerun, LayerLab } from './LayerLab';
 import type { Inspected } from './useInspected';
 
 function visible(s: string): string {
@@ -73,7 +74,6 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
     return canDecode && tokenTextModel === modelName && tokenText[id] !== undefined ? tokenText[id] : null;
   };
   const nextFate = a < d ? 'correction' : 'bonus';
-  const skipSet = new Set(round.skip);
 
   return (
     <div className="round-detail" data-testid="inspector-round-detail" data-round={r} ref={el}>
@@ -126,15 +126,7 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
         {!canDecode && ` Ids are shown: this trace is from ${traceModel ?? 'another model'}, and its tokenizer is not loaded.`}
       </p>
 
-      <div className="skip-strip-wrap">
-        <span className="small">Skipped layers ({round.skip.length} of {L})</span>
-        <div className="skip-strip" role="img" aria-label={`skipped layers: ${round.skip.join(', ') || 'none'}`}>
-          {Array.from({ length: L }, (_, l) => (
-            <span key={l} className={skipSet.has(l) ? 'on' : ''} title={`layer ${l}: ${skipSet.has(l) ? 'skipped' : 'kept'}`} />
-          ))}
-        </div>
-        <span className="skip-list small">{round.skip.length ? round.skip.join(' ') : 'none'}</span>
-      </div>
+      <LayerLab ins={ins} round={round} />
 
       {round.policy && (
         <div className="policy-note">
@@ -144,7 +136,9 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
 
       <div className="dp-block">
         <h4>
-          DP {dpAt === r ? 'that chose this skip set' : dpAt >= 0 ? `from round ${dpAt}, whose skip set this round reuses` : ''}
+          {dpRound?.dp?.given
+            ? 'No DP: the skip set was given. Its path, at the prompt’s last token'
+            : `DP ${dpAt === r ? 'that chose this skip set' : dpAt >= 0 ? `from round ${dpAt}, whose skip set this round reuses` : ''}`}
           {dpRound?.dp && (
             <span className="dim">
               {' '}
@@ -157,6 +151,7 @@ export function RoundDetail({ ins }: { ins: Inspected }) {
         ) : (
           <p className="dim small">No DP ran before this round (the skip set was given, or the trace does not carry it).</p>
         )}
+        <DpRerun ins={ins} M={dpRound?.dp?.M ?? round.skip.length} />
       </div>
     </div>
   );

@@ -4,6 +4,7 @@ import { create } from 'zustand';
 import { createChatSlice } from './chatSlice';
 import { createConversationsSlice } from './conversationsSlice';
 import { createInspectorSlice } from './inspectorSlice';
+import { createLabSlice } from './labSlice';
 import { createModelSlice } from './modelSlice';
 import { createStudioSlice } from './studioSlice';
 import type { AppState } from './types';
@@ -16,6 +17,7 @@ export const useApp = create<AppState>()((...a) => ({
   ...createModelSlice(...a),
   ...createInspectorSlice(...a),
   ...createStudioSlice(...a),
+  ...createLabSlice(...a),
 }));
 
 export type { AppState } from './types';

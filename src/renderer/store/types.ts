@@ -183,6 +183,40 @@ export interface StudioSlice {
   unpinA(): void;
 }
 
-export type AppState = ConversationsSlice & ChatSlice & ModelSlice & InspectorSlice & UiSlice & StudioSlice;
+
+/** One layer-lab run: the inspected reply's prompt again, with a pinned skip set or CLaSp at a fixed M. */
+export interface LabRun {
+  traceId: string;
+  name: string;
+  kind: 'set' | 'clasp';
+  /** the pinned set (kind 'set'), sorted */
+  skip: number[];
+  /** its M: the set's size, or the fixed M of a clasp run */
+  M: number;
+  /** its token ids equal the original's (null: the original recorded none) */
+  identical: boolean | null;
+  greedy: boolean;
+  meanAcceptedLength: number | null;
+  acceptanceRate: number | null;
+  tokensPerS: number;
+  /** the cosine path at the first round's target (the prompt's last token): the set's, or its first DP's */
+  path: (number | null)[] | null;
+}
+
+export interface LabSlice {
+  /** the pinned layers, by inspector source key */
+  labPins: Record<string, number[]>;
+  /** the runs made from each source key, oldest first */
+  labRuns: Record<string, LabRun[]>;
+  /** the source key a run is going for (one at a time) */
+  labBusy: string | null;
+  labError: { key: string; text: string } | null;
+  toggleLabLayer(key: string, layer: number): void;
+  setLabPins(key: string, layers: readonly number[]): void;
+  /** re-runs the trace's prompt with the key's pinned set (claspM absent) or with CLaSp at claspM */
+  runLab(key: string, traceId: string, claspM?: number): Promise<void>;
+}
+
+export type AppState = ConversationsSlice & ChatSlice & ModelSlice & InspectorSlice & UiSlice & StudioSlice & LabSlice;
 
 export type Slice<T> = StateCreator<AppState, [], [], T>;
