@@ -17,6 +17,9 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
 // Q8_0 weights keep float activations (the float kernel reads them as d * q): on the demo model the
 // integer path halved prefill and cut decode by a third (docs/PERF.md), and float activations are
 // exact to the dequantized weights. The other quantized types use the integer kernels (qdot.h).
+// The fewest tokens for which the tile kernels (qgemm_fn) beat the dot products (docs/PERF.md).
+constexpr int qgemm_min_tokens = 4;
+
 static bool integer_path(dtype t, const cpu_kernels& k) { return t != dtype::Q8_0 && k.qdot[(int)t] != nullptr; }
 
 void cpu_backend::quantize_acts(const weight* const* W, int n_w, const float* x, int T) {
@@ -41,10 +44,17 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
     const act_kind k = act_for(W.type);
     const size_t stride = act_row_bytes(k, W.n_in);
     const uint8_t* xq = act_[(int)k].data();
+    int64_t r = r0;
+    // Many tokens: tiles of 8 rows (the same bits as the dot products, qdot.h), unpacked once for up
+    // to 64 tokens. Below qgemm_min_tokens the unpacking costs more than the tile saves.
+    const qgemm_fn gemm = k_.qgemm ? k_.qgemm[(int)W.type] : nullptr;
+    if (gemm && T >= qgemm_min_tokens)
+        for (; r + qgemm_rows <= r1; r += qgemm_rows)
+            gemm(W.row(r), row_bytes(W.type, W.n_in), xq, stride, T, W.n_in, y + r, (size_t)W.n_out, accum);
     // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
     // L1 while the tokens' activations come from L2.
     float out[qdot_max_tokens];
-    for (int64_t r = r0; r < r1; r++) {
+    for (; r < r1; r++) {
         const uint8_t* row = W.row(r);
         for (int t0 = 0; t0 < T; t0 += qdot_max_tokens) {
             const int nt = std::min(qdot_max_tokens, T - t0);
@@ -63,7 +73,7 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
 void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, bool swiglu) {
     constexpr int max_chunks = 256;
     const int nth = pool_.size();
-    const int64_t align = T == 1 ? 8 : 4;  // the kernels' row tiles
+    const int64_t align = 8;  // the kernels' row tiles (float: 8 rows at T = 1, 4 for more; qgemm_rows)
     const int n_split = swiglu ? 1 : n_parts;  // swiglu: chunks of the gate's rows cover both
     if (n_split > max_chunks / 4) {
         for (int p = 0; p < n_parts; p++) run_matmuls(parts + p, 1, x, T);

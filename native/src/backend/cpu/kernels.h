@@ -32,6 +32,8 @@ struct cpu_kernels {
                    int n1, size_t stride, int hd, float scale, float* scores, float* out);
     // Quantized weights: the integer dot product per dtype (qdot.h), null for the float types.
     const qdot_fn* qdot;
+    // and the tile kernels for many tokens (qdot.h), null where the level has none
+    const qgemm_fn* qgemm;
 };
 
 const cpu_kernels& cpu_kernels_generic();

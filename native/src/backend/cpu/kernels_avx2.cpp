@@ -209,7 +209,8 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 }  // namespace
 
 const cpu_kernels& cpu_kernels_avx2() {
-    static const cpu_kernels k{"avx2", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_avx2()};
+    static const cpu_kernels k{"avx2", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_avx2(),
+                               qgemm_table_avx2()};
     return k;
 }
 

@@ -504,8 +504,9 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 const cpu_kernels& cpu_kernels_avx512() {
     // The integer kernels use AVX-512 VNNI where the processor has it (exactly the same results).
     __builtin_cpu_init();
+    const bool vnni = __builtin_cpu_supports("avx512vnni");
     static const cpu_kernels k{"avx512", matmul_rows, dot, axpy, scale_mul, silu_mul, attend,
-                               __builtin_cpu_supports("avx512vnni") ? qdot_table_vnni() : qdot_table_avx2()};
+                               vnni ? qdot_table_vnni() : qdot_table_avx2(), vnni ? qgemm_table_vnni() : qgemm_table_avx2()};
     return k;
 }
 

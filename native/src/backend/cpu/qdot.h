@@ -24,10 +24,20 @@ using qdot_fn = void (*)(const uint8_t* row, const uint8_t* act, size_t act_stri
 constexpr int qdot_max_tokens = 4;
 constexpr int n_dtypes = (int)dtype::Q6_K + 1;
 
+// Many tokens at once (prefill, verify): 8 consecutive weight rows (row r at rows + r * row_bytes)
+// against T tokens' activations: out[t * out_stride + r] = the dot product (or += with accumulate).
+// Bit-identical to qdot_fn for every (row, token), whatever T (qgemm_simd.inc).
+using qgemm_fn = void (*)(const uint8_t* rows, size_t row_bytes, const uint8_t* act, size_t act_stride, int T,
+                          int64_t n, float* out, size_t out_stride, bool accumulate);
+constexpr int qgemm_rows = 8;
+
 // Per dtype (indexed by (int)dtype): the dot product, or null for the float types.
 const qdot_fn* qdot_table_generic();
 const qdot_fn* qdot_table_avx2();  // needs AVX2, FMA, F16C
 const qdot_fn* qdot_table_vnni();  // needs AVX2, FMA, F16C, AVX-512 VNNI + VL
+// Per dtype: the tile kernel, or null where there is none (then the dot products serve).
+const qgemm_fn* qgemm_table_avx2();
+const qgemm_fn* qgemm_table_vnni();
 
 // The final sum of the eight lanes of the 32-block types.
 inline float lanes8_sum(const float* l) { return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7])); }

@@ -2,4 +2,6 @@
 // -mavx512vnni -ffp-contract=off; only called after a run-time check).
 #define QDOT_VNNI 1
 #define QDOT_TABLE qdot_table_vnni
+#define QGEMM_TABLE qgemm_table_vnni
 #include "qdot_simd.inc"
+#include "qgemm_simd.inc"

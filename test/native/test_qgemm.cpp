@@ -1,0 +1,121 @@
+// The integer tile kernels (qgemm_fn, qgemm_simd.inc: 8 rows x many tokens, for prefill and verify):
+// bit-identical to the one-row dot products at every level, batch-invariant through the backend,
+// and within the 8-bit activation bound of ref's exact product.
+#include "backend/cpu/qact.h"
+#include "backend/cpu/qdot.h"
+#include "util.h"
+
+using namespace clasp;
+
+namespace {
+
+struct level_tables {
+    const char* name;
+    const qdot_fn* dot;
+    const qgemm_fn* gemm;
+};
+
+// The SIMD levels this processor runs (the portable level has no tile kernels).
+std::vector<level_tables> tile_levels() {
+    std::vector<level_tables> v;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        v.push_back({"avx2", qdot_table_avx2(), qgemm_table_avx2()});
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl"))
+        v.push_back({"vnni", qdot_table_vnni(), qgemm_table_vnni()});
+    return v;
+}
+
+std::vector<dtype> quant_types() {
+    std::vector<dtype> types = tu::quant32_types();
+    for (dtype t : tu::quantk_types()) types.push_back(t);
+    return types;
+}
+
+}  // namespace
+
+// Every (row, token) of a tile equals the portable one-row dot product bit for bit, for any token
+// count (tails of the 8- and 4-token groups, more than one 64-token pass), with and without
+// accumulation, including non-finite activations.
+TEST(qgemm_tiles_equal_the_portable_dot_products) {
+    const auto levels = tile_levels();
+    const qdot_fn* portable = qdot_table_generic();
+    int n_tested = 0;
+    uint32_t seed = 21;
+    for (const auto& lv : levels)
+        for (dtype t : quant_types()) {
+            if (!lv.gemm[(int)t]) continue;
+            for (int64_t n : {256, 512, 2304})
+                for (int T : {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 63, 64, 65, 70, 131}) {
+                    if (n == 2304 && T > 17 && T != 70) continue;
+                    const int rows = 8;
+                    auto W = tu::make_weight(t, rows, n, seed++);
+                    auto x = tu::randv((size_t)T * n, seed++, 3.f);
+                    if (T == 9) x[(size_t)5 * n + 17] = NAN;  // token 5: every row NaN, the others unaffected
+                    const act_kind k = act_for(t);
+                    const size_t st = act_row_bytes(k, n);
+                    std::vector<uint8_t> act(st * T);
+                    for (int i = 0; i < T; i++) quantize_act(k, x.data() + (size_t)i * n, n, act.data() + st * i);
+                    const size_t os = rows + 3;  // a wider output, as a slice of y
+                    std::vector<float> base((size_t)T * os, 0.5f), got = base, want = base;
+                    for (int i = 0; i < T; i++)
+                        for (int r = 0; r < rows; r++) {
+                            float o;
+                            portable[(int)t](W.w.row(r), act.data() + st * i, st, 1, n, &o);
+                            want[(size_t)i * os + r] = o;
+                        }
+                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), act.data(), st, T, n, got.data(), os, false);
+                    CHECK_MSG(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
+                              lv.name << " " << dtype_name(t) << " n=" << n << " T=" << T << tu::first_mismatches(got, want, 0));
+                    // accumulate: y += the product (the same float addition as the one-row path)
+                    std::vector<float> acc = base;
+                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), act.data(), st, T, n, acc.data(), os, true);
+                    for (size_t i = 0; i < acc.size(); i++) {
+                        const float w = i % os < (size_t)rows ? base[i] + want[i] : base[i];
+                        CHECK_MSG(std::memcmp(&acc[i], &w, 4) == 0,
+                                  lv.name << " " << dtype_name(t) << " accumulate n=" << n << " T=" << T << " [" << i << "]");
+                    }
+                    if (T == 9)
+                        for (int r = 0; r < rows; r++) CHECK(std::isnan(got[5 * os + r]) && !std::isnan(got[4 * os + r]));
+                    n_tested++;
+                }
+        }
+    // the K-quants have tile kernels at each SIMD level: the loop above must have run them
+    CHECK(levels.empty() || n_tested >= (int)levels.size() * 3 * 37);
+}
+
+// Through the backend (row chunks of 8 with a one-row tail, several threads): a token's logits are
+// bit-identical alone or in a batch of up to 70, every level gives the portable level's bits, and
+// the product is within the 8-bit activation bound of ref's exact one.
+TEST(qgemm_matmul_batch_invariant_and_close_to_ref) {
+    ref_backend ref;
+    for (dtype t : quant_types())
+        for (int64_t n_out : {67, 2 * 8 + 5})
+            for (int T : {5, 8, 12, 13, 64, 70}) {
+                const int64_t n_in = block_elems(t) == 32 ? 32 * 9 : 256 * (T % 2 + 1);
+                auto W = tu::make_weight(t, n_out, n_in, 40 + T);
+                auto x = tu::randv((size_t)T * n_in, 50 + T, 2.f);
+                std::vector<float> want((size_t)T * n_out), base(want.size()), got(want.size()), one(n_out);
+                ref.matmul(W.w, x.data(), T, want.data());
+                const auto bound = tu::act8_error_bound(W.w, x, T);
+                cpu_backend generic(1, cpu_kernels_generic());
+                generic.matmul(W.w, x.data(), T, base.data());
+                for (int threads : {1, 2, 3})
+                    for (auto& be : tu::cpu_levels(threads)) {
+                        const std::string what = be->device_info() + " " + dtype_name(t) + " n_out=" +
+                                                  std::to_string(n_out) + " T=" + std::to_string(T);
+                        be->matmul(W.w, x.data(), T, got.data());
+                        // (Q8_0 takes the float kernels, whose sums are ordered per level: test_ops checks them)
+                        if (t != dtype::Q8_0) CHECK_MSG(got == base, what << " vs portable" << tu::first_mismatches(got, base, 0));
+                        for (size_t i = 0; i < got.size(); i++)
+                            CHECK_MSG(std::fabs((double)got[i] - want[i]) <= bound[i],
+                                      what << " [" << i << "] got " << got[i] << " ref " << want[i] << " bound " << bound[i]);
+                        if (threads != 2) continue;
+                        for (int i = 0; i < T; i += 3) {
+                            be->matmul(W.w, x.data() + (size_t)i * n_in, 1, one.data());
+                            CHECK_MSG(std::memcmp(one.data(), got.data() + (size_t)i * n_out, n_out * 4) == 0,
+                                      what << " token " << i << " alone");
+                        }
+                    }
+            }
+}
