@@ -8,9 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseTrace } from '../../src/shared/trace';
-import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
-
-const id = (t: string) => `[data-testid="${t}"]`;
+import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, id, sendAndWait, startStudio, type Studio } from './harness';
 
 let studio: Studio;
 let browser: Browser;
@@ -20,23 +18,6 @@ const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `e2e-${name}.png`) });
-}
-
-/** Sends a message and waits for its reply to finish; returns the reply's locator. */
-async function sendAndWait(text: string, timeout = 90_000) {
-  const before = await page.locator(id('message-assistant')).count();
-  await page.locator(id('chat-input')).fill(text);
-  await page.locator(id('send')).click();
-  await page.waitForFunction(
-    ([sel, n]) => {
-      const all = document.querySelectorAll(sel as string);
-      const last = all[all.length - 1] as HTMLElement | undefined;
-      return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
-    },
-    [id('message-assistant'), before] as const,
-    { timeout },
-  );
-  return page.locator(id('message-assistant')).last();
 }
 
 async function waitIdle(timeout = 90_000) {
@@ -182,7 +163,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     expect(await page.locator(id('settings-det')).inputValue()).toBe(''); // empty: chosen from the measured costs
     await shot('06-settings');
     await page.locator(id('settings-toggle')).click();
-    const reply = await sendAndWait('Count from 1 to 20.');
+    const reply = await sendAndWait(page, 'Count from 1 to 20.');
     const stats = await reply.locator(id('reply-stats')).innerText();
     expect(stats.toLowerCase()).toContain('static');
     expect(stats).toContain('M=8');
@@ -369,7 +350,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     });
     expect(await page.locator(id('error-banner')).count()).toBe(0);
     // the new model answers
-    const next = await sendAndWait('Count from 1 to 5.');
+    const next = await sendAndWait(page, 'Count from 1 to 5.');
     expect(await next.getAttribute('data-status')).toBe('complete');
   });
 

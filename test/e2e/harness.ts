@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -156,4 +156,25 @@ export async function startStudio(): Promise<Studio> {
   const dataDir = path.join(tmp, 'data');
   fs.mkdirSync(dataDir);
   return serveMountsUi() ? startCli(tmp, modelsDir, dataDir) : startInProcess(tmp, modelsDir, dataDir);
+}
+
+/** The selector of an element by its data-testid (docs/UI.md). */
+export const id = (t: string) => `[data-testid="${t}"]`;
+
+/** Sends a message, waits for its reply to finish and the Stop button to go; returns the reply's locator. */
+export async function sendAndWait(page: Page, text: string, timeout = 90_000) {
+  const before = await page.locator(id('message-assistant')).count();
+  await page.locator(id('chat-input')).fill(text);
+  await page.locator(id('send')).click();
+  await page.waitForFunction(
+    ([sel, n]) => {
+      const all = document.querySelectorAll(sel as string);
+      const last = all[all.length - 1] as HTMLElement | undefined;
+      return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
+    },
+    [id('message-assistant'), before] as const,
+    { timeout },
+  );
+  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
+  return page.locator(id('message-assistant')).last();
 }
