@@ -187,10 +187,10 @@ export class AppService {
     'chat:count': (p) => this.countPrompt(p.conversationId, p.content),
     'tokens:decode': (p) => {
       // Token ids to text for the inspector (imported traces, rejected drafts), one id at a time.
-      const svc = this.models.current;
-      if (!svc) throw new ApiError('no model is loaded', 'not_found');
-      const t = svc.tokenizer;
-      return { model: svc.info.name, pieces: p.ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
+      const engine = this.models.current;
+      if (!engine) throw new ApiError('no model is loaded', 'not_found');
+      const t = engine.tokenizer;
+      return { model: engine.info.name, pieces: p.ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
     },
     'trace:delete': (p) => {
       const rec = this.store.getTraceRecord(p.traceId);
