@@ -36,8 +36,15 @@ export const settingsSchema = z.object({
 });
 export type ChatSettings = z.infer<typeof settingsSchema>;
 
-/** A change to a conversation's settings; `skipRatio: null` clears the optional ratio (JSON has no undefined). */
-export const settingsPatchSchema = settingsSchema.partial().extend({ skipRatio: numberSettingSchema(S.skipRatio).nullable().optional() });
+/**
+ * A change to a conversation's settings; null clears an optional setting (JSON has no undefined):
+ * `skipRatio: null` turns the ratio off, `det: null` and `loi: null` leave them automatic again.
+ */
+export const settingsPatchSchema = settingsSchema.partial().extend({
+  skipRatio: numberSettingSchema(S.skipRatio).nullable().optional(),
+  det: numberSettingSchema(S.det).nullable().optional(),
+  loi: numberSettingSchema(S.loi).nullable().optional(),
+});
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 
 
