@@ -163,10 +163,14 @@ describe.skipIf(SKIP_UI_SUITE)('the studio (issue 13)', { timeout: 180_000 }, ()
     await page.locator(id('similarity-scale')).selectOption('log');
     expect(await page.locator(id('similarity-legend')).getAttribute('data-scale')).toBe('log');
     await page.locator(id('similarity-scale')).selectOption('fixed');
-    // a second reply (static: it always drafts, whatever the adaptive policy learned): the same range
+    // a second reply, static at an explicit M (so it drafts whatever the policy made of this machine's
+    // measured costs): the same range
     await page.locator(id('settings-mode')).selectOption('static');
+    await setField('settings-skip', '8');
     await sendAndWait(page, 'Now tell it as a poem.');
     await page.locator(id('settings-mode')).selectOption('clasp');
+    await setField('settings-skip', 'auto');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '0', id('settings-toggle'));
     await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 0, id('inspector-skip-heatmap'));
     // the source line names the inspected reply, not the conversation
     expect(await page.locator(id('inspector-source')).getAttribute('data-reply')).toBe('2');
