@@ -26,9 +26,9 @@ const DETs = list(args.det, [0.3, 0.6, 0.9]);
 const LOIs = list(args.loi, [1, 4, 16, 64]);
 
 async function main() {
-  const svc = await EngineService.load({ threads: Number(args.threads ?? 2), backend: 'cpu' });
+  const engine = await EngineService.load({ threads: Number(args.threads ?? 2), backend: 'cpu' });
   const prompts = readPrompts(promptsFile).slice(0, limit);
-  const ids = prompts.map((p) => svc.encode(p.prompt_ids ? { promptIds: p.prompt_ids } : p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt }));
+  const ids = prompts.map((p) => engine.encode(p.prompt_ids ? { promptIds: p.prompt_ids } : p.chat !== undefined ? { chat: p.chat } : { prompt: p.prompt }));
   const base = { maxTokens, temperature: 0, ignoreEos: true };
   // Plain decoding and the setting alternate prompt by prompt, so both see the same load.
   const pair = async (extra) => {
@@ -40,8 +40,8 @@ async function main() {
       if (st.costed_speedup != null) { x.costed += st.costed_speedup; x.measured += st.speedup ?? 0; x.n++; }
     };
     for (const p of ids) {
-      note(a, (await svc.generate(p, validateSettings({ ...base, mode: 'ar' }, svc.info.nLayer))).stats);
-      note(b, (await svc.generate(p, validateSettings({ ...base, ...extra }, svc.info.nLayer))).stats);
+      note(a, (await engine.generate(p, validateSettings({ ...base, mode: 'ar' }, engine.info.nLayer))).stats);
+      note(b, (await engine.generate(p, validateSettings({ ...base, ...extra }, engine.info.nLayer))).stats);
     }
     return { ar: a, b };
   };
@@ -67,13 +67,13 @@ async function main() {
   for (const M of Ms) for (const det of DETs) for (const loi of LOIs) await run(`M=${M} DET=${det} LOI=${loi}`, { mode: 'clasp', skip: M, det, loi });
   for (const M of Ms) await run(`static M=${M}`, { mode: 'static', skip: M });
   await run('auto (again, after the sweep)', { mode: 'clasp' });
-  const costs = (await svc.generate(ids[0], validateSettings({ ...base, mode: 'clasp', maxTokens: 2 }, svc.info.nLayer))).stats.costs;
+  const costs = (await engine.generate(ids[0], validateSettings({ ...base, mode: 'clasp', maxTokens: 2 }, engine.info.nLayer))).stats.costs;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify({
-    model: svc.info.name, device: svc.info.deviceInfo, date: new Date().toISOString(), prompts: prompts.map((p) => p.id), max_tokens: maxTokens,
+    model: engine.info.name, device: engine.info.deviceInfo, date: new Date().toISOString(), prompts: prompts.map((p) => p.id), max_tokens: maxTokens,
     grid: { M: Ms, det: DETs, loi: LOIs }, costs, rows,
   }, null, 1) + '\n');
-  svc.dispose();
+  engine.dispose();
   process.stderr.write(`wrote ${out}\n`);
 }
 main().catch((e) => { console.error(e); process.exit(1); });

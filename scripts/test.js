@@ -4,6 +4,7 @@
 // "total: N passed, N failed", followed by ", N skipped (names: why)" when tests were skipped, and a
 // non-zero exit status if anything failed. Tests are skipped only for inputs a plain clone lacks (the
 // reference models outside the repository, Chromium); under CI=true they run and fail instead.
+// `node scripts/test.js native|node|e2e` runs one part (npm run test:native, test:node, test:e2e).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -69,9 +70,10 @@ function main(only) {
     }
   }
 
-  if (!only || only === 'unit') {
+  if (!only || only === 'node' || only === 'e2e') {
     const report = path.join(os.tmpdir(), `clasp-vitest-${process.pid}.json`);
-    const r = run(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+    const folder = only ? [path.join('test', only)] : []; // test/node or test/e2e; both without
+    const r = run(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...folder, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     try {
@@ -93,5 +95,13 @@ function main(only) {
   return t.failed === 0 && t.passed > 0 ? 0 : 1;
 }
 
-if (require.main === module) process.exit(main(process.argv[2])); // "native" | "unit" | undefined (all)
+const PARTS = ['native', 'node', 'e2e'];
+if (require.main === module) {
+  const only = process.argv[2]; // "native" | "node" | "e2e" | undefined (all)
+  if (only !== undefined && !PARTS.includes(only)) {
+    console.error(`scripts/test.js: unknown part "${only}"; the parts are ${PARTS.join(', ')} (none: all)`);
+    process.exit(2);
+  }
+  process.exit(main(only));
+}
 module.exports = { parseNativeSummary, vitestSkips, summaryLine };

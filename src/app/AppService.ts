@@ -173,6 +173,7 @@ export class AppService implements ReplyHost, CompareHost {
     'chat:stop': (p) => this.stop(p.conversationId),
     'models:list': () => this.models.catalogue(this.store),
     'models:load': (p) => this.loadModel(p.path),
+    'models:browse': (p) => this.models.browse(p.path),
     'models:current': () => {
       const engine = this.models.current;
       return engine ? { info: engine.info, defaults: { ...engine.defaults } } : null;

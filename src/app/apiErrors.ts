@@ -3,6 +3,7 @@
 // Whatever a handler throws leaves AppService.call as an ApiError (`toApiError`).
 import { requests, settingsSchema, type Channel, type ChatSettings, type RequestOf } from '../shared/api';
 import { TraceError } from '../shared/trace';
+import { BrowseError } from '../services/modelBrowser';
 import { SettingsError } from '../services/settings';
 import { StoreError } from '../sessions/SessionStore';
 
@@ -56,5 +57,6 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof StoreError) return new ApiError(e.message, e.code === 'not_found' ? 'not_found' : 'bad_request');
   if (e instanceof TraceError || e instanceof SettingsError) return new ApiError(e.message, 'bad_request');
+  if (e instanceof BrowseError) return new ApiError(e.message, e.code);
   return new ApiError(e instanceof Error ? e.message : String(e), 'internal');
 }

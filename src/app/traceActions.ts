@@ -36,8 +36,8 @@ export function deleteImportedTrace(store: SessionStore, traceId: string): Respo
 }
 
 /** Token ids to text for the inspector (imported traces, rejected drafts), one id at a time. */
-export function decodeTokens(svc: EngineService | null, ids: number[]): ResponseOf<'tokens:decode'> {
-  if (!svc) throw new ApiError('no model is loaded', 'not_found');
-  const t = svc.tokenizer;
-  return { model: svc.info.name, pieces: ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
+export function decodeTokens(engine: EngineService | null, ids: number[]): ResponseOf<'tokens:decode'> {
+  if (!engine) throw new ApiError('no model is loaded', 'not_found');
+  const t = engine.tokenizer;
+  return { model: engine.info.name, pieces: ids.map((id) => (id < t.vocabSize ? t.decode([id]) : null)) };
 }

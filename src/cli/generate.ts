@@ -47,7 +47,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const json = flags.json === true;
   const log = (s: string) => process.stderr.write(s + '\n');
 
-  const svc = await EngineService.load({
+  const engine = await EngineService.load({
     modelPath: flags.model as string | undefined,
     backend: backendFlag(flags),
     threads: threadsFlag(flags),
@@ -55,11 +55,11 @@ export async function generateCommand(argv: string[]): Promise<number> {
     policyDir: policyDirFlag(flags, defaultPolicyDir()),
   });
   try {
-    const settings = validateSettings(partial, svc.info.nLayer);
-    if (svc.info.backendReason && !json) log(`[clasp] using the CPU: ${svc.info.backendReason}`);
-    if (svc.info.policyWarning) log(`[clasp] WARNING: ${svc.info.policyWarning}`);
-    if (flags.forget === true) await svc.forget();
-    const promptIds = svc.encode(
+    const settings = validateSettings(partial, engine.info.nLayer);
+    if (engine.info.backendReason && !json) log(`[clasp] using the CPU: ${engine.info.backendReason}`);
+    if (engine.info.policyWarning) log(`[clasp] WARNING: ${engine.info.policyWarning}`);
+    if (flags.forget === true) await engine.forget();
+    const promptIds = engine.encode(
       flags.prompt !== undefined
         ? { prompt: flags.prompt as string }
         : flags.chat !== undefined
@@ -68,17 +68,17 @@ export async function generateCommand(argv: string[]): Promise<number> {
     );
     // End tokens (<|eot_id|>, <|end_of_text|>) and other special tokens are control ids, not text:
     // the stream shows text only; --json keeps every id.
-    const shown = svc.tokenizer.createStreamDecoder({ skipSpecial: true });
+    const shown = engine.tokenizer.createStreamDecoder({ skipSpecial: true });
     const ac = new AbortController();
     const onSig = () => ac.abort();
     process.once('SIGINT', onSig);
-    const r = await svc.generate(promptIds, settings, {
+    const r = await engine.generate(promptIds, settings, {
       signal: ac.signal,
       onToken: json ? undefined : (id) => process.stdout.write(shown.push(id)),
     });
     process.removeListener('SIGINT', onSig);
     if (flags.trace !== undefined) {
-      fs.writeFileSync(flags.trace as string, JSON.stringify(buildTrace(svc.info, settings, r)) + '\n');
+      fs.writeFileSync(flags.trace as string, JSON.stringify(buildTrace(engine.info, settings, r)) + '\n');
       if (!json) log(`[clasp] trace written to ${flags.trace as string}`);
     }
     if (json) {
@@ -108,6 +108,6 @@ export async function generateCommand(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    svc.dispose();
+    engine.dispose();
   }
 }

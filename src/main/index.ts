@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type IpcMainInvokeEvent, type MenuItemConstructorOptions } from 'electron';
 import { ApiError } from '../app/apiErrors';
 import { createApp, type ClaspApp } from '../app/createApp';
+import { defaultRoots } from '../services/modelDiscovery';
 import { IPC, type ExportedFile, type IpcResult } from '../shared/api';
 import { APP_ORIGIN, APP_SCHEME, createAppProtocolHandler } from './appProtocol';
 import { externalUrl, GestureTracker, installNavigationRules, isAppUrl as isOnOrigin, isTrustedSender } from './security';
@@ -228,7 +229,8 @@ async function start(): Promise<void> {
 
   const nativeBinding = sqliteBinding();
   try {
-    clasp = createApp({ defaultDataDir: app.getPath('userData'), nativeBinding, host: { saveFile } });
+    // The model picker lists the models other apps keep (LM Studio, Ollama, the HF cache), read-only.
+    clasp = createApp({ defaultDataDir: app.getPath('userData'), nativeBinding, host: { saveFile }, modelOptions: { discover: defaultRoots() } });
   } catch (e) {
     const hint = nativeBinding
       ? ''

@@ -7,10 +7,11 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ModelListItem } from '../shared/api';
+import type { ModelFolder, ModelListItem } from '../shared/api';
 import type { BackendKind } from '../shared/engineTypes';
 import { EngineService } from './EngineService';
-import { discoverModels, type DiscoveryRoots, type FoundModel } from './modelDiscovery';
+import { browseModels, type BrowseRoot } from './modelBrowser';
+import { describeGguf, describeHfFolder, discoverModels, type DiscoveryRoots, type FoundModel, type ModelSource } from './modelDiscovery';
 import { bundledModelPath, checkModelFile, isInside, listModels, resolveModelPath } from './modelPaths';
 import { validateSettings } from './settings';
 
@@ -88,18 +89,40 @@ export class ModelManager extends EventEmitter {
 
   /**
    * Checks that a requested model may be loaded; returns its resolved path. With a models folder,
-   * a path outside it is refused before it is looked at, so the answer never tells whether it exists.
+   * a path outside it (and outside the folders discovery reads) is refused before it is looked at,
+   * so the answer never tells whether it exists. A model in another app's folder that this engine
+   * cannot run is refused with the reason.
    */
   allowed(p: string): string {
     const full = path.resolve(p && p.length > 0 ? p : bundledModelPath());
-    // A model found in another app's folder may be loaded by its exact path, when the engine can run it.
-    const found = this.opts.discover ? this.discovered().find((m) => path.resolve(m.path) === full) : undefined;
-    if (found && !found.supported) throw new Error(`${found.name} cannot be loaded: ${found.reason}`);
-    if (found) return resolveModelPath(full);
+    // Inside an allowed folder (links resolved): a model there loads when the engine can run it,
+    // discovered or not ("Open model…" goes deeper than discovery), else it is refused with the reason.
+    const root = this.opts.discover ? this.browseRoots().find((r) => isInside(r.path, full)) : undefined;
+    if (root) {
+      const found = this.discovered().find((m) => path.resolve(m.path) === full) ?? (root.source === 'models-dir' ? null : describeFound(full, root.source));
+      if (found && !found.supported) throw new Error(`${found.name} cannot be loaded: ${found.reason}`);
+      if (root.source !== 'models-dir') return resolveModelPath(full);
+    }
     if (this.opts.modelsDir && full !== bundledModelPath() && !isInside(this.opts.modelsDir, full)) {
       throw new Error(`${p}: models can only be loaded from ${this.opts.modelsDir}`);
     }
     return resolveModelPath(full);
+  }
+
+  /** The folders "Open model…" in the browser lists: --models-dir, then the ones discovery reads. */
+  browseRoots(): BrowseRoot[] {
+    const d = this.opts.discover ?? {};
+    return [
+      ...(this.opts.modelsDir ? [{ source: 'models-dir' as const, label: 'Models folder', path: this.opts.modelsDir }] : []),
+      ...(d.lmStudio ?? []).map((p) => ({ source: 'lmstudio' as const, label: 'LM Studio', path: p })),
+      ...(d.ollama ? [{ source: 'ollama' as const, label: 'Ollama', path: d.ollama }] : []),
+      ...(d.hfCache ? [{ source: 'hf-cache' as const, label: 'Hugging Face cache', path: d.hfCache }] : []),
+    ];
+  }
+
+  /** One folder of "Open model…", inside browseRoots() only (modelBrowser.ts); absent: those folders. */
+  browse(p?: string): ModelFolder {
+    return browseModels(this.browseRoots(), p);
   }
 
   /** The discovery roots' models (not --models-dir's own plain listing), read afresh each time. */
@@ -225,4 +248,9 @@ function describeModel(full: string): Omit<ModelListItem, 'loaded' | 'recent'> |
   }
   const kind = st.isDirectory() ? 'hf' : 'gguf';
   return { name: path.basename(full).replace(/\.gguf$/i, ''), path: full, kind, bytes: st.isFile() ? st.size : 0 };
+}
+
+/** A model file or folder inside another app's folder, described from its header (null: neither). */
+function describeFound(full: string, source: ModelSource): FoundModel | null {
+  return describeGguf(full, path.basename(full), source) ?? describeHfFolder(full, path.basename(full), source);
 }

@@ -37,8 +37,15 @@ export const settingsSchema = z.object({
 });
 export type ChatSettings = z.infer<typeof settingsSchema>;
 
-/** A change to a conversation's settings; `skipRatio: null` clears the optional ratio (JSON has no undefined). */
-export const settingsPatchSchema = settingsSchema.partial().extend({ skipRatio: numberSettingSchema(S.skipRatio).nullable().optional() });
+/**
+ * A change to a conversation's settings; null clears an optional setting (JSON has no undefined):
+ * `skipRatio: null` turns the ratio off, `det: null` and `loi: null` leave them automatic again.
+ */
+export const settingsPatchSchema = settingsSchema.partial().extend({
+  skipRatio: numberSettingSchema(S.skipRatio).nullable().optional(),
+  det: numberSettingSchema(S.det).nullable().optional(),
+  loi: numberSettingSchema(S.loi).nullable().optional(),
+});
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 
 
@@ -141,6 +148,8 @@ export const requests = {
   'models:list': z.object({}),
   'models:load': z.object({ path: z.string().min(1).max(4096) }),
   'models:current': z.object({}),
+  /** The browser's "Open model…": one folder inside the allowed folders (absent: those folders). */
+  'models:browse': z.object({ path: z.string().min(1).max(4096).optional() }),
   'trace:get': z.object({ traceId: idSchema }),
   'trace:import': z.object({ text: z.string().max(200 * 1024 * 1024), name: z.string().max(200).optional() }),
   'export:chat': z.object({ conversationId: idSchema, format: z.enum(['markdown', 'json']) }),
@@ -226,6 +235,33 @@ export interface ModelListItem {
   reason?: string;
 }
 
+/** One row of the "Open model…" dialog: a folder to open, or a model described from its header. */
+export interface ModelFolderEntry {
+  name: string;
+  path: string;
+  type: 'folder' | 'model';
+  kind?: 'gguf' | 'hf';
+  bytes: number;
+  arch?: string | null;
+  quant?: string | null;
+  /** false: cannot be opened, for `reason` (a model this engine cannot run, a link leading outside) */
+  supported?: boolean;
+  reason?: string;
+}
+
+/** What `models:browse` lists. */
+export interface ModelFolder {
+  /** the folder listed; null: the allowed folders themselves */
+  path: string | null;
+  /** where it is, for the user: "LM Studio / publisher / repo" (null at the top) */
+  label: string | null;
+  /** the folder above while it is inside the same allowed folder; null: the top comes next */
+  parent: string | null;
+  entries: ModelFolderEntry[];
+  /** more entries than one listing returns: the first ones are shown */
+  truncated: boolean;
+}
+
 export interface TraceListItem {
   id: string;
   name: string;
@@ -250,6 +286,7 @@ export interface Responses {
   'models:list': ModelListItem[];
   'models:load': ModelInfo;
   'models:current': { info: ModelInfo; defaults: SamplingDefaults } | null;
+  'models:browse': ModelFolder;
   'trace:get': Trace;
   'trace:import': { traceId: string; trace: Trace };
   'export:chat': ExportedFile;

@@ -196,6 +196,12 @@ export function changedSettings(s: ChatSettings, defaults: ChatSettings): string
   return out.sort();
 }
 
+/** Reset: every setting to its default, and the optional ones (empty means off or auto: skip ratio, DET, LOI) cleared. */
+export function resetPatch(defaults: ChatSettings): SettingsPatch {
+  const ids = Object.keys(NUMBER_SETTINGS) as NumberSettingId[];
+  return { ...defaults, ...Object.fromEntries(ids.filter((id) => 'unset' in NUMBER_SETTINGS[id]).map((id) => [id, null])) };
+}
+
 /** Whether a number is in a setting's range ("why not" is `rangeText`). */
 export function inRange(s: NumberSetting, v: number, max = s.max): boolean {
   return Number.isFinite(v) && (s.minExclusive ? v > s.min : v >= s.min) && v <= max && (!s.int || Number.isInteger(v));

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -83,11 +83,21 @@ function serveMountsUi(): boolean {
   return fs.existsSync(f) && /createUiExtension/.test(fs.readFileSync(f, 'utf8'));
 }
 
-async function startCli(tmp: string, modelsDir: string, dataDir: string): Promise<Studio> {
+/** The environment the server sees: with `home`, the other apps' model folders are looked for there only. */
+function serverEnv(dataDir: string, home?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CLASP_DATA_DIR: dataDir };
+  if (home) {
+    env.HOME = home;
+    for (const k of ['OLLAMA_MODELS', 'HF_HUB_CACHE', 'HF_HOME']) delete env[k];
+  }
+  return env;
+}
+
+async function startCli(tmp: string, modelsDir: string, dataDir: string, home?: string): Promise<Studio> {
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(ROOT, 'bin', 'clasp.js'), 'serve', '--port', '0', '--threads', '2', '--models-dir', modelsDir, '--model', path.join(modelsDir, 'clasp-demo-29M-q8_0.gguf')],
-    { cwd: ROOT, env: { ...process.env, CLASP_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: serverEnv(dataDir, home), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   let err = '';
@@ -123,12 +133,14 @@ async function startCli(tmp: string, modelsDir: string, dataDir: string): Promis
   };
 }
 
-async function startInProcess(tmp: string, modelsDir: string, dataDir: string): Promise<Studio> {
+async function startInProcess(tmp: string, modelsDir: string, dataDir: string, home?: string): Promise<Studio> {
   const { ModelManager } = await import('../../src/services/ModelManager');
   const { ClaspServer } = await import('../../src/server/server');
   const { createApp } = await import('../../src/app/createApp');
   const { createUiExtension } = await import('../../src/server/uiRoutes');
-  const models = new ModelManager({ threads: 2, modelsDir, defaultModel: path.join(modelsDir, 'clasp-demo-29M-q8_0.gguf') });
+  const { defaultRoots } = await import('../../src/services/modelDiscovery');
+  const discover = home ? defaultRoots({}, home) : defaultRoots();
+  const models = new ModelManager({ threads: 2, modelsDir, defaultModel: path.join(modelsDir, 'clasp-demo-29M-q8_0.gguf'), discover });
   await models.ensure();
   const app = createApp({ dataDir, models, log: () => undefined });
   const server = new ClaspServer({ models, port: 0, staticDir: path.join(ROOT, 'out', 'renderer') });
@@ -149,11 +161,37 @@ async function startInProcess(tmp: string, modelsDir: string, dataDir: string): 
   };
 }
 
-export async function startStudio(): Promise<Studio> {
+/**
+ * Starts the studio on a models folder with two demo models. `home`: the folder the server takes for
+ * the user's home, where model discovery looks for LM Studio's, Ollama's and the HF cache's folders
+ * (absent: the real home, as `clasp serve` does).
+ */
+export async function startStudio(opts: { home?: string } = {}): Promise<Studio> {
   ensureWebBuild();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clasp-e2e-'));
   const modelsDir = makeModelsDir(tmp);
   const dataDir = path.join(tmp, 'data');
   fs.mkdirSync(dataDir);
-  return serveMountsUi() ? startCli(tmp, modelsDir, dataDir) : startInProcess(tmp, modelsDir, dataDir);
+  return serveMountsUi() ? startCli(tmp, modelsDir, dataDir, opts.home) : startInProcess(tmp, modelsDir, dataDir, opts.home);
+}
+
+/** The selector of an element by its data-testid (docs/UI.md). */
+export const id = (t: string) => `[data-testid="${t}"]`;
+
+/** Sends a message, waits for its reply to finish and the Stop button to go; returns the reply's locator. */
+export async function sendAndWait(page: Page, text: string, timeout = 90_000) {
+  const before = await page.locator(id('message-assistant')).count();
+  await page.locator(id('chat-input')).fill(text);
+  await page.locator(id('send')).click();
+  await page.waitForFunction(
+    ([sel, n]) => {
+      const all = document.querySelectorAll(sel as string);
+      const last = all[all.length - 1] as HTMLElement | undefined;
+      return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
+    },
+    [id('message-assistant'), before] as const,
+    { timeout },
+  );
+  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
+  return page.locator(id('message-assistant')).last();
 }

@@ -7,9 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, launchBrowser, startStudio, type Studio } from './harness';
-
-const id = (t: string) => `[data-testid="${t}"]`;
+import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, id, sendAndWait, startStudio, type Studio } from './harness';
 
 let studio: Studio;
 let browser: Browser;
@@ -18,23 +16,6 @@ let page: Page;
 const pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `studio-${name}.png`) });
-
-async function sendAndWait(text: string, timeout = 90_000) {
-  const before = await page.locator(id('message-assistant')).count();
-  await page.locator(id('chat-input')).fill(text);
-  await page.locator(id('send')).click();
-  await page.waitForFunction(
-    ([sel, n]) => {
-      const all = document.querySelectorAll(sel as string);
-      const last = all[all.length - 1] as HTMLElement | undefined;
-      return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
-    },
-    [id('message-assistant'), before] as const,
-    { timeout },
-  );
-  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
-  return page.locator(id('message-assistant')).last();
-}
 
 /** Sets a panel number field (Enter commits). */
 async function setField(testId: string, value: string) {
@@ -62,6 +43,7 @@ function pixel(testId: string, fx: number, fy: number) {
 const frames = (n = 3) => page.evaluate((k) => new Promise((r) => { let i = 0; const f = () => (++i >= k ? r(null) : requestAnimationFrame(f)); requestAnimationFrame(f); }), n);
 
 beforeAll(async () => {
+  if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   studio = await startStudio();
   browser = await launchBrowser();
@@ -75,7 +57,7 @@ afterAll(async () => {
   await studio?.close();
 });
 
-describe('the studio (issue 13)', { timeout: 180_000 }, () => {
+describe.skipIf(SKIP_UI_SUITE)('the studio (issue 13)', { timeout: 180_000 }, () => {
   it('gets a CLaSp reply to inspect', async () => {
     await page.goto(studio.uiUrl);
     await page.locator(id('chat-input')).waitFor();
@@ -85,8 +67,26 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await page.locator(id('device-chip')).click();
     expect(await page.locator(id('device-details')).innerText()).toMatch(/Runs on the (CPU|GPU)/);
     await page.locator(id('device-chip')).click();
-    await sendAndWait('Write a short story about a lighthouse keeper.');
+    // The reply the later steps inspect and replay is pinned, so it always has rounds: greedy with a
+    // fixed seed, and an explicit plan (skip 8, DET, LOI), which speculates whatever the adaptive
+    // policy would make of this machine's measured costs (docs/NUMBERS.md, "Reproducibility").
+    await page.locator(id('settings-toggle')).click();
+    await setField('settings-temperature', '0');
+    await page.locator(id('settings-fixed-seed')).check();
+    await setField('settings-seed', '1234');
+    await setField('settings-det', '0.6');
+    await setField('settings-loi', '4');
+    await page.locator(id('settings-toggle')).click();
+    await setField('settings-skip', '8');
+    expect(await page.locator(id('settings-toggle')).getAttribute('data-changed')).toBe('6');
+    const reply = await sendAndWait(page, 'Write a long story about a lighthouse keeper and the ships she guides home.');
     await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 3, id('inspector-skip-heatmap'));
+    expect(await reply.locator(id('reply-stats')).innerText()).toContain('M=8');
+    // back to the defaults for the settings steps (the reply keeps its trace)
+    await page.locator(id('settings-toggle')).click();
+    await page.locator(id('settings-reset')).click();
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '0', id('settings-toggle'));
+    await page.locator(id('settings-toggle')).click();
   });
 
   it('keeps one rule between skip and skip ratio, marks changes, and resets everything', async () => {
@@ -163,10 +163,14 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
     await page.locator(id('similarity-scale')).selectOption('log');
     expect(await page.locator(id('similarity-legend')).getAttribute('data-scale')).toBe('log');
     await page.locator(id('similarity-scale')).selectOption('fixed');
-    // a second reply (static: it always drafts, whatever the adaptive policy learned): the same range
+    // a second reply, static at an explicit M (so it drafts whatever the policy made of this machine's
+    // measured costs): the same range
     await page.locator(id('settings-mode')).selectOption('static');
-    await sendAndWait('Now tell it as a poem.');
+    await setField('settings-skip', '8');
+    await sendAndWait(page, 'Now tell it as a poem.');
     await page.locator(id('settings-mode')).selectOption('clasp');
+    await setField('settings-skip', 'auto');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '0', id('settings-toggle'));
     await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 0, id('inspector-skip-heatmap'));
     // the source line names the inspected reply, not the conversation
     expect(await page.locator(id('inspector-source')).getAttribute('data-reply')).toBe('2');
@@ -258,8 +262,8 @@ describe('the studio (issue 13)', { timeout: 180_000 }, () => {
       else if (await page.locator(id('round-next')).isDisabled()) break;
       else await page.locator(id('round-next')).click();
     }
-    // the reply was sampled (a fresh seed), so it may have had no rejected draft: then any draft shows
-    // the decoding (the drafts' text comes from the same tokens:decode call either way)
+    // greedy with a pinned plan, yet the kernels' rounding differs between CPUs, so a machine may
+    // see no rejected draft: then any draft shows the decoding (the same tokens:decode call either way)
     const draft = `${id('inspector-round-detail')} .draft-tok${found ? '.rejected' : ''} .draft-text`;
     expect(await page.locator(draft).count()).toBeGreaterThan(0);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="inspector-round-detail"] .draft-text .dim').length === 0);

@@ -6,27 +6,27 @@ import { loadGolden } from './helpers/paths';
 import { validateSettings, type ValidSettings } from '../../src/services/settings';
 import { DEFAULT_SETTINGS, type GenerateSettings } from '../../src/shared/engineTypes';
 
-let svc: EngineService;
+let engine: EngineService;
 beforeAll(async () => {
-  svc = await loadDemo();
+  engine = await loadDemo();
 });
-afterAll(() => svc?.dispose());
+afterAll(() => engine?.dispose());
 
 describe('EngineService', () => {
   it('reports the model and the device, with the reason for using the CPU', () => {
-    expect(svc.info.nLayer).toBe(32);
-    expect(svc.info.nVocab).toBe(8192);
-    expect(svc.info.weightType).toBe('Q8_0');
-    expect(svc.info.deviceInfo).toMatch(/cpu \(2 threads/);
-    expect(svc.info.residentBytes).toBeGreaterThan(0);
-    expect(svc.tokenizer.eosIds.sort()).toEqual([8183, 8191]);
+    expect(engine.info.nLayer).toBe(32);
+    expect(engine.info.nVocab).toBe(8192);
+    expect(engine.info.weightType).toBe('Q8_0');
+    expect(engine.info.deviceInfo).toMatch(/cpu \(2 threads/);
+    expect(engine.info.residentBytes).toBeGreaterThan(0);
+    expect(engine.tokenizer.eosIds.sort()).toEqual([8183, 8191]);
   });
 
   it('streams tokens whose text adds up to the result, and stops at an end token', async () => {
     const g = loadGolden().chat_add!;
     const pieces: string[] = [];
     const ids: number[] = [];
-    const r = await svc.generate(g.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 64 }), { onToken: (id, t) => { ids.push(id); pieces.push(t); } });
+    const r = await engine.generate(g.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 64 }), { onToken: (id, t) => { ids.push(id); pieces.push(t); } });
     expect(r.ids).toEqual(g.greedy_ids);
     expect(ids).toEqual(r.ids);
     expect(pieces.join('')).toBe(r.text);
@@ -38,21 +38,21 @@ describe('EngineService', () => {
 
   it('encodes a chat turn through the template exactly as the golden prompt', () => {
     const g = loadGolden().chat_count!;
-    expect(svc.encode({ chat: 'Count from 12 to 30.' })).toEqual(g.prompt_ids);
-    expect(svc.encode({ prompt: g.text })).toEqual(g.prompt_ids);
+    expect(engine.encode({ chat: 'Count from 12 to 30.' })).toEqual(g.prompt_ids);
+    expect(engine.encode({ prompt: g.text })).toEqual(g.prompt_ids);
   });
 
   it('reuses the cached prefix of the previous prompt', async () => {
     const g = loadGolden().plain_news!;
-    await svc.generate(g.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 4 }));
-    const r = await svc.generate([...g.prompt_ids, 707, 331], validateSettings({ mode: 'ar', maxTokens: 4 }));
+    await engine.generate(g.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 4 }));
+    const r = await engine.generate([...g.prompt_ids, 707, 331], validateSettings({ mode: 'ar', maxTokens: 4 }));
     expect(r.stats.n_reused).toBeGreaterThanOrEqual(g.prompt_ids.length);
   });
 
   it('cancels mid-generation and keeps what was produced', async () => {
     const ac = new AbortController();
     let n = 0;
-    const r = await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 500, ignoreEos: true }), {
+    const r = await engine.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 500, ignoreEos: true }), {
       signal: ac.signal,
       onToken: () => { if (++n === 5) ac.abort(); },
     });
@@ -60,7 +60,7 @@ describe('EngineService', () => {
     expect(r.ids.length).toBeGreaterThanOrEqual(5);
     expect(r.ids.length).toBeLessThan(500);
     // The engine is usable afterwards.
-    const again = await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 3 }));
+    const again = await engine.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 3 }));
     expect(again.ids.length).toBe(3);
   });
 
@@ -68,21 +68,21 @@ describe('EngineService', () => {
     const golden = loadGolden();
     const prompts = Object.values(golden).map((g) => g.prompt_ids);
     const alone = [];
-    for (const p of prompts) alone.push((await svc.generate(p, validateSettings({ mode: 'ar', maxTokens: 12 }))).ids);
-    const together = await Promise.all(prompts.map((p) => svc.generate(p, validateSettings({ mode: 'clasp', skip: 8, maxTokens: 12 }))));
+    for (const p of prompts) alone.push((await engine.generate(p, validateSettings({ mode: 'ar', maxTokens: 12 }))).ids);
+    const together = await Promise.all(prompts.map((p) => engine.generate(p, validateSettings({ mode: 'clasp', skip: 8, maxTokens: 12 }))));
     expect(together.map((r) => r.ids)).toEqual(alone);
   });
 
   it('keeps the event loop free while generating', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 150, ignoreEos: true }));
+    await engine.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 150, ignoreEos: true }));
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(3);
   });
 
   it('stops at the context end with finish reason length', async () => {
-    const small = await EngineService.load({ modelPath: svc.info.path, backend: 'cpu', threads: 2, nCtx: 24 });
+    const small = await EngineService.load({ modelPath: engine.info.path, backend: 'cpu', threads: 2, nCtx: 24 });
     try {
       const r = await small.generate(loadGolden().chat_count!.prompt_ids, validateSettings({ mode: 'ar', maxTokens: 100, ignoreEos: true }));
       expect(r.finishReason).toBe('length');
@@ -98,22 +98,22 @@ describe('EngineService', () => {
 
   it('gives clear errors for bad input', async () => {
     await expect(EngineService.load({ modelPath: '/no/such/model.gguf' })).rejects.toThrow(/no such file or directory/);
-    expect(() => svc.encode({ promptIds: [1, 99999] })).toThrow(/not a token of this model/);
-    expect(() => svc.encode({ promptIds: [] })).toThrow(/empty/);
+    expect(() => engine.encode({ promptIds: [1, 99999] })).toThrow(/not a token of this model/);
+    expect(() => engine.encode({ promptIds: [] })).toThrow(/empty/);
     // Settings are checked once, where they come in (with the model's layer count for the skip count).
-    expect(() => validateSettings({ temperature: -1 }, svc.info.nLayer)).toThrow(/temperature/);
-    expect(() => validateSettings({ mode: 'fast' as never }, svc.info.nLayer)).toThrow(/mode must be ar, clasp or static/);
-    expect(() => validateSettings({ skip: 40 }, svc.info.nLayer)).toThrow(/skip must be between 0 and 31/);
-    expect(() => validateSettings({ topP: 0 }, svc.info.nLayer)).toThrow(/top-p/);
+    expect(() => validateSettings({ temperature: -1 }, engine.info.nLayer)).toThrow(/temperature/);
+    expect(() => validateSettings({ mode: 'fast' as never }, engine.info.nLayer)).toThrow(/mode must be ar, clasp or static/);
+    expect(() => validateSettings({ skip: 40 }, engine.info.nLayer)).toThrow(/skip must be between 0 and 31/);
+    expect(() => validateSettings({ topP: 0 }, engine.info.nLayer)).toThrow(/top-p/);
   });
 
   it('the addon refuses bad settings that got past validation (its last line of defence)', async () => {
     // A ValidSettings made by hand, as a buggy caller could: EngineService passes it on as it is.
     const unchecked = (bad: Partial<GenerateSettings>) => ({ ...DEFAULT_SETTINGS, ...bad }) as ValidSettings;
-    await expect(svc.generate([1, 2], unchecked({ temperature: -1 }))).rejects.toThrow(/temperature/);
-    await expect(svc.generate([1, 2], unchecked({ topP: 0 }))).rejects.toThrow(/topP/);
-    await expect(svc.generate([1, 2], unchecked({ mode: 'clasp', skip: 40 }))).rejects.toThrow(/skip 40 must be below the layer count \(32\)/);
+    await expect(engine.generate([1, 2], unchecked({ temperature: -1 }))).rejects.toThrow(/temperature/);
+    await expect(engine.generate([1, 2], unchecked({ topP: 0 }))).rejects.toThrow(/topP/);
+    await expect(engine.generate([1, 2], unchecked({ mode: 'clasp', skip: 40 }))).rejects.toThrow(/skip 40 must be below the layer count \(32\)/);
     // and the engine still serves the next request
-    expect((await svc.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 2, ignoreEos: true }))).ids).toHaveLength(2);
+    expect((await engine.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 2, ignoreEos: true }))).ids).toHaveLength(2);
   });
 });

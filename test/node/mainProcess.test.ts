@@ -1,6 +1,7 @@
 // The Electron main process under a fake `electron` module (Electron's binary cannot run here): the
 // IPC sender check, the app:// protocol handler, the navigation and window-open rules, openExternal,
-// the app-wide sandbox and the spell-check dictionary download.
+// the app-wide sandbox, the spell-check dictionary download, and model discovery (the app is made with
+// the other apps' model folders, so the picker lists them).
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +9,9 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { APP_ORIGIN, createAppProtocolHandler } from '../../src/main/appProtocol';
 import { GESTURE_WINDOW_MS, GestureTracker, isAppUrl } from '../../src/main/security';
+import type { CreateAppOptions } from '../../src/app/createApp';
+import { ModelManager } from '../../src/services/ModelManager';
+import { makeModelHome } from './helpers/modelFolders';
 
 const fake = vi.hoisted(() => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -74,7 +78,9 @@ const fake = vi.hoisted(() => {
       setSpellCheckerEnabled: (on: boolean) => sessionCalls.push(`setSpellCheckerEnabled(${on})`),
     },
   };
+  const createAppOptions: unknown[] = [];
   return {
+    createAppOptions,
     calls,
     windows,
     handlers,
@@ -84,7 +90,11 @@ const fake = vi.hoisted(() => {
     module: {
       app,
       BrowserWindow: FakeBrowserWindow,
-      dialog: { showErrorBox: () => undefined, showMessageBox: () => Promise.resolve(), showOpenDialog: () => Promise.resolve({ canceled: true, filePaths: [] }) },
+      dialog: {
+        showErrorBox: () => undefined,
+        showMessageBox: () => Promise.resolve(),
+        showOpenDialog: () => Promise.resolve({ canceled: true, filePaths: [] }),
+      },
       ipcMain: { handle: (ch: string, h: (...a: unknown[]) => unknown) => handlers.set(ch, h) },
       Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: () => undefined },
       protocol: {
@@ -100,29 +110,45 @@ const fake = vi.hoisted(() => {
 vi.mock('electron', () => fake.module);
 // The app itself is tested elsewhere; here it only answers calls.
 vi.mock('../../src/app/createApp', () => ({
-  createApp: () => ({
-    app: {
-      call: async (channel: string, payload: unknown) => ({ channel, payload }),
-      onReplyEvent: () => () => undefined,
-      onModelEvent: () => () => undefined,
-      onAppEvent: () => () => undefined,
-      warmUp: () => undefined,
-    },
-    models: { current: null },
-    close: async () => undefined,
-  }),
+  createApp: (opts: unknown) => {
+    fake.createAppOptions.push(opts);
+    return {
+      app: {
+        call: async (channel: string, payload: unknown) => ({ channel, payload }),
+        onReplyEvent: () => () => undefined,
+        onModelEvent: () => () => undefined,
+        onAppEvent: () => () => undefined,
+        warmUp: () => undefined,
+      },
+      models: { current: null },
+      close: async () => undefined,
+    };
+  },
 }));
 
 type Handler = (e: unknown, channel: unknown, payload: unknown) => Promise<{ ok: boolean; error?: { code: string } }>;
 let win: (typeof fake.windows)[number];
 
+// Where the other apps keep models, for this process: fixture folders under a temporary home.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'clasp-main-home-'));
+const saved = { HOME: process.env.HOME, OLLAMA_MODELS: process.env.OLLAMA_MODELS, HF_HUB_CACHE: process.env.HF_HUB_CACHE, HF_HOME: process.env.HF_HOME };
+
 beforeAll(async () => {
   delete process.env.ELECTRON_RENDERER_URL;
+  makeModelHome(home);
+  process.env.HOME = home;
+  for (const k of ['OLLAMA_MODELS', 'HF_HUB_CACHE', 'HF_HOME'] as const) delete process.env[k];
   await import('../../src/main/index');
   for (let i = 0; i < 20 && fake.windows.length === 0; i++) await new Promise((r) => setImmediate(r));
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   win = fake.windows[0]!;
   expect(win).toBeDefined();
 });
+
+afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 const frame = (url: string, parent: unknown = null) => ({ url, parent });
 
@@ -174,6 +200,24 @@ describe('start-up', () => {
     if (process.platform === 'darwin') return; // the OS checker: nothing to download
     expect(win.options.webPreferences.spellcheck).toBe(false);
     expect(fake.sessionCalls).toContain('setSpellCheckerEnabled(false)');
+  });
+});
+
+describe('the models users already have', () => {
+  it('the app is made with discovery on: its model list holds LM Studio’s, Ollama’s and the HF cache’s models', () => {
+    expect(fake.createAppOptions.length).toBe(1);
+    const opts = fake.createAppOptions[0] as CreateAppOptions;
+    expect(opts.modelOptions?.discover).toMatchObject({ ollama: path.join(home, '.ollama/models'), hfCache: path.join(home, '.cache/huggingface/hub') });
+    // what createApp makes of those options: the picker's list (models:list is catalogue())
+    const list = new ModelManager(opts.modelOptions).catalogue();
+    const byName = new Map(list.map((m) => [m.name, m]));
+    expect(byName.get('llama3.2:1b')).toMatchObject({ source: 'ollama', arch: 'llama', quant: 'Q8_0', supported: true });
+    expect(byName.get('lmstudio-community/Llama-3.2-1B-GGUF/Llama-3.2-1B-Q3_K_M')).toMatchObject({
+      source: 'lmstudio',
+      supported: false,
+      reason: expect.stringMatching(/Q3_K_M weights/),
+    });
+    expect(byName.get('meta-llama/Llama-3.2-1B')).toMatchObject({ source: 'hf-cache', kind: 'hf' });
   });
 });
 
@@ -238,7 +282,12 @@ describe('app:// protocol', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('serves the renderer’s files with their MIME type, the CSP and nosniff', async () => {
-    for (const [p, type] of [['/', 'text/html'], ['/index.html', 'text/html'], ['/assets/app.js', 'text/javascript'], ['/assets/app.css', 'text/css']] as const) {
+    for (const [p, type] of [
+      ['/', 'text/html'],
+      ['/index.html', 'text/html'],
+      ['/assets/app.js', 'text/javascript'],
+      ['/assets/app.css', 'text/css'],
+    ] as const) {
       const r = await get(p);
       expect(r.status, p).toBe(200);
       expect(r.headers.get('content-type')).toContain(type);

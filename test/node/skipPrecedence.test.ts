@@ -10,7 +10,7 @@ import { ModelManager } from '../../src/services/ModelManager';
 import { toNativeParams, validateSettings } from '../../src/services/settings';
 import { SessionStore } from '../../src/sessions/SessionStore';
 import type { Conversation, ReplyEvent, ResponseOf } from '../../src/shared/api';
-import { applySettingsPatch, changedSettings, defaultChatSettings, effectiveSkip } from '../../src/shared/settings';
+import { applySettingsPatch, changedSettings, defaultChatSettings, effectiveSkip, resetPatch } from '../../src/shared/settings';
 import { DEMO_Q8 } from './helpers/engine';
 
 let dir: string;
@@ -64,16 +64,22 @@ describe('skip and skip ratio', () => {
     expect(effectiveSkip(settings, L)).toBe(want);
   });
 
-  it('clears the ratio with null over the wire, so Reset resets everything', async () => {
-    const c = (await app.call('conversations:create', { settings: { skip: 8, skipRatio: 0.5, temperature: 1.2 } })) as Conversation;
+  it('clears the optional settings (ratio, DET, LOI) with null over the wire, so Reset resets everything', async () => {
+    const c = (await app.call('conversations:create', { settings: { skip: 8, skipRatio: 0.5, det: 0.6, loi: 4, temperature: 1.2, fixedSeed: true, seed: 7 } })) as Conversation;
     expect(c.settings.skipRatio).toBe(0.5);
     const D = defaultChatSettings(models.current!.defaults);
-    expect(changedSettings(c.settings, D).sort()).toEqual(['skip', 'skipRatio', 'temperature']);
-    const reset = (await app.call('conversations:update', { id: c.id, settings: { ...D, skipRatio: null } })) as Conversation;
+    expect(changedSettings(c.settings, D).sort()).toEqual(['det', 'fixedSeed', 'loi', 'seed', 'skip', 'skipRatio', 'temperature']);
+    // one optional setting back to automatic
+    const noDet = (await app.call('conversations:update', { id: c.id, settings: { det: null } })) as Conversation;
+    expect(noDet.settings.det).toBeUndefined();
+    expect(noDet.settings.loi).toBe(4);
+    // Reset: the panel's patch
+    expect(resetPatch(D)).toEqual({ ...D, skipRatio: null, det: null, loi: null });
+    const reset = (await app.call('conversations:update', { id: c.id, settings: resetPatch(D) })) as Conversation;
     expect(reset.settings).toEqual(D);
     expect(changedSettings(reset.settings, D)).toEqual([]);
     // the renderer applies the same patch the same way
-    expect(applySettingsPatch(c.settings, { ...D, skipRatio: null })).toEqual(D);
+    expect(applySettingsPatch(c.settings, resetPatch(D))).toEqual(D);
     // a bad ratio is still refused with a reason
     await expect(app.call('conversations:update', { id: c.id, settings: { skipRatio: 1.5 } })).rejects.toThrow(/skipRatio/);
   });

@@ -8,15 +8,15 @@ import { parseTrace, TraceError, type Trace } from '../../src/shared/trace';
 import { loadDemo } from './helpers/engine';
 import { loadGolden } from './helpers/paths';
 
-let svc: EngineService;
+let engine: EngineService;
 let trace: Trace;
 beforeAll(async () => {
-  svc = await loadDemo();
+  engine = await loadDemo();
   const settings = validateSettings({ mode: 'clasp', skip: 12, loi: 2, maxTokens: 48, ignoreEos: true, dpTable: true }, 32);
-  const r = await svc.generate(loadGolden().chat_count!.prompt_ids, settings);
-  trace = buildTrace(svc.info, settings, r);
+  const r = await engine.generate(loadGolden().chat_count!.prompt_ids, settings);
+  trace = buildTrace(engine.info, settings, r);
 });
-afterAll(() => svc?.dispose());
+afterAll(() => engine?.dispose());
 
 describe('clasp-trace', () => {
   it('records every round, the DP with its table, and the summary', () => {

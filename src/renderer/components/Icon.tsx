@@ -26,6 +26,7 @@ const paths: Record<string, string> = {
   info: 'M12 8h0M11 12h1v5h1M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z',
   alert: 'M12 9v4M12 17h0M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z',
   layers: 'M12 3 2 8l10 5 10-5-10-5zM2 13l10 5 10-5M2 17.5l10 5 10-5',
+  folder: 'M3 6h6l2 2h10v11H3z',
   sparkle: 'M12 3v4M12 17v4M3 12h4M17 12h4M6 6l2.5 2.5M15.5 15.5 18 18M6 18l2.5-2.5M15.5 8.5 18 6',
   message: 'M4 5h16v11H8l-4 4z',
   expand: 'M4 10V4h6M20 14v6h-6M4 4l6 6M20 20l-6-6',

@@ -58,6 +58,9 @@ function choose(): ClaspApi {
 
 const api: ClaspApi = choose();
 
+/** 'electron' (native dialogs) or 'browser' (`clasp serve`: the app's own Open model… dialog, downloads). */
+export const appShell = api.shell;
+
 export function call<C extends Channel>(channel: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
   return api.call(channel, payload);
 }

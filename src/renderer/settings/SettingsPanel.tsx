@@ -2,7 +2,7 @@
 // are generated from the settings table (src/shared/settings.ts): its order, groups, labels, ranges,
 // help and the modes each setting acts in. Mode and skip also sit in the composer's toolbar.
 import type { SettingsPatch } from '@shared/api';
-import { changedSettings, defaultChatSettings, effectiveSkip, MODES, NUMBER_SETTINGS, type NumberSettingId } from '@shared/settings';
+import { changedSettings, defaultChatSettings, effectiveSkip, MODES, NUMBER_SETTINGS, resetPatch, type NumberSettingId } from '@shared/settings';
 import { Icon } from '../components/Icon';
 import { useApp } from '../store';
 import { MODE_HELP, ModeSelect, NumField, SkipInput } from './fields';
@@ -110,7 +110,7 @@ export function SettingsPanel() {
             </span>
           )}
         </span>
-        <button className="btn tiny ghost" data-testid="settings-reset" onClick={() => set({ ...D, skipRatio: null })} title="Reset every setting to its default, the skip ratio included">
+        <button className="btn tiny ghost" data-testid="settings-reset" onClick={() => set(resetPatch(D))} title="Reset every setting to its default, the optional ones (skip ratio, DET, LOI) included">
           Reset to defaults
         </button>
         <button className="icon-btn" aria-label="Close settings" onClick={() => toggle(false)}>

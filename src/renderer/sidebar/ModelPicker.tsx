@@ -1,11 +1,13 @@
-// Picks the model (recently used first), shows load progress and the device it runs on (a neutral
-// chip; why there is no GPU sits behind a click). A switch that would stop a running reply asks first:
-// the backend refuses to switch under a streaming reply.
+// Picks the model (recently used first; in the browser also from the Open model… dialog), shows load
+// progress and the device it runs on (a neutral chip; why there is no GPU sits behind a click). A
+// switch that would stop a running reply asks first: the backend refuses to switch under a streaming reply.
 import { useMemo, useState } from 'react';
 import type { ModelListItem } from '@shared/api';
 import { Icon } from '../components/Icon';
+import { appShell } from '../lib/client';
 import { fmtBytes } from '../lib/format';
 import { useApp } from '../store';
+import { OpenModelDialog } from './OpenModelDialog';
 
 const GROUPS = [
   { source: 'models-dir', label: 'Models' },
@@ -28,6 +30,7 @@ export function ModelPicker() {
   const busy = useApp((s) => !!s.activeReply || !!s.sending);
   const stop = useApp((s) => s.stop);
   const [pending, setPending] = useState<string | null>(null);
+  const [browsing, setBrowsing] = useState(false);
   const pick = (path: string) => {
     if (busy) setPending(path);
     else void loadModel(path);
@@ -41,9 +44,18 @@ export function ModelPicker() {
   const known = models.some((m) => m.path === value);
   return (
     <div className="model-picker">
-      <label className="side-label" htmlFor="model-picker">
-        Model
-      </label>
+      <div className="model-picker-head">
+        <label className="side-label" htmlFor="model-picker">
+          Model
+        </label>
+        {/* In Electron, File › Open Model… shows the system's own dialog. */}
+        {appShell === 'browser' && (
+          <button className="btn tiny ghost" data-testid="open-model" disabled={!!load} onClick={() => setBrowsing(true)}>
+            <Icon name="folder" size={12} /> Open model…
+          </button>
+        )}
+      </div>
+      {browsing && <OpenModelDialog onPick={pick} onClose={() => setBrowsing(false)} />}
       <select
         id="model-picker"
         data-testid="model-picker"
