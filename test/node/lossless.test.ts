@@ -33,6 +33,7 @@ describe('greedy CLaSp is lossless', () => {
     expect(cases.length).toBeGreaterThanOrEqual(25);
     const settings = { maxTokens: 128, ignoreEos: true, temperature: 0 };
     const policyRounds = { clasp: 0, static: 0 };
+    const ruledOut = { clasp: 0, static: 0 }; // replies whose cost table priced out even full acceptance
     for (const c of cases) {
       const ar = await engine.generate(c.ids, validateSettings({ ...settings, mode: 'ar' }));
       expect(ar.ids.length).toBe(128);
@@ -41,6 +42,11 @@ describe('greedy CLaSp is lossless', () => {
         const r = await engine.generate(c.ids, validateSettings({ ...settings, mode }));
         expect(r.ids, `${c.id} in ${mode} mode`).toEqual(ar.ids);
         policyRounds[mode] += r.stats.rounds ?? 0;
+        if (r.stats.stretches?.[0]?.can_pay === false) ruledOut[mode]++;
+        // "Try it anyway": the policy's own M and k, speculating whatever the cost table says.
+        const f = await engine.generate(c.ids, validateSettings({ ...settings, mode, forceSpeculation: true }));
+        expect(f.ids, `${c.id} in ${mode} mode, forced`).toEqual(ar.ids);
+        expect(f.stats.rounds, `${c.id} in ${mode} mode, forced: rounds`).toBeGreaterThan(0);
         // An explicit M always drafts.
         const m = await engine.generate(c.ids, validateSettings({ ...settings, mode, skip: 12 }));
         expect(m.ids, `${c.id} in ${mode} mode, M = 12`).toEqual(ar.ids);
@@ -48,9 +54,12 @@ describe('greedy CLaSp is lossless', () => {
         expect(m.stats.drafted).toBeGreaterThan(0);
       }
     }
-    // The policy probes at least once in each mode (nothing counted yet on a fresh engine).
-    expect(policyRounds.clasp).toBeGreaterThan(0);
-    expect(policyRounds.static).toBeGreaterThan(0);
+    // The policy probes at least once in each mode (nothing counted yet on a fresh engine), unless the
+    // cost table measured on this machine says not even full acceptance could pay (a busy machine
+    // can measure that; test_policy.cpp covers that decision on synthetic tables).
+    for (const mode of ['clasp', 'static'] as const) {
+      if (ruledOut[mode] < cases.length) expect(policyRounds[mode], `${mode}: the policy's rounds`).toBeGreaterThan(0);
+    }
   }, 600_000);
 
   it('with explicit skip counts, including none, one and all but one', async () => {
