@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,5 +9,7 @@ export default defineConfig({
   test: {
     include: ['test/node/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     testTimeout: 60000,
+    // Commands under test keep the CLaSp policy's memory here, never in the user's cache folder.
+    env: { CLASP_POLICY_DIR: mkdtempSync(join(tmpdir(), 'clasp-test-policy-')) },
   },
 });

@@ -153,6 +153,7 @@ describe('clasp generate keeps the policy memory in a cache folder', () => {
     expect(forgot.stats.calibration_ms!).toBeGreaterThan(1); // measured again
 
     const def = path.join(dir, 'default');
+    const before = process.env.CLASP_POLICY_DIR;
     process.env.CLASP_POLICY_DIR = def;
     try {
       await run(['--no-policy-memory']);
@@ -160,7 +161,8 @@ describe('clasp generate keeps the policy memory in a cache folder', () => {
       await run([]);
       expect(policyFiles(def)).toHaveLength(1);
     } finally {
-      delete process.env.CLASP_POLICY_DIR;
+      if (before === undefined) delete process.env.CLASP_POLICY_DIR;
+      else process.env.CLASP_POLICY_DIR = before;
     }
     await expect(generateCommand(['--no-policy-memory', '--policy-dir', def, '--prompt', 'x'])).rejects.toThrow(/not both/);
   });
