@@ -88,11 +88,11 @@ TEST(cuda_fused_hooks_equal_defaults) {
                 for (int i = 0; i < T; i++) pos[i] = mask == attn_mask::causal ? n_prefix + i : n_prefix - 1;
                 auto run = [&](bool fused) {
                     if (fused)
-                        be.qkv_rope_attention(L.wq, L.wk, L.wv, dx.p, T, pos.data(), dinv.p, false, kc.p, vc.p,
+                        be.qkv_rope_attention(L.wq, L.wk, L.wv, dx.p, T, pos.data(), dinv.p, false, kc.p, vc.p, kv_type::f32,
                                               n_prefix, n_head, n_head_kv, hd, mask, q.p, k.p, v.p, att.p);
                     else
                         be.backend::qkv_rope_attention(L.wq, L.wk, L.wv, dx.p, T, pos.data(), dinv.p, false, kc.p,
-                                                       vc.p, n_prefix, n_head, n_head_kv, hd, mask, q.p, k.p, v.p,
+                                                       vc.p, kv_type::f32, n_prefix, n_head, n_head_kv, hd, mask, q.p, k.p, v.p,
                                                        att.p);
                 };
                 same_bits_after(tag + (mask == attn_mask::causal ? " qkv_rope_attention" : " qkv_rope_attention (DP)"),

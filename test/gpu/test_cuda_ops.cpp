@@ -158,7 +158,7 @@ std::vector<float> cuda_attention(const attn_shape& s, attn_mask m, const std::v
                                   const std::vector<float>& kc, const std::vector<float>& vc) {
     auto& be = tg::cuda();
     tg::dbuf dq(be, q), dkn(be, kn), dvn(be, vn), dkc(be, kc), dvc(be, vc), dout(be, q.size());
-    be.attention(dq.p, dkn.p, dvn.p, s.T, dkc.p, dvc.p, s.n_prefix, s.n_head, s.n_head_kv, s.hd, m, dout.p);
+    be.attention(dq.p, dkn.p, dvn.p, s.T, dkc.p, dvc.p, kv_type::f32, s.n_prefix, s.n_head, s.n_head_kv, s.hd, m, dout.p);
     return dout.get();
 }
 
@@ -187,7 +187,7 @@ TEST(cuda_attention_causal_and_diagonal) {
             auto kn = tu::randv((size_t)s.T * kvd, 2), vn = tu::randv((size_t)s.T * kvd, 3);
             auto kc = tu::randv((size_t)n_ctx * kvd, 4), vc = tu::randv((size_t)n_ctx * kvd, 5);
             std::vector<float> a(q.size());
-            ref.attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), s.n_prefix, s.n_head, s.n_head_kv,
+            ref.attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), kv_type::f32, s.n_prefix, s.n_head, s.n_head_kv,
                           s.hd, m, a.data());
             auto b = cuda_attention(s, m, q, kn, vn, kc, vc);
             CHECK_MSG(tu::nmse(b, a) < 1e-10, (block_only ? "block kernel" : "default kernel") << " heads " << s.n_head << "/" << s.n_head_kv << " hd=" << s.hd << " prefix="
@@ -214,12 +214,12 @@ void check_attention_batch_invariant(int n_head, int n_head_kv, int hd, const ch
             std::copy(kn.begin(), kn.end(), kc.begin() + (size_t)p0 * kvd);
             std::copy(vn.begin(), vn.end(), vc.begin() + (size_t)p0 * kvd);
             tg::dbuf dq(be, q), dkn(be, kn), dvn(be, vn), dkc(be, kc), dvc(be, vc), dout(be, q.size());
-            be.attention(dq.p, dkn.p, dvn.p, T, dkc.p, dvc.p, p0, n_head, n_head_kv, hd, attn_mask::causal, dout.p);
+            be.attention(dq.p, dkn.p, dvn.p, T, dkc.p, dvc.p, kv_type::f32, p0, n_head, n_head_kv, hd, attn_mask::causal, dout.p);
             auto batch = dout.get();
             const size_t qd = (size_t)n_head * hd;
             tg::dbuf one(be, qd);
             for (int t = 0; t < T; t++) {
-                be.attention(dq.p + t * qd, dkn.p + (size_t)t * kvd, dvn.p + (size_t)t * kvd, 1, dkc.p, dvc.p, p0 + t,
+                be.attention(dq.p + t * qd, dkn.p + (size_t)t * kvd, dvn.p + (size_t)t * kvd, 1, dkc.p, dvc.p, kv_type::f32, p0 + t,
                              n_head, n_head_kv, hd, attn_mask::causal, one.p);
                 auto alone = one.get();
                 CHECK_MSG(tg::same_bits(alone.data(), batch.data() + t * qd, qd),
@@ -227,10 +227,10 @@ void check_attention_batch_invariant(int n_head, int n_head_kv, int hd, const ch
                                  << " T=" << T << " query " << t);
             }
             // The DP's diagonal batch: each candidate equals itself run alone.
-            be.attention(dq.p, dkn.p, dvn.p, T, dkc.p, dvc.p, p0, n_head, n_head_kv, hd, attn_mask::diagonal, dout.p);
+            be.attention(dq.p, dkn.p, dvn.p, T, dkc.p, dvc.p, kv_type::f32, p0, n_head, n_head_kv, hd, attn_mask::diagonal, dout.p);
             auto diag = dout.get();
             for (int t = 0; t < T; t += 3) {
-                be.attention(dq.p + t * qd, dkn.p + (size_t)t * kvd, dvn.p + (size_t)t * kvd, 1, dkc.p, dvc.p, p0,
+                be.attention(dq.p + t * qd, dkn.p + (size_t)t * kvd, dvn.p + (size_t)t * kvd, 1, dkc.p, dvc.p, kv_type::f32, p0,
                              n_head, n_head_kv, hd, attn_mask::diagonal, one.p);
                 auto alone = one.get();
                 CHECK_MSG(tg::same_bits(alone.data(), diag.data() + t * qd, qd),

@@ -109,9 +109,9 @@ TEST(ops_attention_causal_and_diagonal) {
                 auto kn = tu::randv((size_t)s.T * kvd, 2), vn = tu::randv((size_t)s.T * kvd, 3);
                 auto kc = tu::randv((size_t)n_ctx * kvd, 4), vc = tu::randv((size_t)n_ctx * kvd, 5);
                 std::vector<float> a((size_t)s.T * s.n_head * s.hd), b(a.size());
-                ref.attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), s.n_prefix, s.n_head,
+                ref.attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), kv_type::f32, s.n_prefix, s.n_head,
                               s.n_head_kv, s.hd, m, a.data());
-                be->attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), s.n_prefix, s.n_head,
+                be->attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), kv_type::f32, s.n_prefix, s.n_head,
                               s.n_head_kv, s.hd, m, b.data());
                 CHECK_MSG(tu::nmse(b, a) < 1e-10, be->device_info() << " heads " << s.n_head << "/" << s.n_head_kv
                                                     << " hd=" << s.hd << " prefix=" << s.n_prefix << " T=" << s.T
@@ -226,7 +226,7 @@ TEST(ops_attention_batch_invariant) {
                     auto kn = tu::randv((size_t)s.T * kvd, 2), vn = tu::randv((size_t)s.T * kvd, 3);
                     auto kc = tu::randv((size_t)n_ctx * kvd, 4), vc = tu::randv((size_t)n_ctx * kvd, 5);
                     std::vector<float> batch((size_t)s.T * qd), one(qd);
-                    be->attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), s.n_prefix, s.n_head,
+                    be->attention(q.data(), kn.data(), vn.data(), s.T, kc.data(), vc.data(), kv_type::f32, s.n_prefix, s.n_head,
                                   s.n_head_kv, s.hd, m, batch.data());
                     // the cache as a causal pass leaves it: the new keys after the prefix
                     auto kc2 = kc, vc2 = vc;
@@ -236,10 +236,10 @@ TEST(ops_attention_batch_invariant) {
                         const float* kt = kn.data() + (size_t)t * kvd;
                         const float* vt = vn.data() + (size_t)t * kvd;
                         if (m == attn_mask::causal)
-                            be->attention(q.data() + (size_t)t * qd, kt, vt, 1, kc2.data(), vc2.data(), s.n_prefix + t,
+                            be->attention(q.data() + (size_t)t * qd, kt, vt, 1, kc2.data(), vc2.data(), kv_type::f32, s.n_prefix + t,
                                           s.n_head, s.n_head_kv, s.hd, attn_mask::causal, one.data());
                         else
-                            be->attention(q.data() + (size_t)t * qd, kt, vt, 1, kc.data(), vc.data(), s.n_prefix,
+                            be->attention(q.data() + (size_t)t * qd, kt, vt, 1, kc.data(), vc.data(), kv_type::f32, s.n_prefix,
                                           s.n_head, s.n_head_kv, s.hd, attn_mask::causal, one.data());
                         CHECK_MSG(std::memcmp(one.data(), batch.data() + (size_t)t * qd, qd * 4) == 0,
                                   be->device_info() << " heads " << s.n_head << "/" << s.n_head_kv << " hd=" << s.hd
@@ -270,10 +270,10 @@ TEST(ops_qkv_rope_attention_matches_plain_ops) {
                             std::vector<float> q((size_t)T * qd), k((size_t)T * kvd), v(k.size()), att(q.size());
                             auto q2 = q, k2 = k, v2 = v, att2 = att;
                             be->qkv_rope_attention(wq.w, wk.w, wv.w, xn.data(), T, pos.data(), inv.data(), inter, kc.data(),
-                                                   vc.data(), s.n_prefix, s.n_head, s.n_head_kv, s.hd, m, q.data(), k.data(),
+                                                   vc.data(), kv_type::f32, s.n_prefix, s.n_head, s.n_head_kv, s.hd, m, q.data(), k.data(),
                                                    v.data(), att.data());
                             be->backend::qkv_rope_attention(wq.w, wk.w, wv.w, xn.data(), T, pos.data(), inv.data(), inter,
-                                                            kc.data(), vc.data(), s.n_prefix, s.n_head, s.n_head_kv, s.hd, m,
+                                                            kc.data(), vc.data(), kv_type::f32, s.n_prefix, s.n_head, s.n_head_kv, s.hd, m,
                                                             q2.data(), k2.data(), v2.data(), att2.data());
                             CHECK_MSG(q == q2 && k == k2 && v == v2 && att == att2,
                                       be->device_info() << " " << dtype_name(t) << " heads " << s.n_head << "/" << s.n_head_kv

@@ -7,8 +7,8 @@
 
 namespace clasp {
 
-transformer::transformer(std::shared_ptr<llama_model> m, backend& b, int n_ctx)
-    : model(std::move(m)), be(b), cache(b, model->cfg.n_layer, n_ctx, model->cfg.n_head_kv * model->cfg.head_dim) {
+transformer::transformer(std::shared_ptr<llama_model> m, backend& b, int n_ctx, kv_type kv)
+    : model(std::move(m)), be(b), cache(b, model->cfg.n_layer, n_ctx, model->cfg.n_head_kv * model->cfg.head_dim, kv) {
     const auto& c = cfg();
     be.prepare(*model);
     auto up = [&](const std::vector<float>& v) {
@@ -62,10 +62,10 @@ void transformer::run_layer(int il, float* x, int T, int n_past, const int32_t* 
     be.rmsnorm(x, attn_norm_[il], T, c.n_embd, c.rms_eps, xn_);
     // q, k, v projections, rope, attention over the cache and the new keys
     be.qkv_rope_attention(L.wq, L.wk, L.wv, xn_, T, pos, inv_freq_, c.rope_interleaved, cache.k[il], cache.v[il],
-                          n_past, c.n_head, c.n_head_kv, c.head_dim, mask, q_, k_, v_, att_);
+                          cache.type, n_past, c.n_head, c.n_head_kv, c.head_dim, mask, q_, k_, v_, att_);
     if (write_cache) {
-        be.copy(cache.k[il] + (size_t)n_past * kvd, k_, (size_t)T * kvd);
-        be.copy(cache.v[il] + (size_t)n_past * kvd, v_, (size_t)T * kvd);
+        be.store_kv(cache.k[il], cache.type, (size_t)n_past * kvd, k_, (size_t)T * kvd);
+        be.store_kv(cache.v[il], cache.type, (size_t)n_past * kvd, v_, (size_t)T * kvd);
     }
     be.matmul_add(L.wo, att_, T, xn_, x);  // x += wo att
     // MLP (SwiGLU)
