@@ -4,7 +4,7 @@ import { EngineService } from '../services/EngineService';
 import { validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
-import { backendFlag, ctxFlag, MODEL_FLAGS, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
+import { backendFlag, ctxFlag, kvFlag, MODEL_FLAGS, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
 
 const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
@@ -48,6 +48,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     backend: backendFlag(flags),
     threads: threadsFlag(flags),
     nCtx: ctxFlag(flags),
+    kvType: kvFlag(flags),
   });
   try {
     const settings = validateSettings(partial, svc.info.nLayer);

@@ -9,7 +9,7 @@ import { repoRoot } from '../services/native';
 import { OpenAiApi } from '../server/openai';
 import { ClaspServer, DEFAULT_LIMITS } from '../server/server';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
-import { backendFlag, ctxFlag, MODEL_FLAGS, threadsFlag } from './common';
+import { backendFlag, ctxFlag, kvFlag, MODEL_FLAGS, threadsFlag } from './common';
 
 const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
@@ -68,7 +68,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`[clasp serve] ${s}\n`);
 
   const discover = flags['no-discover'] === true ? undefined : defaultRoots();
-  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), discover });
+  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), kvType: kvFlag(flags), discover });
   models.on('warning', (m: string) => log(`WARNING: ${m}`));
   const uiDir = path.join(repoRoot(), 'out', 'renderer');
   const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelListItem } from '../shared/api';
 import type { BackendKind } from '../shared/engineTypes';
+import type { KvType } from '../shared/settings';
 import { EngineService } from './EngineService';
 import { discoverModels, type DiscoveryRoots, type FoundModel } from './modelDiscovery';
 import { bundledModelPath, checkModelFile, isInside, listModels, resolveModelPath } from './modelPaths';
@@ -20,6 +21,7 @@ export interface ModelManagerOptions {
   backend?: BackendKind;
   threads?: number;
   nCtx?: number;
+  kvType?: KvType;
   /** other apps' model folders to list (read-only): LM Studio, Ollama, the HF cache (modelDiscovery.ts) */
   discover?: DiscoveryRoots;
 }
@@ -200,6 +202,7 @@ export class ModelManager extends EventEmitter {
       backend: this.opts.backend,
       threads: this.opts.threads,
       nCtx: this.opts.nCtx,
+      kvType: this.opts.kvType,
       onProgress: (pr) => this.emit('progress', { path: full, ...pr } satisfies LoadProgress),
     });
   }

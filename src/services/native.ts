@@ -43,7 +43,7 @@ export interface NativeEngine {
 }
 
 export interface NativeAddon {
-  load(opts: { path: string; backend?: string; threads?: number; nCtx?: number }): Promise<NativeEngine>;
+  load(opts: { path: string; backend?: string; threads?: number; nCtx?: number; kvType?: string }): Promise<NativeEngine>;
 }
 
 let cached: NativeAddon | null = null;

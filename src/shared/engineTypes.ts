@@ -168,6 +168,8 @@ export interface ModelInfo {
   weightBytes: number;
   residentBytes: number;
   kvCacheBytes: number;
+  /** the KV cache's element type (settings.ts KV_CACHE) */
+  kvType: 'f32' | 'f16';
   hfDir: string | null;
   nCached: number;
 }

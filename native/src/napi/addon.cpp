@@ -22,6 +22,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
         eo.backend = get_str(o, "backend", "auto");
         eo.threads = (int)get_num(o, "threads", 0);
         eo.n_ctx = (int)get_num(o, "nCtx", 0);
+        eo.kv = kv_type_parse(get_str(o, "kvType", "f32"), "kvType");
         return queue_load(env, eo);
     } catch (const std::exception& e) {
         return rejected(env, e);
