@@ -284,8 +284,8 @@ TEST(cuda_unsupported_weight_type_is_refused) {
     CHECK_THROWS(be.matmul(W.w, dx.p, 1, dy.p), "the CUDA backend reads F32, F16, BF16 and Q8_0");
     llama_model m;
     m.path = "other-quant.gguf";
-    llama_layer L;
-    L.w_up = W.w;
-    m.layers.push_back(L);
+    llama_layer lw;
+    lw.w_up = W.w;
+    m.layers.push_back(lw);
     CHECK_THROWS(be.prepare(m), "other-quant.gguf: blk.0.ffn_up.weight is");
 }

@@ -200,8 +200,8 @@ dev_weight cuda_backend::upload_weight(const weight& W, void* mem, void* scales)
 
 void cuda_backend::prepare(const llama_model& m) {
     std::vector<const weight*> all = {&m.tok_embd, &m.output};
-    for (const auto& L : m.layers)
-        for (const weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) all.push_back(w);
+    for (const auto& lw : m.layers)
+        for (const weight* w : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) all.push_back(w);
     // Tied embeddings share their data pointer and are uploaded once.
     std::vector<const weight*> todo;
     std::unordered_set<const void*> seen;
