@@ -1,4 +1,5 @@
 #include "cpu_backend.h"
+#include "kv_f16.h"
 #include <algorithm>
 #include <cmath>
 
@@ -200,16 +201,14 @@ cpu_backend::head_kv cpu_backend::head_view(int hk, const float* k_new, const fl
     if (w.size() < 2 * n * hd) w.resize(2 * n * hd);
     float *wk = w.data(), *wv = w.data() + n * hd;
     const uint16_t *kc = (const uint16_t*)k_cache + hk * hd, *vc = (const uint16_t*)v_cache + hk * hd;
-    for (int j = 0; j < n_prefix; j++)
-        for (int i = 0; i < hd; i++) {
-            wk[(size_t)j * hd + i] = fp16_to_fp32(kc[j * kvs + i]);
-            wv[(size_t)j * hd + i] = fp16_to_fp32(vc[j * kvs + i]);
-        }
-    for (int j = 0; j < T; j++)
-        for (int i = 0; i < hd; i++) {
-            wk[(n_prefix + j) * (size_t)hd + i] = kv_round(k_new[j * kvs + hk * hd + i], kv);
-            wv[(n_prefix + j) * (size_t)hd + i] = kv_round(v_new[j * kvs + hk * hd + i], kv);
-        }
+    for (int j = 0; j < n_prefix; j++) {
+        f16_to_f32_row(kc + j * kvs, wk + (size_t)j * hd, hd);
+        f16_to_f32_row(vc + j * kvs, wv + (size_t)j * hd, hd);
+    }
+    for (int j = 0; j < T; j++) {
+        f32_round_f16_row(k_new + j * kvs + hk * hd, wk + (size_t)(n_prefix + j) * hd, hd);
+        f32_round_f16_row(v_new + j * kvs + hk * hd, wv + (size_t)(n_prefix + j) * hd, hd);
+    }
     return {wk, wv, wk + (size_t)n_prefix * hd, wv + (size_t)n_prefix * hd, (size_t)hd};
 }
 
@@ -283,6 +282,11 @@ void cpu_backend::qkv_rope_attention(const weight& wq, const weight& wk, const w
         const head_kv kvh = head_view(hk, k, v, k_cache, v_cache, kv, n_prefix, T, n_head_kv, hd, ith);
         for (int t = 0; t < T; t++) attend_group(t, hk, q, kvh, n_prefix, n_head, n_head_kv, hd, mask, att, ith);
     });
+}
+
+void cpu_backend::store_kv(void* cache, kv_type kv, size_t at, const float* src, size_t n) {
+    if (kv == kv_type::f16) f32_to_f16_row(src, (uint16_t*)cache + at, n);  // as head_view rounds new keys
+    else host_backend::store_kv(cache, kv, at, src, n);
 }
 
 void cpu_backend::silu_mul(float* g, const float* u, size_t n) { k_.silu_mul(g, u, n); }

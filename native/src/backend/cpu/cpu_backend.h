@@ -23,6 +23,7 @@ struct cpu_backend : host_backend {
     void attention(const float* q, const float* k_new, const float* v_new, int T, const void* k_cache,
                    const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
                    float* out) override;
+    void store_kv(void* cache, kv_type kv, size_t at, const float* src, size_t n) override;
     void silu_mul(float* g, const float* u, size_t n) override;
     void add(float* x, const float* y, size_t n) override;
 
