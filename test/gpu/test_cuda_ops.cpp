@@ -2,6 +2,7 @@
 // invariance of the ops that decode and verify share, and the errors a user sees.
 #include "backend/cuda/cuda_ops.h"
 #include "gpu_util.h"
+#include "runtime/engine.h"
 
 using namespace clasp;
 
@@ -103,4 +104,17 @@ TEST(cuda_unsupported_weight_type_is_refused) {
     lw.w_up = W.w;
     m.layers.push_back(lw);
     CHECK_THROWS(be.prepare(m), "other-quant.gguf: blk.0.ffn_up.weight is");
+}
+
+// The CUDA kernels read a float32 KV cache: an F16 one is refused in one line that names the option,
+// and a model asked for one on --backend cuda fails to load with that line.
+TEST(cuda_f16_kv_cache_is_refused) {
+    auto& be = tg::cuda();
+    CHECK(be.supports_kv(kv_type::f32) && !be.supports_kv(kv_type::f16));
+    CHECK_THROWS(kv_cache(be, 1, 8, 8, kv_type::f16), "KV cache type f16 (--kv, kvType) is not supported on the cuda backend");
+    engine_options o;
+    o.model_path = th::demo_model();
+    o.backend = "cuda";
+    o.kv = kv_type::f16;
+    CHECK_THROWS(engine e(o), "is not supported on the cuda backend: use f32, or the cpu backend");
 }
