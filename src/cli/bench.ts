@@ -5,7 +5,7 @@ import type { GenerationStats, Mode } from '../shared/engineTypes';
 import { EngineService } from '../services/EngineService';
 import { validateSettings } from '../services/settings';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
-import { backendFlag, ctxFlag, MODEL_FLAGS, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
+import { backendFlag, ctxFlag, kvFlag, MODEL_FLAGS, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
 
 const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
@@ -125,7 +125,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const json = flags.json === true;
   const log = (s: string) => process.stderr.write(s + '\n');
 
-  const engine = await EngineService.load({ modelPath: flags.model as string | undefined, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags) });
+  const engine = await EngineService.load({ modelPath: flags.model as string | undefined, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), kvType: kvFlag(flags) });
   try {
     const { skipLayers, ...fromFlags } = settingsFromFlags(flags);
     const base = validateSettings({ ...fromFlags, mode: 'ar' }, engine.info.nLayer);

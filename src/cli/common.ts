@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GenerateSettings } from '../shared/engineTypes';
-import { CLASP_DEFAULTS } from '../shared/settings';
+import { CLASP_DEFAULTS, KV_CACHE, type KvType } from '../shared/settings';
 import { parseSkipLayers } from '../shared/skipLayers';
 import { UsageError, type FlagSpec, type ParsedArgs } from './args';
 
@@ -11,6 +11,7 @@ export const MODEL_FLAGS: Record<string, FlagSpec> = {
   backend: { type: 'string', help: 'auto, cpu or cuda', default: 'auto' },
   threads: { type: 'int', help: 'CPU threads', default: 'the physical cores' },
   ctx: { type: 'int', help: 'context size in tokens', default: "the model's, at most 8192" },
+  [KV_CACHE.name]: { type: 'string', help: KV_CACHE.help, default: KV_CACHE.default },
 };
 
 /** Where the CLaSp policy keeps what it learned (the cost table, acceptance counts) between runs. */
@@ -68,6 +69,14 @@ export function ctxFlag(f: ParsedArgs['flags']): number | undefined {
   const c = f.ctx as number | undefined;
   if (c !== undefined && (c < 16 || c > 1 << 20)) throw new UsageError(`--ctx must be between 16 and 1048576 (got ${c})`);
   return c;
+}
+
+export function kvFlag(f: ParsedArgs['flags']): KvType | undefined {
+  const k = f[KV_CACHE.name] as string | undefined;
+  if (k === undefined) return undefined;
+  const ok = (KV_CACHE.values as readonly string[]).includes(k);
+  if (!ok) throw new UsageError(`--${KV_CACHE.name} must be ${KV_CACHE.values.join(' or ')} (got "${k}")`);
+  return k as KvType;
 }
 
 export function settingsFromFlags(f: ParsedArgs['flags'], defaultMode: 'ar' | 'clasp' = 'ar'): Partial<GenerateSettings> {

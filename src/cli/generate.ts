@@ -4,7 +4,7 @@ import { EngineService } from '../services/EngineService';
 import { validateSettings } from '../services/settings';
 import { buildTrace } from '../services/traceBuilder';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
-import { backendFlag, ctxFlag, defaultPolicyDir, MODEL_FLAGS, POLICY_FLAGS, policyDirFlag, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
+import { backendFlag, ctxFlag, defaultPolicyDir, kvFlag, MODEL_FLAGS, POLICY_FLAGS, policyDirFlag, SAMPLING_FLAGS, settingsFromFlags, threadsFlag } from './common';
 
 const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
@@ -53,6 +53,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     threads: threadsFlag(flags),
     nCtx: ctxFlag(flags),
     policyDir: policyDirFlag(flags, defaultPolicyDir()),
+    kvType: kvFlag(flags),
   });
   try {
     const settings = validateSettings(partial, engine.info.nLayer);

@@ -9,7 +9,7 @@ import { repoRoot } from '../services/native';
 import { OpenAiApi } from '../server/openai';
 import { ClaspServer, DEFAULT_LIMITS } from '../server/server';
 import { helpText, parseArgs, UsageError, type FlagSpec } from './args';
-import { backendFlag, ctxFlag, MODEL_FLAGS, POLICY_FLAGS, policyDirFlag, threadsFlag } from './common';
+import { backendFlag, ctxFlag, kvFlag, MODEL_FLAGS, POLICY_FLAGS, policyDirFlag, threadsFlag } from './common';
 
 const SPEC: Record<string, FlagSpec> = {
   ...MODEL_FLAGS,
@@ -70,7 +70,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`[clasp serve] ${s}\n`);
 
   const discover = flags['no-discover'] === true ? undefined : defaultRoots();
-  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), discover, policyDir: policyDirFlag(flags, policyDirIn(resolveDataDir())) });
+  const models = new ModelManager({ modelsDir, defaultModel: model, backend: backendFlag(flags), threads: threadsFlag(flags), nCtx: ctxFlag(flags), kvType: kvFlag(flags), discover, policyDir: policyDirFlag(flags, policyDirIn(resolveDataDir())) });
   models.on('warning', (m: string) => log(`WARNING: ${m}`));
   const uiDir = path.join(repoRoot(), 'out', 'renderer');
   const staticDir = flags['no-ui'] !== true && fs.existsSync(path.join(uiDir, 'index.html')) ? uiDir : undefined;

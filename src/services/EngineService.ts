@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate } from '../shared/engineTypes';
-import { LLAMA3_SAMPLING, type SamplingDefaults } from '../shared/settings';
+import { KV_CACHE, LLAMA3_SAMPLING, type KvType, type SamplingDefaults } from '../shared/settings';
 import { loadAddon, type NativeEngine } from './native';
 import { resolveModelPath } from './modelPaths';
 import { toNativeParams, type ValidSettings } from './settings';
@@ -19,6 +19,8 @@ export interface LoadOptions {
   nCtx?: number;
   /** Where the policy's cost table and acceptance memory are kept across processes; absent: nowhere. */
   policyDir?: string;
+  /** the KV cache's element type (settings.ts KV_CACHE); default f32 */
+  kvType?: KvType;
   /** How long the chat template's test render may take (ms) before the built-in one replaces it. */
   templateTimeoutMs?: number;
   onProgress?: (p: { phase: 'reading' | 'tokenizer' | 'ready'; fraction: number; message: string }) => void;
@@ -83,7 +85,7 @@ export class EngineService {
     const progress = opts.onProgress ?? (() => {});
     progress({ phase: 'reading', fraction: 0, message: `loading ${path.basename(modelPath)}` });
     const addon = loadAddon();
-    const engine = await addon.load({ path: modelPath, backend: opts.backend ?? 'auto', threads: opts.threads ?? 0, nCtx: opts.nCtx ?? 0, ...(opts.policyDir ? { policyDir: opts.policyDir } : {}) });
+    const engine = await addon.load({ path: modelPath, backend: opts.backend ?? 'auto', threads: opts.threads ?? 0, nCtx: opts.nCtx ?? 0, kvType: opts.kvType ?? KV_CACHE.default, ...(opts.policyDir ? { policyDir: opts.policyDir } : {}) });
     try {
       progress({ phase: 'tokenizer', fraction: 0.8, message: 'reading the tokenizer' });
       const info = engine.info();

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelFolder, ModelListItem } from '../shared/api';
 import type { BackendKind } from '../shared/engineTypes';
+import type { KvType } from '../shared/settings';
 import { EngineService } from './EngineService';
 import { browseModels, type BrowseRoot } from './modelBrowser';
 import { describeGguf, describeHfFolder, discoverModels, type DiscoveryRoots, type FoundModel, type ModelSource } from './modelDiscovery';
@@ -23,6 +24,7 @@ export interface ModelManagerOptions {
   nCtx?: number;
   /** where the CLaSp policy keeps what it learned per model and machine (cost table, acceptance); absent: nowhere */
   policyDir?: string;
+  kvType?: KvType;
   /** other apps' model folders to list (read-only): LM Studio, Ollama, the HF cache (modelDiscovery.ts) */
   discover?: DiscoveryRoots;
 }
@@ -227,6 +229,7 @@ export class ModelManager extends EventEmitter {
       threads: this.opts.threads,
       nCtx: this.opts.nCtx,
       policyDir: this.opts.policyDir,
+      kvType: this.opts.kvType,
       onProgress: (pr) => this.emit('progress', { path: full, ...pr } satisfies LoadProgress),
     });
   }

@@ -47,7 +47,7 @@ export interface NativeEngine {
 }
 
 export interface NativeAddon {
-  load(opts: { path: string; backend?: string; threads?: number; nCtx?: number; policyDir?: string }): Promise<NativeEngine>;
+  load(opts: { path: string; backend?: string; threads?: number; nCtx?: number; kvType?: string; policyDir?: string }): Promise<NativeEngine>;
 }
 
 let cached: NativeAddon | null = null;

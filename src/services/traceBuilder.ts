@@ -20,6 +20,7 @@ export function buildTrace(info: ModelInfo, settings: GenerateSettings, r: Gener
       sampling: { temperature: settings.temperature, top_k: settings.topK, top_p: settings.topP, seed: settings.seed },
       seed: settings.seed,
       backend: r.stats.backend,
+      kv_cache: info.kvType,
     },
     prompt_ids: r.promptIds,
     output_ids: r.ids,

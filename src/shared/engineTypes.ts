@@ -189,6 +189,8 @@ export interface ModelInfo {
   weightBytes: number;
   residentBytes: number;
   kvCacheBytes: number;
+  /** the KV cache's element type (settings.ts KV_CACHE) */
+  kvType: 'f32' | 'f16';
   hfDir: string | null;
   nCached: number;
   /** the file the policy's memory is kept in across processes (null: not kept) */

@@ -138,6 +138,21 @@ export const NUMBER_SETTINGS = {
 
 export type NumberSettingId = keyof typeof NUMBER_SETTINGS;
 
+/**
+ * The KV cache's element type: a load-time option of the engine (`--kv` of clasp generate, bench and
+ * serve; `kvType` of ModelManager, EngineService.load and the addon), not a per-conversation one.
+ * f16 halves the cache's memory; f32 stays the default, as it decodes faster on the demo model
+ * (docs/PERF.md). The CUDA backend reads an f32 cache only and refuses f16.
+ */
+export const KV_CACHE = {
+  name: 'kv',
+  label: 'KV cache type',
+  help: 'f32 or f16: f16 halves the KV cache memory (CPU backend only)',
+  values: ['f32', 'f16'],
+  default: 'f32',
+} as const;
+export type KvType = (typeof KV_CACHE.values)[number];
+
 /** The decoding modes, in the mode menu's order, with what each does. */
 export const MODES: readonly { value: Mode; label: string; help: string }[] = [
   { value: 'clasp', label: 'CLaSp', help: 'CLaSp: draft with layers skipped, verify with all of them, and re-choose the skipped layers with the DP as the text goes on.' },

@@ -124,6 +124,8 @@ export const traceSchema = z
       sampling: z.object({ temperature: num.min(0), top_k: z.number().int().min(0), top_p: num, seed: z.number().int().min(0) }),
       seed: z.number().int().min(0),
       backend: z.string().max(200),
+      /** the KV cache's element type (absent in older traces: f32) */
+      kv_cache: z.enum(['f32', 'f16']).optional(),
     }),
     prompt_ids: z.array(id).max(1_000_000),
     output_ids: z.array(id).max(1_000_000).optional(),

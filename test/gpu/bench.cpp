@@ -93,19 +93,19 @@ synthetic_model make_model(const shape& s) {
     m->output = s.tied ? m->tok_embd : make("output.weight", s.n_vocab, s.n_embd);
     m->output_norm.assign(s.n_embd, 1.f);
     for (int il = 0; il < s.n_layer; il++) {
-        llama_layer L;
+        llama_layer lw;
         std::string p = "blk." + std::to_string(il) + ".";
-        L.attn_norm.assign(s.n_embd, 1.f);
-        L.ffn_norm.assign(s.n_embd, 1.f);
-        L.wq = make(p + "attn_q.weight", q, s.n_embd);
-        L.wk = make(p + "attn_k.weight", kv, s.n_embd);
-        L.wv = make(p + "attn_v.weight", kv, s.n_embd);
-        L.wo = make(p + "attn_output.weight", s.n_embd, q);
-        L.w_gate = make(p + "ffn_gate.weight", s.n_ff, s.n_embd);
-        L.w_up = make(p + "ffn_up.weight", s.n_ff, s.n_embd);
-        L.w_down = make(p + "ffn_down.weight", s.n_embd, s.n_ff);
-        for (const weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) sm.decode_bytes += w->nbytes();
-        m->layers.push_back(std::move(L));
+        lw.attn_norm.assign(s.n_embd, 1.f);
+        lw.ffn_norm.assign(s.n_embd, 1.f);
+        lw.wq = make(p + "attn_q.weight", q, s.n_embd);
+        lw.wk = make(p + "attn_k.weight", kv, s.n_embd);
+        lw.wv = make(p + "attn_v.weight", kv, s.n_embd);
+        lw.wo = make(p + "attn_output.weight", s.n_embd, q);
+        lw.w_gate = make(p + "ffn_gate.weight", s.n_ff, s.n_embd);
+        lw.w_up = make(p + "ffn_up.weight", s.n_ff, s.n_embd);
+        lw.w_down = make(p + "ffn_down.weight", s.n_embd, s.n_ff);
+        for (const weight* w : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) sm.decode_bytes += w->nbytes();
+        m->layers.push_back(std::move(lw));
     }
     sm.decode_bytes += m->output.nbytes() + row_bytes(dtype::BF16, s.n_embd);  // + one embedding row
     m->rope_inv_freq = rope_inv_freq(c);

@@ -2,6 +2,7 @@
 // and download on demand. Random data, weights and error measures come from test/native/util.h.
 #pragma once
 #include "core/error.h"
+#include "op_cases.h"
 #include "util.h"
 #include <memory>
 
@@ -13,23 +14,8 @@ inline clasp::backend& cuda() {
     return *be;
 }
 
-// A float buffer in device memory.
-struct dbuf {
-    clasp::backend& be;
-    float* p = nullptr;
-    size_t n = 0;
-    dbuf(clasp::backend& b, size_t count) : be(b), p(b.alloc(count)), n(count) {}
-    dbuf(clasp::backend& b, const std::vector<float>& host) : dbuf(b, host.size()) { be.upload(p, host.data(), n); }
-    ~dbuf() { be.free(p); }
-    dbuf(const dbuf&) = delete;
-    dbuf& operator=(const dbuf&) = delete;
-    std::vector<float> get() const {
-        std::vector<float> h(n);
-        be.download(h.data(), p, n);
-        return h;
-    }
-};
-
-inline bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+// A float buffer in device memory (op_cases.h: uploads on construction, downloads on demand).
+using dbuf = oc::buf;
+using oc::same_bits;
 
 }  // namespace tg

@@ -20,11 +20,11 @@ struct layer_weights {
           wo(tu::make_weight(t, n_embd, qd, seed + 3)),
           gate(tu::make_weight(t, n_ff, n_embd, seed + 4)),
           up(tu::make_weight(t, n_ff, n_embd, seed + 5)) {
-        llama_layer L;
-        L.wq = wq.w; L.wk = wk.w; L.wv = wv.w; L.wo = wo.w; L.w_gate = gate.w; L.w_up = up.w;
-        L.w_down = wo.w;
+        llama_layer lw;
+        lw.wq = wq.w; lw.wk = wk.w; lw.wv = wv.w; lw.wo = wo.w; lw.w_gate = gate.w; lw.w_up = up.w;
+        lw.w_down = wo.w;
         m.path = "fused-test";
-        m.layers.push_back(L);
+        m.layers.push_back(lw);
         tg::cuda().prepare(m);
     }
 };
@@ -59,24 +59,24 @@ TEST(cuda_fused_hooks_equal_defaults) {
         // weight could hand to a later test's weight of the same shape.
         static std::vector<std::unique_ptr<layer_weights>> keep;
         keep.push_back(std::make_unique<layer_weights>(t, n_embd, qd, kvd, n_ff, seed += 10));
-        const llama_layer& L = keep.back()->m.layers[0];
+        const llama_layer& lw = keep.back()->m.layers[0];
         for (int T : {1, 3, 9, 17, 33, 80}) {
             const std::string tag = std::string(dtype_name(t)) + " T=" + std::to_string(T);
             const auto x = tu::randv((size_t)T * n_embd, seed + T), xq = tu::randv((size_t)T * qd, seed + T + 1);
             tg::dbuf dx(be, x), dxq(be, xq), q(be, (size_t)T * qd), k(be, (size_t)T * kvd), v(be, (size_t)T * kvd);
             tg::dbuf res(be, (size_t)T * n_embd), tmp(be, (size_t)T * n_embd), g(be, (size_t)T * n_ff),
                 u(be, (size_t)T * n_ff), att(be, (size_t)T * qd);
-            const weight* W[3] = {&L.wq, &L.wk, &L.wv};
+            const weight* W[3] = {&lw.wq, &lw.wk, &lw.wv};
             float* const Y[3] = {q.p, k.p, v.p};
             same_bits_after(tag + " matmul_n", {{&q, {}}, {&k, {}}, {&v, {}}},
                             [&] { be.matmul_n(3, W, dx.p, T, Y); }, [&] { be.backend::matmul_n(3, W, dx.p, T, Y); });
             const auto r0 = tu::randv((size_t)T * n_embd, seed + T + 2);
             same_bits_after(tag + " matmul_add", {{&res, r0}},
-                            [&] { be.matmul_add(L.wo, dxq.p, T, tmp.p, res.p); },
-                            [&] { be.backend::matmul_add(L.wo, dxq.p, T, tmp.p, res.p); });
+                            [&] { be.matmul_add(lw.wo, dxq.p, T, tmp.p, res.p); },
+                            [&] { be.backend::matmul_add(lw.wo, dxq.p, T, tmp.p, res.p); });
             same_bits_after(tag + " matmul_swiglu", {{&g, {}}},
-                            [&] { be.matmul_swiglu(L.w_gate, L.w_up, dx.p, T, g.p, u.p); },
-                            [&] { be.backend::matmul_swiglu(L.w_gate, L.w_up, dx.p, T, g.p, u.p); });
+                            [&] { be.matmul_swiglu(lw.w_gate, lw.w_up, dx.p, T, g.p, u.p); },
+                            [&] { be.backend::matmul_swiglu(lw.w_gate, lw.w_up, dx.p, T, g.p, u.p); });
             // The whole attention half, causal at consecutive positions and diagonal (DP) at one.
             const int n_prefix = 37, n_ctx = n_prefix + T;
             tg::dbuf kc(be, tu::randv((size_t)n_ctx * kvd, 5)), vc(be, tu::randv((size_t)n_ctx * kvd, 6));
@@ -88,11 +88,11 @@ TEST(cuda_fused_hooks_equal_defaults) {
                 for (int i = 0; i < T; i++) pos[i] = mask == attn_mask::causal ? n_prefix + i : n_prefix - 1;
                 auto run = [&](bool fused) {
                     if (fused)
-                        be.qkv_rope_attention(L.wq, L.wk, L.wv, dx.p, T, pos.data(), dinv.p, false, kc.p, vc.p,
+                        be.qkv_rope_attention(lw.wq, lw.wk, lw.wv, dx.p, T, pos.data(), dinv.p, false, kc.p, vc.p, kv_type::f32,
                                               n_prefix, n_head, n_head_kv, hd, mask, q.p, k.p, v.p, att.p);
                     else
-                        be.backend::qkv_rope_attention(L.wq, L.wk, L.wv, dx.p, T, pos.data(), dinv.p, false, kc.p,
-                                                       vc.p, n_prefix, n_head, n_head_kv, hd, mask, q.p, k.p, v.p,
+                        be.backend::qkv_rope_attention(lw.wq, lw.wk, lw.wv, dx.p, T, pos.data(), dinv.p, false, kc.p,
+                                                       vc.p, kv_type::f32, n_prefix, n_head, n_head_kv, hd, mask, q.p, k.p, v.p,
                                                        att.p);
                 };
                 same_bits_after(tag + (mask == attn_mask::causal ? " qkv_rope_attention" : " qkv_rope_attention (DP)"),

@@ -91,8 +91,8 @@ std::shared_ptr<llama_model> to_bf16(const llama_model& src) {
     };
     conv(m->tok_embd);
     conv(m->output);
-    for (auto& L : m->layers)
-        for (weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) conv(*w);
+    for (auto& lw : m->layers)
+        for (weight* w : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) conv(*w);
     m->path += " (BF16 in memory)";
     return m;
 }

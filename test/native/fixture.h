@@ -78,17 +78,17 @@ inline model_weights random_weights(const model_cfg& c, uint32_t seed) {
     if (!c.tied) w.output = mat(c.n_vocab, E);
     w.output_norm = randn(E, g, 1.f, 0.1f);
     for (int il = 0; il < c.n_layer; il++) {
-        layer_weights L;
-        L.attn_norm = randn(E, g, 1.f, 0.1f);
-        L.wq = mat(Q, E);
-        L.wk = mat(KV, E);
-        L.wv = mat(KV, E);
-        L.wo = mat(E, Q);
-        L.ffn_norm = randn(E, g, 1.f, 0.1f);
-        L.w_gate = mat(F, E);
-        L.w_up = mat(F, E);
-        L.w_down = mat(E, F);
-        w.layers.push_back(std::move(L));
+        layer_weights lw;
+        lw.attn_norm = randn(E, g, 1.f, 0.1f);
+        lw.wq = mat(Q, E);
+        lw.wk = mat(KV, E);
+        lw.wv = mat(KV, E);
+        lw.wo = mat(E, Q);
+        lw.ffn_norm = randn(E, g, 1.f, 0.1f);
+        lw.w_gate = mat(F, E);
+        lw.w_up = mat(F, E);
+        lw.w_down = mat(E, F);
+        w.layers.push_back(std::move(lw));
     }
     return w;
 }
@@ -296,42 +296,42 @@ struct gguf_builder {
     }
 
     std::vector<uint8_t> build(layout* lay = nullptr) const {
-        layout L;
+        layout out;
         std::vector<uint8_t> b(4);
         std::memcpy(b.data(), "GGUF", 4);
         put<uint32_t>(b, version);
         put<uint64_t>(b, tensors.size());
         put<uint64_t>(b, kvs.size());
         for (const auto& e : kvs) {
-            L.kv_key_len.push_back(b.size());
+            out.kv_key_len.push_back(b.size());
             put_str(b, e.key);
             put<uint32_t>(b, e.type);
-            L.kv_value.push_back(b.size());
+            out.kv_value.push_back(b.size());
             b.insert(b.end(), e.value.begin(), e.value.end());
         }
         uint64_t off = 0;
         std::vector<uint64_t> offs;
         for (const auto& t : tensors) {
-            L.tensor_info.push_back(b.size());
+            out.tensor_info.push_back(b.size());
             put_str(b, t.name);
             put<uint32_t>(b, (uint32_t)t.ne.size());
-            L.tensor_ne.push_back(b.size());
+            out.tensor_ne.push_back(b.size());
             for (uint64_t n : t.ne) put<uint64_t>(b, n);
-            L.tensor_type.push_back(b.size());
+            out.tensor_type.push_back(b.size());
             put<uint32_t>(b, t.type);
-            L.tensor_offset.push_back(b.size());
+            out.tensor_offset.push_back(b.size());
             put<uint64_t>(b, off);
             offs.push_back(off);
             off = (off + t.data.size() + alignment - 1) / alignment * alignment;
         }
         b.resize((b.size() + alignment - 1) / alignment * alignment, 0);
-        L.data_start = b.size();
+        out.data_start = b.size();
         for (size_t i = 0; i < tensors.size(); i++) {
-            b.resize(L.data_start + offs[i], 0);
+            b.resize(out.data_start + offs[i], 0);
             b.insert(b.end(), tensors[i].data.begin(), tensors[i].data.end());
         }
-        b.resize(L.data_start + off, 0);
-        if (lay) *lay = L;
+        b.resize(out.data_start + off, 0);
+        if (lay) *lay = out;
         return b;
     }
 };
@@ -379,17 +379,17 @@ inline gguf_builder make_gguf(const model_cfg& c, const model_weights& w, clasp:
     if (!c.tied) mat("output.weight", w.output, c.n_vocab, E);
     if (c.rope_factor > 0) vec("rope_freqs.weight", llama3_rope_factors(c));
     for (int il = 0; il < c.n_layer; il++) {
-        const auto& L = w.layers[il];
+        const auto& lw = w.layers[il];
         std::string p = "blk." + std::to_string(il) + ".";
-        vec(p + "attn_norm.weight", L.attn_norm);
-        mat(p + "attn_q.weight", permute_rope_rows(L.wq, c.n_head, c.hd(), E), Q, E);
-        mat(p + "attn_k.weight", permute_rope_rows(L.wk, c.n_head_kv, c.hd(), E), KV, E);
-        mat(p + "attn_v.weight", L.wv, KV, E);
-        mat(p + "attn_output.weight", L.wo, E, Q);
-        vec(p + "ffn_norm.weight", L.ffn_norm);
-        mat(p + "ffn_gate.weight", L.w_gate, F, E);
-        mat(p + "ffn_up.weight", L.w_up, F, E);
-        mat(p + "ffn_down.weight", L.w_down, E, F);
+        vec(p + "attn_norm.weight", lw.attn_norm);
+        mat(p + "attn_q.weight", permute_rope_rows(lw.wq, c.n_head, c.hd(), E), Q, E);
+        mat(p + "attn_k.weight", permute_rope_rows(lw.wk, c.n_head_kv, c.hd(), E), KV, E);
+        mat(p + "attn_v.weight", lw.wv, KV, E);
+        mat(p + "attn_output.weight", lw.wo, E, Q);
+        vec(p + "ffn_norm.weight", lw.ffn_norm);
+        mat(p + "ffn_gate.weight", lw.w_gate, F, E);
+        mat(p + "ffn_up.weight", lw.w_up, F, E);
+        mat(p + "ffn_down.weight", lw.w_down, E, F);
     }
     return g;
 }
@@ -498,17 +498,17 @@ inline std::vector<st_builder::entry> hf_tensors(const model_cfg& c, const model
     };
     mat("model.embed_tokens.weight", w.tok_embd, c.n_vocab, E);
     for (int il = 0; il < c.n_layer; il++) {
-        const auto& L = w.layers[il];
+        const auto& lw = w.layers[il];
         std::string p = "model.layers." + std::to_string(il) + ".";
-        vec(p + "input_layernorm.weight", L.attn_norm);
-        mat(p + "self_attn.q_proj.weight", L.wq, Q, E);
-        mat(p + "self_attn.k_proj.weight", L.wk, KV, E);
-        mat(p + "self_attn.v_proj.weight", L.wv, KV, E);
-        mat(p + "self_attn.o_proj.weight", L.wo, E, Q);
-        vec(p + "post_attention_layernorm.weight", L.ffn_norm);
-        mat(p + "mlp.gate_proj.weight", L.w_gate, F, E);
-        mat(p + "mlp.up_proj.weight", L.w_up, F, E);
-        mat(p + "mlp.down_proj.weight", L.w_down, E, F);
+        vec(p + "input_layernorm.weight", lw.attn_norm);
+        mat(p + "self_attn.q_proj.weight", lw.wq, Q, E);
+        mat(p + "self_attn.k_proj.weight", lw.wk, KV, E);
+        mat(p + "self_attn.v_proj.weight", lw.wv, KV, E);
+        mat(p + "self_attn.o_proj.weight", lw.wo, E, Q);
+        vec(p + "post_attention_layernorm.weight", lw.ffn_norm);
+        mat(p + "mlp.gate_proj.weight", lw.w_gate, F, E);
+        mat(p + "mlp.up_proj.weight", lw.w_up, F, E);
+        mat(p + "mlp.down_proj.weight", lw.w_down, E, F);
     }
     vec("model.norm.weight", w.output_norm);
     if (!c.tied) mat("lm_head.weight", w.output, c.n_vocab, E);

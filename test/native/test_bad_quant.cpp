@@ -105,31 +105,31 @@ TEST(bad_quant_block_count_does_not_fit_shape) {
 TEST(bad_quant_fuzz_gguf) {
     fx::temp_dir tmp;
     auto g = quant_fixture(all_quant, 6);
-    fx::gguf_builder::layout L;
-    const auto base = g.build(&L);
+    fx::gguf_builder::layout lay;
+    const auto base = g.build(&lay);
     std::mt19937_64 rng(fuzz_seed(20240610));
     fuzz_stats st;
     const std::string path = tmp / "fuzz.gguf";
-    const size_t header = std::min<size_t>(L.data_start, 4096);
+    const size_t header = std::min<size_t>(lay.data_start, 4096);
     const int n_it = fuzz_iters() / 2;
     for (int it = 0; it < n_it; it++) {
         auto b = base;
         const size_t ti = rng() % g.tensors.size();
         switch (it % 5) {
             case 0:  // a tensor's type: any of ggml's (0..40), including the i-quants and unknown ones
-                poke<uint32_t>(b, L.tensor_type[ti], (uint32_t)(rng() % 41));
+                poke<uint32_t>(b, lay.tensor_type[ti], (uint32_t)(rng() % 41));
                 break;
             case 1:  // a tensor's row length: small, odd, or a block size off by a little
-                poke<uint64_t>(b, L.tensor_ne[ti], (uint64_t)(rng() % 2 ? rng() % 600 : 256 + rng() % 64 - 32));
+                poke<uint64_t>(b, lay.tensor_ne[ti], (uint64_t)(rng() % 2 ? rng() % 600 : 256 + rng() % 64 - 32));
                 break;
             case 2:  // truncate, mostly inside the data
-                b.resize(L.data_start / 2 + rng() % (b.size() - L.data_start / 2));
+                b.resize(lay.data_start / 2 + rng() % (b.size() - lay.data_start / 2));
                 break;
             case 3:  // flip bytes in the header
                 for (int k = 0, nk = 1 + rng() % 6; k < nk; k++) b[rng() % header] ^= (uint8_t)(1 + rng() % 255);
                 break;
             case 4:  // scribble over data bytes (scales included): must still load and run
-                for (int k = 0; k < 64; k++) b[L.data_start + rng() % (b.size() - L.data_start)] = (uint8_t)rng();
+                for (int k = 0; k < 64; k++) b[lay.data_start + rng() % (b.size() - lay.data_start)] = (uint8_t)rng();
                 break;
         }
         fx::write_file(path, b);

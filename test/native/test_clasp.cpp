@@ -15,10 +15,12 @@ namespace {
 
 std::vector<std::vector<float>> snapshot(transformer& tf) {
     std::vector<std::vector<float>> s;
-    size_t n = (size_t)tf.cache.n_ctx * tf.cache.kv_dim;
+    // the raw bytes as floats (an F16 cache: two values per float), host backends only
+    size_t n = (size_t)tf.cache.n_ctx * tf.cache.kv_dim * kv_type_bytes(tf.cache.type) / sizeof(float);
     for (int il = 0; il < tf.cache.n_layer; il++) {
-        s.emplace_back(tf.cache.k[il], tf.cache.k[il] + n);
-        s.emplace_back(tf.cache.v[il], tf.cache.v[il] + n);
+        const float *k = (const float*)tf.cache.k[il], *v = (const float*)tf.cache.v[il];
+        s.emplace_back(k, k + n);
+        s.emplace_back(v, v + n);
     }
     return s;
 }

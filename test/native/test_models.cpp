@@ -16,15 +16,15 @@ struct loaded {
     std::shared_ptr<llama_model> m;
     std::unique_ptr<backend> be;
     std::unique_ptr<transformer> tf;
-    loaded(const std::string& path, const std::string& kind, int n_ctx = 128) {
+    loaded(const std::string& path, const std::string& kind, int n_ctx = 128, kv_type kv = kv_type::f32) {
         m = llama_load(path);
         be = backend_create(kind, 2);
-        tf = std::make_unique<transformer>(m, *be, n_ctx);
+        tf = std::make_unique<transformer>(m, *be, n_ctx, kv);
     }
-    loaded(const std::string& path, std::unique_ptr<backend> b, int n_ctx = 128) {
+    loaded(const std::string& path, std::unique_ptr<backend> b, int n_ctx = 128, kv_type kv = kv_type::f32) {
         m = llama_load(path);
         be = std::move(b);
-        tf = std::make_unique<transformer>(m, *be, n_ctx);
+        tf = std::make_unique<transformer>(m, *be, n_ctx, kv);
     }
     // Runs toks at [n_past, n_past+T), writing the cache; returns logits and hidden states of every row.
     forward_out run(const std::vector<int32_t>& toks, int n_past) {
@@ -45,24 +45,24 @@ struct loaded {
         }
         return all;
     }
-    // Every layer's K and V at positions [0, n_pos) (default: the whole cache), downloaded:
-    // (n_layer, 2, n_pos, kv_dim).
+    // Every layer's K and V at positions [0, n_pos) (default: the whole cache), downloaded as raw
+    // floats (an F16 cache: two values per float): (n_layer, 2, n_pos, kv_dim).
     std::vector<float> cache_bytes(int n_pos = -1) {
         auto& c = tf->cache;
-        size_t n = (size_t)(n_pos < 0 ? c.n_ctx : n_pos) * c.kv_dim;
+        size_t n = (size_t)(n_pos < 0 ? c.n_ctx : n_pos) * c.kv_dim * kv_type_bytes(c.type) / sizeof(float);
         std::vector<float> v(2 * c.n_layer * n);
         for (int il = 0; il < c.n_layer; il++) {
-            be->download(v.data() + (2 * il) * n, c.k[il], n);
-            be->download(v.data() + (2 * il + 1) * n, c.v[il], n);
+            be->download(v.data() + (2 * il) * n, (const float*)c.k[il], n);
+            be->download(v.data() + (2 * il + 1) * n, (const float*)c.v[il], n);
         }
         return v;
     }
-    void fill_cache(float value) {
+    void fill_cache(float value) {  // a float32 cache
         auto& c = tf->cache;
         std::vector<float> s((size_t)c.n_ctx * c.kv_dim, value);
         for (int il = 0; il < c.n_layer; il++) {
-            be->upload(c.k[il], s.data(), s.size());
-            be->upload(c.v[il], s.data(), s.size());
+            be->upload((float*)c.k[il], s.data(), s.size());
+            be->upload((float*)c.v[il], s.data(), s.size());
         }
     }
 };

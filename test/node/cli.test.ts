@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { kvFlag } from '../../src/cli/common';
 import { generateCommand } from '../../src/cli/generate';
 import { DEMO_Q8 } from './helpers/engine';
 import { loadGolden } from './helpers/paths';
@@ -57,6 +58,14 @@ describe('clasp generate', () => {
     expect(j.ids).toEqual(g.greedy_ids);
     expect(j.ids[j.ids.length - 1]).toBe(8191);
     expect(j.finish_reason).toBe('stop');
+  });
+
+  it('takes --kv f16 (an F16 KV cache) and refuses other values in one line', async () => {
+    const out = await generate(['--prompt-ids', golden.chat_add!.prompt_ids.join(','), '--max-tokens', '8', '--json', '--kv', 'f16']);
+    expect((JSON.parse(out) as { ids: number[] }).ids).toHaveLength(8);
+    expect(kvFlag({ kv: 'f16' })).toBe('f16');
+    expect(kvFlag({})).toBeUndefined();
+    expect(() => kvFlag({ kv: 'q8' })).toThrow(/^--kv must be f32 or f16 \(got "q8"\)$/);
   });
 });
 

@@ -1,6 +1,7 @@
 // EngineService: streaming, cancellation, queueing, prefix reuse, and clear errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineService } from '../../src/services/EngineService';
+import { buildTrace } from '../../src/services/traceBuilder';
 import { loadDemo } from './helpers/engine';
 import { loadGolden } from './helpers/paths';
 import { validateSettings, type ValidSettings } from '../../src/services/settings';
@@ -94,6 +95,22 @@ describe('EngineService', () => {
     } finally {
       small.dispose();
     }
+  });
+
+  it('keeps the KV cache in F16 when asked: half the bytes, and the trace config says so', async () => {
+    expect(engine.info.kvType).toBe('f32');
+    const f16 = await EngineService.load({ modelPath: engine.info.path, backend: 'cpu', threads: 2, kvType: 'f16' });
+    try {
+      expect(f16.info.kvType).toBe('f16');
+      expect(f16.info.kvCacheBytes * 2).toBe(engine.info.kvCacheBytes);
+      const settings = validateSettings({ mode: 'clasp', skip: 10, maxTokens: 24, ignoreEos: true });
+      const r = await f16.generate(loadGolden().chat_count!.prompt_ids, settings);
+      expect(r.stats.rounds).toBeGreaterThan(0);
+      expect(buildTrace(f16.info, settings, r).config.kv_cache).toBe('f16');
+    } finally {
+      f16.dispose();
+    }
+    await expect(EngineService.load({ modelPath: engine.info.path, backend: 'cpu', kvType: 'q8' as 'f16' })).rejects.toThrow(/^kvType must be f32 or f16 \(got 'q8'\)$/);
   });
 
   it('gives clear errors for bad input', async () => {

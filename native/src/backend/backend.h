@@ -10,6 +10,15 @@
 
 namespace clasp {
 
+// The element type of the KV cache. F16 halves its memory; keys and values are rounded to F16 as
+// they are stored, and attention reads every key and value (cached or new) at that precision, so a
+// token's result does not depend on whether its neighbours were cached or in the same batch.
+enum class kv_type { f32, f16 };
+inline const char* kv_type_name(kv_type t) { return t == kv_type::f16 ? "f16" : "f32"; }
+inline size_t kv_type_bytes(kv_type t) { return t == kv_type::f16 ? 2 : 4; }
+// "f32" | "f16"; anything else throws a one-line error naming `what` (the option as the caller spells it).
+kv_type kv_type_parse(const std::string& s, const std::string& what);
+
 enum class attn_mask {
     causal,    // new token t sees the prefix and new tokens 0..t (prefill, decode, verify, draft)
     diagonal,  // new token t sees the prefix and itself only (the CLaSp DP's candidate batch)
@@ -41,11 +50,16 @@ struct backend {
                       bool interleaved) = 0;
     // Attention of T new queries over a cached prefix plus the T new keys/values.
     //   q: (T, n_head, hd)   k_new, v_new: (T, n_head_kv, hd)
-    //   k_cache, v_cache: (n_ctx, n_head_kv, hd) of one layer, of which [0, n_prefix) is read
+    //   k_cache, v_cache: (n_ctx, n_head_kv, hd) of one layer in type kv, of which [0, n_prefix) is read.
+    //   With kv f16 the new keys and values are used rounded to F16, as the cache will hold them.
     //   out: (T, n_head, hd)
-    virtual void attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
-                           const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
-                           float* out) = 0;
+    virtual void attention(const float* q, const float* k_new, const float* v_new, int T, const void* k_cache,
+                           const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd,
+                           attn_mask mask, float* out) = 0;
+    // Stores n floats of src at element `at` of a cache buffer of type kv (rounded to nearest even in F16).
+    // A backend that cannot hold an F16 cache throws (engine options are checked before, see supports_kv).
+    virtual void store_kv(void* cache, kv_type kv, size_t at, const float* src, size_t n) = 0;
+    virtual bool supports_kv(kv_type kv) const { (void)kv; return true; }
     // g[i] = silu(g[i]) * u[i]
     virtual void silu_mul(float* g, const float* u, size_t n) = 0;
     // x[i] += y[i]
@@ -69,15 +83,15 @@ struct backend {
     // the new k, v. Outputs: q (T, n_head, hd), k and v (T, n_head_kv, hd: the caller stores them in
     // the cache) and att (T, n_head, hd).
     virtual void qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
-                                    const int32_t* pos, const float* inv_freq, bool interleaved, const float* k_cache,
-                                    const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd,
+                                    const int32_t* pos, const float* inv_freq, bool interleaved, const void* k_cache,
+                                    const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd,
                                     attn_mask mask, float* q, float* k, float* v, float* att) {
         const weight* W[3] = {&wq, &wk, &wv};
         float* const Y[3] = {q, k, v};
         matmul_n(3, W, xn, T, Y);
         rope(q, T, n_head, hd, pos, inv_freq, interleaved);
         rope(k, T, n_head_kv, hd, pos, inv_freq, interleaved);
-        attention(q, k, v, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd, mask, att);
+        attention(q, k, v, T, k_cache, v_cache, kv, n_prefix, n_head, n_head_kv, hd, mask, att);
     }
     // g = silu(w_gate x) * (w_up x), the SwiGLU input of the down projection. u: scratch (T, n_ff).
     //   x: (T, n_embd)   g, u: (T, n_ff)

@@ -11,6 +11,12 @@ std::unique_ptr<backend> cuda_backend_create(std::string& reason);
 bool cuda_probe(std::string& reason);
 #endif
 
+kv_type kv_type_parse(const std::string& s, const std::string& what) {
+    if (s == "f32") return kv_type::f32;
+    if (s == "f16") return kv_type::f16;
+    fail(what + " must be f32 or f16 (got '" + s + "')");
+}
+
 bool cuda_available(std::string& reason) {
 #ifdef CLASP_WITH_CUDA
     return cuda_probe(reason);

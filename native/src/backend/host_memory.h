@@ -1,5 +1,6 @@
 // Host-memory buffer handling shared by the ref and cpu backends.
 #pragma once
+#include "../core/dtype.h"
 #include "backend.h"
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,21 @@ struct host_backend : backend {
     void upload(float* dst, const float* src, size_t n) override { std::memcpy(dst, src, n * sizeof(float)); }
     void download(float* dst, const float* src, size_t n) override { std::memcpy(dst, src, n * sizeof(float)); }
     void copy(float* dst, const float* src, size_t n) override { std::memmove(dst, src, n * sizeof(float)); }
+    void store_kv(void* cache, kv_type kv, size_t at, const float* src, size_t n) override {
+        if (kv == kv_type::f32) {
+            std::memmove((float*)cache + at, src, n * sizeof(float));
+            return;
+        }
+        uint16_t* dst = (uint16_t*)cache + at;
+        for (size_t i = 0; i < n; i++) dst[i] = fp32_to_fp16(src[i]);
+    }
 };
+
+// Element i of a host cache buffer of type kv, as a float.
+inline float kv_load(const void* cache, kv_type kv, size_t i) {
+    return kv == kv_type::f16 ? fp16_to_fp32(((const uint16_t*)cache)[i]) : ((const float*)cache)[i];
+}
+// x as a cache of type kv holds it.
+inline float kv_round(float x, kv_type kv) { return kv == kv_type::f16 ? fp16_to_fp32(fp32_to_fp16(x)) : x; }
 
 }  // namespace clasp

@@ -133,7 +133,7 @@ inline float fp16_to_fp32(uint16_t h) {
 }
 
 inline uint16_t fp32_to_fp16(float f) {
-    // Round to nearest even; used by tests and fixtures, not on hot paths.
+    // Round to nearest even: test fixtures, and F16 KV caches where the CPU has no F16C (cpu/kv_f16.h).
     uint32_t x;
     std::memcpy(&x, &f, 4);
     uint32_t sign = (x >> 16) & 0x8000;

@@ -48,15 +48,15 @@ void check_all(llama_model& m) {
     check_weight(m.tok_embd, c.n_vocab, c.n_embd, m.path);
     check_weight(m.output, c.n_vocab, c.n_embd, m.path);
     if ((int)m.output_norm.size() != c.n_embd) fail(m.path + ": output norm has the wrong length");
-    for (auto& L : m.layers) {
-        check_weight(L.wq, q, c.n_embd, m.path);
-        check_weight(L.wk, kv, c.n_embd, m.path);
-        check_weight(L.wv, kv, c.n_embd, m.path);
-        check_weight(L.wo, c.n_embd, q, m.path);
-        check_weight(L.w_gate, c.n_ff, c.n_embd, m.path);
-        check_weight(L.w_up, c.n_ff, c.n_embd, m.path);
-        check_weight(L.w_down, c.n_embd, c.n_ff, m.path);
-        if ((int)L.attn_norm.size() != c.n_embd || (int)L.ffn_norm.size() != c.n_embd)
+    for (auto& lw : m.layers) {
+        check_weight(lw.wq, q, c.n_embd, m.path);
+        check_weight(lw.wk, kv, c.n_embd, m.path);
+        check_weight(lw.wv, kv, c.n_embd, m.path);
+        check_weight(lw.wo, c.n_embd, q, m.path);
+        check_weight(lw.w_gate, c.n_ff, c.n_embd, m.path);
+        check_weight(lw.w_up, c.n_ff, c.n_embd, m.path);
+        check_weight(lw.w_down, c.n_embd, c.n_ff, m.path);
+        if ((int)lw.attn_norm.size() != c.n_embd || (int)lw.ffn_norm.size() != c.n_embd)
             fail(m.path + ": a layer norm weight has the wrong length (expected " + std::to_string(c.n_embd) + ")");
     }
     for (const auto& w : {m.tok_embd, m.output})
@@ -146,17 +146,17 @@ void load_gguf(llama_model& m, std::shared_ptr<mapped_file> f) {
     m.output_norm = vec("output_norm.weight");
     for (int il = 0; il < c.n_layer; il++) {
         std::string p = "blk." + std::to_string(il) + ".";
-        llama_layer L;
-        L.attn_norm = vec(p + "attn_norm.weight");
-        L.wq = wt(p + "attn_q.weight");
-        L.wk = wt(p + "attn_k.weight");
-        L.wv = wt(p + "attn_v.weight");
-        L.wo = wt(p + "attn_output.weight");
-        L.ffn_norm = vec(p + "ffn_norm.weight");
-        L.w_gate = wt(p + "ffn_gate.weight");
-        L.w_up = wt(p + "ffn_up.weight");
-        L.w_down = wt(p + "ffn_down.weight");
-        m.layers.push_back(std::move(L));
+        llama_layer lw;
+        lw.attn_norm = vec(p + "attn_norm.weight");
+        lw.wq = wt(p + "attn_q.weight");
+        lw.wk = wt(p + "attn_k.weight");
+        lw.wv = wt(p + "attn_v.weight");
+        lw.wo = wt(p + "attn_output.weight");
+        lw.ffn_norm = vec(p + "ffn_norm.weight");
+        lw.w_gate = wt(p + "ffn_gate.weight");
+        lw.w_up = wt(p + "ffn_up.weight");
+        lw.w_down = wt(p + "ffn_down.weight");
+        m.layers.push_back(std::move(lw));
     }
     if (!m.layers.empty()) c.n_ff = (int)m.layers[0].w_gate.n_out;
     check_all(m);
@@ -285,17 +285,17 @@ void load_hf(llama_model& m, const std::string& dir) {
     m.output_norm = vec("model.norm.weight");
     for (int il = 0; il < c.n_layer; il++) {
         std::string p = "model.layers." + std::to_string(il) + ".";
-        llama_layer L;
-        L.attn_norm = vec(p + "input_layernorm.weight");
-        L.wq = wt(p + "self_attn.q_proj.weight");
-        L.wk = wt(p + "self_attn.k_proj.weight");
-        L.wv = wt(p + "self_attn.v_proj.weight");
-        L.wo = wt(p + "self_attn.o_proj.weight");
-        L.ffn_norm = vec(p + "post_attention_layernorm.weight");
-        L.w_gate = wt(p + "mlp.gate_proj.weight");
-        L.w_up = wt(p + "mlp.up_proj.weight");
-        L.w_down = wt(p + "mlp.down_proj.weight");
-        m.layers.push_back(std::move(L));
+        llama_layer lw;
+        lw.attn_norm = vec(p + "input_layernorm.weight");
+        lw.wq = wt(p + "self_attn.q_proj.weight");
+        lw.wk = wt(p + "self_attn.k_proj.weight");
+        lw.wv = wt(p + "self_attn.v_proj.weight");
+        lw.wo = wt(p + "self_attn.o_proj.weight");
+        lw.ffn_norm = vec(p + "post_attention_layernorm.weight");
+        lw.w_gate = wt(p + "mlp.gate_proj.weight");
+        lw.w_up = wt(p + "mlp.up_proj.weight");
+        lw.w_down = wt(p + "mlp.down_proj.weight");
+        m.layers.push_back(std::move(lw));
     }
     check_all(m);
     m.rope_inv_freq = rope_inv_freq(c);

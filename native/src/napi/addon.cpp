@@ -23,6 +23,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
         eo.threads = (int)get_num(o, "threads", 0);
         eo.n_ctx = (int)get_num(o, "nCtx", 0);
         eo.policy_dir = get_str(o, "policyDir", "");
+        eo.kv = kv_type_parse(get_str(o, "kvType", "f32"), "kvType");
         return queue_load(env, eo);
     } catch (const std::exception& e) {
         return rejected(env, e);

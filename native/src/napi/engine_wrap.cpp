@@ -83,6 +83,7 @@ Napi::Value EngineWrap::Info(const Napi::CallbackInfo& info) {
         o.Set("weightBytes", (double)e->model->weight_bytes());
         o.Set("residentBytes", (double)e->model->resident_bytes());
         o.Set("kvCacheBytes", (double)e->tf->cache.bytes());
+        o.Set("kvType", kv_type_name(e->tf->cache.type));
         o.Set("hfDir", e->model->hf_dir.empty() ? env.Null() : Napi::String::New(env, e->model->hf_dir));
         o.Set("nCached", (double)e->tf->cache.n);
         o.Set("policyFile", e->policy_file.empty() ? env.Null() : Napi::String::New(env, e->policy_file));

@@ -50,15 +50,16 @@ engine::engine(const engine_options& o) {
     int n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(model->cfg.n_ctx_train > 0 ? model->cfg.n_ctx_train : 4096, 8192);
     if (n_ctx < 8 || n_ctx > 1 << 20) fail("context size " + std::to_string(n_ctx) + " is out of range");
     try {
-        tf = std::make_unique<transformer>(model, *be, n_ctx);  // uploads the weights on a GPU
+        tf = std::make_unique<transformer>(model, *be, n_ctx, o.kv);  // uploads the weights on a GPU
     } catch (const engine_error& err) {
         if (o.backend != "auto" || be->name() != "cuda") throw;
         backend_reason = std::string("CUDA failed: ") + err.what();
         be = backend_create("cpu", threads);
-        tf = std::make_unique<transformer>(model, *be, n_ctx);
+        tf = std::make_unique<transformer>(model, *be, n_ctx, o.kv);
     }
     if (!o.policy_dir.empty()) {
-        policy_key_ = policy_store::key(o.model_path, be->device_info());
+        // The KV cache's type changes what attention costs, so it is part of the key too.
+        policy_key_ = policy_store::key(o.model_path, be->device_info() + ", kv " + kv_type_name(o.kv));
         policy_file = policy_store::file_for(o.policy_dir, policy_key_);
         learned l;
         if (policy_store::load(policy_file, policy_key_, model->cfg.n_layer, l, policy_warning)) {

@@ -23,6 +23,7 @@ struct engine_options {
     int threads = 0;               // 0: the physical cores
     int n_ctx = 0;                 // 0: the model's training context, at most 8192
     std::string policy_dir;        // where the cost table and acceptance memory are kept across processes; empty: nowhere
+    kv_type kv = kv_type::f32;     // the KV cache's element type (F32 is faster on the demo: docs/PERF.md)
 };
 
 struct gen_params {

@@ -7,8 +7,8 @@
 
 namespace clasp {
 
-transformer::transformer(std::shared_ptr<llama_model> m, backend& b, int n_ctx)
-    : model(std::move(m)), be(b), cache(b, model->cfg.n_layer, n_ctx, model->cfg.n_head_kv * model->cfg.head_dim) {
+transformer::transformer(std::shared_ptr<llama_model> m, backend& b, int n_ctx, kv_type kv)
+    : model(std::move(m)), be(b), cache(b, model->cfg.n_layer, n_ctx, model->cfg.n_head_kv * model->cfg.head_dim, kv) {
     const auto& c = cfg();
     be.prepare(*model);
     auto up = [&](const std::vector<float>& v) {
@@ -16,9 +16,9 @@ transformer::transformer(std::shared_ptr<llama_model> m, backend& b, int n_ctx)
         be.upload(p, v.data(), v.size());
         return p;
     };
-    for (const auto& L : model->layers) {
-        attn_norm_.push_back(up(L.attn_norm));
-        ffn_norm_.push_back(up(L.ffn_norm));
+    for (const auto& lw : model->layers) {
+        attn_norm_.push_back(up(lw.attn_norm));
+        ffn_norm_.push_back(up(lw.ffn_norm));
     }
     out_norm_ = up(model->output_norm);
     inv_freq_ = up(model->rope_inv_freq);
@@ -56,22 +56,22 @@ void transformer::ensure(int T) {
 void transformer::run_layer(int il, float* x, int T, int n_past, const int32_t* pos, attn_mask mask,
                             bool write_cache) {
     const auto& c = cfg();
-    const llama_layer& L = model->layers[il];
+    const llama_layer& lw = model->layers[il];
     const size_t kvd = (size_t)c.n_head_kv * c.head_dim;
     // attention
     be.rmsnorm(x, attn_norm_[il], T, c.n_embd, c.rms_eps, xn_);
     // q, k, v projections, rope, attention over the cache and the new keys
-    be.qkv_rope_attention(L.wq, L.wk, L.wv, xn_, T, pos, inv_freq_, c.rope_interleaved, cache.k[il], cache.v[il],
-                          n_past, c.n_head, c.n_head_kv, c.head_dim, mask, q_, k_, v_, att_);
+    be.qkv_rope_attention(lw.wq, lw.wk, lw.wv, xn_, T, pos, inv_freq_, c.rope_interleaved, cache.k[il], cache.v[il],
+                          cache.type, n_past, c.n_head, c.n_head_kv, c.head_dim, mask, q_, k_, v_, att_);
     if (write_cache) {
-        be.copy(cache.k[il] + (size_t)n_past * kvd, k_, (size_t)T * kvd);
-        be.copy(cache.v[il] + (size_t)n_past * kvd, v_, (size_t)T * kvd);
+        be.store_kv(cache.k[il], cache.type, (size_t)n_past * kvd, k_, (size_t)T * kvd);
+        be.store_kv(cache.v[il], cache.type, (size_t)n_past * kvd, v_, (size_t)T * kvd);
     }
-    be.matmul_add(L.wo, att_, T, xn_, x);  // x += wo att
+    be.matmul_add(lw.wo, att_, T, xn_, x);  // x += wo att
     // MLP (SwiGLU)
     be.rmsnorm(x, ffn_norm_[il], T, c.n_embd, c.rms_eps, xn_);
-    be.matmul_swiglu(L.w_gate, L.w_up, xn_, T, g_, u_);  // g = silu(w_gate xn) * (w_up xn)
-    be.matmul_add(L.w_down, g_, T, xn_, x);               // x += w_down g
+    be.matmul_swiglu(lw.w_gate, lw.w_up, xn_, T, g_, u_);  // g = silu(w_gate xn) * (w_up xn)
+    be.matmul_add(lw.w_down, g_, T, xn_, x);               // x += w_down g
 }
 
 void transformer::forward(const int32_t* tokens, int T, int n_past, const uint8_t* skip, bool write_cache,

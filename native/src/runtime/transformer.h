@@ -18,7 +18,7 @@ struct transformer {
     backend& be;
     kv_cache cache;
 
-    transformer(std::shared_ptr<llama_model> m, backend& be, int n_ctx);
+    transformer(std::shared_ptr<llama_model> m, backend& be, int n_ctx, kv_type kv = kv_type::f32);
     ~transformer();
     transformer(const transformer&) = delete;
     transformer& operator=(const transformer&) = delete;

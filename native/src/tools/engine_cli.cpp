@@ -1,7 +1,8 @@
 // A small CLI for the engine without Node: debugging, and benchmarks on GPU servers that lack Node.
 //   clasp-engine-cli generate MODEL --ids 1,2,3 [--max-tokens N] [--mode ar|clasp|static] [--backend B]
-//                                   [--threads N] [--skip M] [--ignore-eos]
-//   clasp-engine-cli bench MODEL [--backend B] [--threads N] [--prompt-len 64] [--gen 64]
+//                                   [--threads N] [--skip M] [--ignore-eos] [--kv f32|f16]
+//   clasp-engine-cli bench MODEL [--backend B] [--threads N] [--prompt-len 64] [--gen 64] [--kv f32|f16]
+//       one JSON line: prefill_tok_s, decode_tok_s, resident_mb (weights), kv, kv_cache_mb, n_ctx
 //   clasp-engine-cli verify-cost MODEL [--backend B] [--threads N] [--prompt-len 64] [--reps 30]
 //       the time of one full pass over k = 1, 2, 4, 8, 12, 16 new tokens (CLaSp's verify, logits for
 //       every row) after the prompt, relative to k = 1 (a decode step); best and median of the reps
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     gen_params gp;
     std::vector<int> ids = {1};
     int prompt_len = 64, gen = 64, reps = 30;
+    std::string kv = "f32";
     for (int i = 3; i < argc; i++) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
         else if (a == "--mode") gp.mode = next();
         else if (a == "--backend") eo.backend = next();
         else if (a == "--threads") eo.threads = std::stoi(next());
+        else if (a == "--kv") kv = next();
         else if (a == "--skip") gp.skip = std::stoi(next());
         else if (a == "--ignore-eos") gp.ignore_eos = true;
         else if (a == "--prompt-len") prompt_len = std::stoi(next());
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
+        eo.kv = kv_type_parse(kv, "--kv");
         engine e(eo);
         if (cmd == "generate") {
             auto r = e.generate(ids, gp, {});
@@ -127,8 +131,10 @@ int main(int argc, char** argv) {
                 best_pp = std::max(best_pp, prompt_len / (r.stats.prefill_ms / 1000));
                 best_tg = std::max(best_tg, r.stats.tokens_per_s);
             }
-            std::printf("{\"backend\":\"%s\",\"prefill_tok_s\":%.1f,\"decode_tok_s\":%.1f,\"resident_mb\":%.1f}\n",
-                        e.be->device_info().c_str(), best_pp, best_tg, e.model->resident_bytes() / 1e6);
+            std::printf("{\"backend\":\"%s\",\"prefill_tok_s\":%.1f,\"decode_tok_s\":%.1f,\"resident_mb\":%.1f,"
+                        "\"kv\":\"%s\",\"kv_cache_mb\":%.1f,\"n_ctx\":%d}\n",
+                        e.be->device_info().c_str(), best_pp, best_tg, e.model->resident_bytes() / 1e6,
+                        kv_type_name(e.tf->cache.type), e.tf->cache.bytes() / 1e6, e.n_ctx());
         } else if (cmd == "verify-cost") {
             std::vector<int> prompt(prompt_len);
             for (int k = 0; k < prompt_len; k++) prompt[k] = (k * 37 + 11) % e.model->cfg.n_vocab;

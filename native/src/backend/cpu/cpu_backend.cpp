@@ -1,10 +1,11 @@
 #include "cpu_backend.h"
+#include "kv_f16.h"
 #include <algorithm>
 #include <cmath>
 
 namespace clasp {
 
-cpu_backend::cpu_backend(int n_threads, const cpu_kernels& k) : k_(k), pool_(n_threads), scratch_(pool_.size()) {}
+cpu_backend::cpu_backend(int n_threads, const cpu_kernels& k) : k_(k), pool_(n_threads), scratch_(pool_.size()), wide_(pool_.size()) {}
 
 std::string cpu_backend::device_info() const {
     return "cpu (" + std::to_string(pool_.size()) + " threads, " + k_.level + " kernels)";
@@ -196,48 +197,73 @@ void cpu_backend::rope(float* x, int T, int n_head, int hd, const int32_t* pos, 
     rope_heads(x, T, n_head, hd, 0, n_head, interleaved);
 }
 
-void cpu_backend::attend_group(int t, int hk, const float* q, const float* k_new, const float* v_new,
-                               const float* k_cache, const float* v_cache, int n_prefix, int n_head, int n_head_kv,
-                               int hd, attn_mask mask, float* out, int ith) {
-    const int group = n_head / n_head_kv;
+cpu_backend::head_kv cpu_backend::head_view(int hk, const float* k_new, const float* v_new, const void* k_cache,
+                                            const void* v_cache, kv_type kv, int n_prefix, int T, int n_head_kv,
+                                            int hd, int ith) {
     const size_t kvs = (size_t)n_head_kv * hd;
+    if (kv == kv_type::f32)
+        return {(const float*)k_cache + hk * hd, (const float*)v_cache + hk * hd, k_new + hk * hd, v_new + hk * hd,
+                kvs};
+    // F16: widen head hk's cached rows, and round its new rows, into this thread's float scratch, so
+    // that the float kernels see exactly the values a cache of F16 holds (cached or new alike).
+    const size_t n = (size_t)n_prefix + T;
+    auto& w = wide_[ith];
+    if (w.size() < 2 * n * hd) w.resize(2 * n * hd);
+    float *wk = w.data(), *wv = w.data() + n * hd;
+    const uint16_t *kc = (const uint16_t*)k_cache + hk * hd, *vc = (const uint16_t*)v_cache + hk * hd;
+    for (int j = 0; j < n_prefix; j++) {
+        f16_to_f32_row(kc + j * kvs, wk + (size_t)j * hd, hd);
+        f16_to_f32_row(vc + j * kvs, wv + (size_t)j * hd, hd);
+    }
+    for (int j = 0; j < T; j++) {
+        f32_round_f16_row(k_new + j * kvs + hk * hd, wk + (size_t)(n_prefix + j) * hd, hd);
+        f32_round_f16_row(v_new + j * kvs + hk * hd, wv + (size_t)(n_prefix + j) * hd, hd);
+    }
+    return {wk, wv, wk + (size_t)n_prefix * hd, wv + (size_t)n_prefix * hd, (size_t)hd};
+}
+
+void cpu_backend::attend_group(int t, int hk, const float* q, const head_kv& kvh, int n_prefix, int n_head,
+                               int n_head_kv, int hd, attn_mask mask, float* out, int ith) {
+    const int group = n_head / n_head_kv;
     const int n_new = mask == attn_mask::causal ? t + 1 : 1;
     const int first_new = mask == attn_mask::causal ? 0 : t;
     const size_t qo = ((size_t)t * n_head + (size_t)hk * group) * hd;
-    k_.attend(q + qo, group, k_cache + hk * hd, v_cache + hk * hd, n_prefix, k_new + first_new * kvs + hk * hd,
-              v_new + first_new * kvs + hk * hd, n_new, kvs, hd, 1.0f / std::sqrt((float)hd), scratch_[ith].data(),
-              out + qo);
+    k_.attend(q + qo, group, kvh.k0, kvh.v0, n_prefix, kvh.k1 + first_new * kvh.stride,
+              kvh.v1 + first_new * kvh.stride, n_new, kvh.stride, hd, 1.0f / std::sqrt((float)hd),
+              scratch_[ith].data(), out + qo);
 }
 
-void cpu_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
-                            const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
-                            float* out) {
-    // One task per (token, KV head): the query heads that share the KV head go together, so that
-    // its keys and values are read once for all of them.
+void cpu_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const void* k_cache,
+                            const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd,
+                            attn_mask mask, float* out) {
+    // One task per (KV head, token): the query heads that share the KV head go together, so that
+    // its keys and values are read once for all of them. Head-major, so that a chunk of tasks
+    // widens an F16 head once for all its tokens.
     const int group = n_head / n_head_kv;
     const int n_tasks = T * n_head_kv;
     for (auto& s : scratch_)
         if (s.size() < (size_t)group * (n_prefix + T + 16)) s.resize((size_t)group * (n_prefix + T + 16));
-    auto one = [&](int task, int ith) {
-        attend_group(task / n_head_kv, task % n_head_kv, q, k_new, v_new, k_cache, v_cache, n_prefix, n_head,
-                     n_head_kv, hd, mask, out, ith);
+    auto run = [&](int b, int e, int ith) {
+        int cur = -1;
+        head_kv kvh{};
+        for (int task = b; task < e; task++) {
+            const int hk = task / T, t = task % T;
+            if (hk != cur) kvh = head_view(cur = hk, k_new, v_new, k_cache, v_cache, kv, n_prefix, T, n_head_kv, hd, ith);
+            attend_group(t, hk, q, kvh, n_prefix, n_head, n_head_kv, hd, mask, out, ith);
+        }
     };
     const int64_t work = (int64_t)T * n_head * (n_prefix + T) * hd;
     const int nth = pool_.size();
-    if (work < 65536 || nth == 1 || n_tasks == 1) {
-        for (int task = 0; task < n_tasks; task++) one(task, 0);
-        return;
-    }
+    if (work < 65536 || nth == 1 || n_tasks == 1) return run(0, n_tasks, 0);
     const int n_chunks = std::min(n_tasks, 4 * nth);
     pool_.parallel_for(n_chunks, [&](int c, int ith) {
-        int b = (int)((int64_t)n_tasks * c / n_chunks), e = (int)((int64_t)n_tasks * (c + 1) / n_chunks);
-        for (int task = b; task < e; task++) one(task, ith);
+        run((int)((int64_t)n_tasks * c / n_chunks), (int)((int64_t)n_tasks * (c + 1) / n_chunks), ith);
     });
 }
 
 void cpu_backend::qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
                                      const int32_t* pos, const float* inv_freq, bool interleaved,
-                                     const float* k_cache, const float* v_cache, int n_prefix, int n_head,
+                                     const void* k_cache, const void* v_cache, kv_type kv, int n_prefix, int n_head,
                                      int n_head_kv, int hd, attn_mask mask, float* q, float* k, float* v,
                                      float* att) {
     const int nth = pool_.size(), group = n_head / n_head_kv;
@@ -247,8 +273,8 @@ void cpu_backend::qkv_rope_attention(const weight& wq, const weight& wk, const w
     // share the work out better.
     if (nth == 1 || n_head_kv < nth || wq.n_out != (int64_t)n_head * hd || wk.n_out != (int64_t)n_head_kv * hd ||
         wv.n_out != wk.n_out) {
-        backend::qkv_rope_attention(wq, wk, wv, xn, T, pos, inv_freq, interleaved, k_cache, v_cache, n_prefix, n_head,
-                                    n_head_kv, hd, mask, q, k, v, att);
+        backend::qkv_rope_attention(wq, wk, wv, xn, T, pos, inv_freq, interleaved, k_cache, v_cache, kv, n_prefix,
+                                    n_head, n_head_kv, hd, mask, q, k, v, att);
         return;
     }
     rope_tables(T, pos, inv_freq, hd / 2);
@@ -263,9 +289,14 @@ void cpu_backend::qkv_rope_attention(const weight& wq, const weight& wk, const w
         rows(wv, xn, T, v, kr, kr + hd, false);
         rope_heads(q, T, n_head, hd, hk * group, (hk + 1) * group, interleaved);
         rope_heads(k, T, n_head_kv, hd, hk, hk + 1, interleaved);
-        for (int t = 0; t < T; t++)
-            attend_group(t, hk, q, k, v, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd, mask, att, ith);
+        const head_kv kvh = head_view(hk, k, v, k_cache, v_cache, kv, n_prefix, T, n_head_kv, hd, ith);
+        for (int t = 0; t < T; t++) attend_group(t, hk, q, kvh, n_prefix, n_head, n_head_kv, hd, mask, att, ith);
     });
+}
+
+void cpu_backend::store_kv(void* cache, kv_type kv, size_t at, const float* src, size_t n) {
+    if (kv == kv_type::f16) f32_to_f16_row(src, (uint16_t*)cache + at, n);  // as head_view rounds new keys
+    else host_backend::store_kv(cache, kv, at, src, n);
 }
 
 void cpu_backend::silu_mul(float* g, const float* u, size_t n) { k_.silu_mul(g, u, n); }

@@ -20,9 +20,10 @@ struct cpu_backend : host_backend {
     void rmsnorm(const float* x, const float* w, int T, int n, float eps, float* out) override;
     void rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
               bool interleaved) override;
-    void attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
-                   const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
+    void attention(const float* q, const float* k_new, const float* v_new, int T, const void* k_cache,
+                   const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
                    float* out) override;
+    void store_kv(void* cache, kv_type kv, size_t at, const float* src, size_t n) override;
     void silu_mul(float* g, const float* u, size_t n) override;
     void add(float* x, const float* y, size_t n) override;
 
@@ -31,9 +32,9 @@ struct cpu_backend : host_backend {
     void matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) override;
     void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) override;
     void qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
-                            const int32_t* pos, const float* inv_freq, bool interleaved, const float* k_cache,
-                            const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
-                            float* q, float* k, float* v, float* att) override;
+                            const int32_t* pos, const float* inv_freq, bool interleaved, const void* k_cache,
+                            const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd,
+                            attn_mask mask, float* q, float* k, float* v, float* att) override;
 
 private:
     // Row chunks of one or more products over the same tokens, run in one parallel region.
@@ -50,14 +51,22 @@ private:
     // rope's tables for these positions; then rope_heads rotates heads [h0, h1) of every token
     void rope_tables(int T, const int32_t* pos, const float* inv_freq, int half);
     void rope_heads(float* x, int T, int n_head, int hd, int h0, int h1, bool interleaved) const;
+    // The keys and values KV head hk's queries read, as float rows `stride` floats apart: the cached
+    // prefix (k0, v0), then the T new tokens (k1, v1). F16 caches are widened into wide_[ith].
+    struct head_kv {
+        const float *k0, *v0, *k1, *v1;
+        size_t stride;
+    };
+    head_kv head_view(int hk, const float* k_new, const float* v_new, const void* k_cache, const void* v_cache,
+                      kv_type kv, int n_prefix, int T, int n_head_kv, int hd, int ith);
     // attention of token t's query heads that share KV head hk
-    void attend_group(int t, int hk, const float* q, const float* k_new, const float* v_new, const float* k_cache,
-                      const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask, float* out,
-                      int ith);
+    void attend_group(int t, int hk, const float* q, const head_kv& kvh, int n_prefix, int n_head, int n_head_kv,
+                      int hd, attn_mask mask, float* out, int ith);
 
     const cpu_kernels& k_;
     thread_pool pool_;
     std::vector<std::vector<float>> scratch_;  // per thread: attention scores
+    std::vector<std::vector<float>> wide_;     // per thread: one KV head's keys and values widened from F16
     std::vector<uint8_t> act_[3];              // quantized activations per act_kind (qact.h)
     // rope's cos/sin for the positions of the last call (the same for Q and K of every layer)
     std::vector<int32_t> rope_pos_;

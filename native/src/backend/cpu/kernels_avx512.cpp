@@ -206,7 +206,7 @@ inline void tile(const mm_args& A, int64_t r, int t, int64_t pf) {
     } else {
         __m512 v[16];  // reduce16 puts the sum of v[4e + c] in lane 4c + e
         UNROLL
-        for (int L = 0; L < 16; L++) v[4 * (L % 4) + L / 4] = L < NR * NT ? acc[(L % NR) * NT + L / NR] : acc[0];
+        for (int lane = 0; lane < 16; lane++) v[4 * (lane % 4) + lane / 4] = lane < NR * NT ? acc[(lane % NR) * NT + lane / NR] : acc[0];
         s = reduce16(v);
     }
     const __mmask16 m = (__mmask16)((1u << NR) - 1);

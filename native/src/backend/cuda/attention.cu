@@ -150,13 +150,13 @@ __global__ void attn_combine(attn_params p, int t_base) {
     const int64_t base = ((int64_t)tq * p.n_head + h) * MAX_CHUNKS;
     float M = -INFINITY;
     for (int c = 0; c < nc; c++) M = fmaxf(M, p.part_ml[(base + c) * 2]);
-    float L = 0.f, acc = 0.f;
+    float sum = 0.f, acc = 0.f;
     for (int c = 0; c < nc; c++) {
         const float f = expf(p.part_ml[(base + c) * 2] - M);
-        L = fmaf(p.part_ml[(base + c) * 2 + 1], f, L);
+        sum = fmaf(p.part_ml[(base + c) * 2 + 1], f, sum);
         acc = fmaf(p.part_o[(base + c) * p.hd + d], f, acc);
     }
-    p.out[((int64_t)t * p.n_head + h) * p.hd + d] = acc / L;
+    p.out[((int64_t)t * p.n_head + h) * p.hd + d] = acc / sum;
 }
 
 template <int MAXG>

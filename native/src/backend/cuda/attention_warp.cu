@@ -113,20 +113,20 @@ __global__ void __launch_bounds__(NW * 32) attn_warp_partial(params p, int t_bas
         float M = sm_m[0][g];
 #pragma unroll
         for (int w = 1; w < NW; w++) M = fmaxf(M, sm_m[w][g]);
-        float L = 0.f;
+        float sum = 0.f;
         float4 O = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
         for (int w = 0; w < NW; w++) {
             const float f = expf(sm_m[w][g] - M);
             const float4 ow = sm_o[w][g][v];
-            L = fmaf(sm_l[w][g], f, L);
+            sum = fmaf(sm_l[w][g], f, sum);
             O.x = fmaf(ow.x, f, O.x); O.y = fmaf(ow.y, f, O.y); O.z = fmaf(ow.z, f, O.z); O.w = fmaf(ow.w, f, O.w);
         }
         const int64_t slot = ((int64_t)tq * p.n_head + (int64_t)hk * G + g) * MAX_CHUNKS + c;
         ((float4*)(p.part_o + slot * HD))[v] = O;
         if (v == 0) {
             p.part_ml[slot * 2] = M;
-            p.part_ml[slot * 2 + 1] = L;
+            p.part_ml[slot * 2 + 1] = sum;
         }
     }
 }

@@ -61,6 +61,12 @@ struct cuda_backend final : backend {
     void copy(float* dst, const float* src, size_t n) override {
         if (n && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, s_));
     }
+    // The attention kernels read a float32 cache only: an F16 cache is refused when the engine is made.
+    bool supports_kv(kv_type kv) const override { return kv == kv_type::f32; }
+    void store_kv(void* cache, kv_type kv, size_t at, const float* src, size_t n) override {
+        if (kv != kv_type::f32) fail("the CUDA backend has no F16 KV cache (use --kv f32)");
+        copy((float*)cache + at, src, n);
+    }
     void prepare(const llama_model& m) override;
 
     void embed(const weight& E, const int32_t* ids, int T, float* out) override;
@@ -70,8 +76,8 @@ struct cuda_backend final : backend {
     }
     void rope(float* x, int T, int n_head, int head_dim, const int32_t* pos, const float* inv_freq,
               bool interleaved) override;
-    void attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
-                   const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
+    void attention(const float* q, const float* k_new, const float* v_new, int T, const void* k_cache,
+                   const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
                    float* out) override;
     void silu_mul(float* g, const float* u, size_t n) override { cuda::silu_mul(g, u, n, s_); }
     void add(float* x, const float* y, size_t n) override { cuda::add(x, y, n, s_); }
@@ -84,9 +90,9 @@ struct cuda_backend final : backend {
     void matmul_add(const weight& W, const float* x, int T, float* tmp, float* y) override;
     void matmul_swiglu(const weight& w_gate, const weight& w_up, const float* x, int T, float* g, float* u) override;
     void qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
-                            const int32_t* pos, const float* inv_freq, bool interleaved, const float* k_cache,
-                            const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
-                            float* q, float* k, float* v, float* att) override;
+                            const int32_t* pos, const float* inv_freq, bool interleaved, const void* k_cache,
+                            const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd,
+                            attn_mask mask, float* q, float* k, float* v, float* att) override;
 
 private:
     struct entry {
@@ -194,8 +200,8 @@ dev_weight cuda_backend::upload_weight(const weight& W, void* mem, void* scales)
 
 void cuda_backend::prepare(const llama_model& m) {
     std::vector<const weight*> all = {&m.tok_embd, &m.output};
-    for (const auto& L : m.layers)
-        for (const weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) all.push_back(w);
+    for (const auto& lw : m.layers)
+        for (const weight* w : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) all.push_back(w);
     // Tied embeddings share their data pointer and are uploaded once.
     std::vector<const weight*> todo;
     std::unordered_set<const void*> seen;
@@ -338,12 +344,12 @@ void cuda_backend::matmul_swiglu(const weight& w_gate, const weight& w_up, const
 
 void cuda_backend::qkv_rope_attention(const weight& wq, const weight& wk, const weight& wv, const float* xn, int T,
                                       const int32_t* pos, const float* inv_freq, bool interleaved,
-                                      const float* k_cache, const float* v_cache, int n_prefix, int n_head,
-                                      int n_head_kv, int hd, attn_mask mask, float* q, float* k, float* v,
-                                      float* att) {
+                                      const void* k_cache, const void* v_cache, kv_type kv, int n_prefix,
+                                      int n_head, int n_head_kv, int hd, attn_mask mask, float* q, float* k,
+                                      float* v, float* att) {
     if (!fused_ || T <= 0) {
-        backend::qkv_rope_attention(wq, wk, wv, xn, T, pos, inv_freq, interleaved, k_cache, v_cache, n_prefix, n_head,
-                                    n_head_kv, hd, mask, q, k, v, att);
+        backend::qkv_rope_attention(wq, wk, wv, xn, T, pos, inv_freq, interleaved, k_cache, v_cache, kv, n_prefix,
+                                    n_head, n_head_kv, hd, mask, q, k, v, att);
         return;
     }
     const weight* W[3] = {&wq, &wk, &wv};
@@ -353,13 +359,14 @@ void cuda_backend::qkv_rope_attention(const weight& wq, const weight& wk, const 
     int step;
     positions(pos, T, pos_dev, step);
     cuda::rope_qk(q, n_head, k, n_head_kv, T, hd, pos_dev, pos[0], step, inv_freq, interleaved, s_);
-    attention(q, k, v, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd, mask, att);
+    attention(q, k, v, T, k_cache, v_cache, kv, n_prefix, n_head, n_head_kv, hd, mask, att);
 }
 
-void cuda_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
-                             const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
-                             float* out) {
+void cuda_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const void* k_cache,
+                             const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd,
+                             attn_mask mask, float* out) {
     if (T <= 0) return;
+    if (kv != kv_type::f32) fail("the CUDA backend has no F16 KV cache (use --kv f32)");
     // The DP compares each candidate state run in a batch with the same state alone; that holds only
     // while every matmul of the batch takes the batch-invariant skinny kernel (a model of 80 layers
     // or more can ask for more candidates than that).
@@ -368,7 +375,7 @@ void cuda_backend::attention(const float* q, const float* k_new, const float* v_
              "batch-invariant limit of " + std::to_string(cuda::SKINNY_MAX_T) + " tokens per matmul");
     float* scratch = (float*)grow(att_, cuda::attention_scratch_floats(T, n_prefix, n_head, hd) * sizeof(float),
                                   "attention scratch");
-    cuda::attention(q, k_new, v_new, T, k_cache, v_cache, n_prefix, n_head, n_head_kv, hd,
+    cuda::attention(q, k_new, v_new, T, (const float*)k_cache, (const float*)v_cache, n_prefix, n_head, n_head_kv, hd,
                     mask == attn_mask::diagonal, out, scratch, s_);
 }
 

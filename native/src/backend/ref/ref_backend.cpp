@@ -48,9 +48,9 @@ void ref_backend::rope(float* x, int T, int n_head, int hd, const int32_t* pos, 
         }
 }
 
-void ref_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const float* k_cache,
-                            const float* v_cache, int n_prefix, int n_head, int n_head_kv, int hd, attn_mask mask,
-                            float* out) {
+void ref_backend::attention(const float* q, const float* k_new, const float* v_new, int T, const void* k_cache,
+                            const void* v_cache, kv_type kv, int n_prefix, int n_head, int n_head_kv, int hd,
+                            attn_mask mask, float* out) {
     int group = n_head / n_head_kv;
     float scale = 1.0f / std::sqrt((float)hd);
     size_t kv_stride = (size_t)n_head_kv * hd;
@@ -58,17 +58,27 @@ void ref_backend::attention(const float* q, const float* k_new, const float* v_n
         for (int h = 0; h < n_head; h++) {
             int hk = h / group;
             const float* qv = q + ((size_t)t * n_head + h) * hd;
-            // The keys this query sees: the whole prefix, then new tokens per the mask.
-            std::vector<const float*> keys, vals;
+            // The keys this query sees, at the cache's precision: the whole prefix, then new tokens per the mask.
+            std::vector<std::vector<float>> keys, vals;
+            auto cached = [&](const void* c, int j) {
+                std::vector<float> r(hd);
+                for (int i = 0; i < hd; i++) r[i] = kv_load(c, kv, j * kv_stride + hk * hd + i);
+                return r;
+            };
+            auto fresh = [&](const float* x, int j) {
+                std::vector<float> r(hd);
+                for (int i = 0; i < hd; i++) r[i] = kv_round(x[j * kv_stride + hk * hd + i], kv);
+                return r;
+            };
             for (int j = 0; j < n_prefix; j++) {
-                keys.push_back(k_cache + j * kv_stride + hk * hd);
-                vals.push_back(v_cache + j * kv_stride + hk * hd);
+                keys.push_back(cached(k_cache, j));
+                vals.push_back(cached(v_cache, j));
             }
             for (int j = 0; j < T; j++) {
                 bool visible = mask == attn_mask::causal ? j <= t : j == t;
                 if (!visible) continue;
-                keys.push_back(k_new + j * kv_stride + hk * hd);
-                vals.push_back(v_new + j * kv_stride + hk * hd);
+                keys.push_back(fresh(k_new, j));
+                vals.push_back(fresh(v_new, j));
             }
             std::vector<double> s(keys.size());
             double mx = -INFINITY;
