@@ -181,7 +181,11 @@ TEST(engine_keeps_what_it_learned_across_engines) {
     e.generate(cf::COUNT, g, {});
     learned back;
     std::string warning;
-    CHECK_MSG(policy_store::load(file, policy_store::key(o.model_path, e.be->device_info()), e.model->cfg.n_layer, back, warning), warning);
+    CHECK_MSG(policy_store::load(file, e.policy_key(), e.model->cfg.n_layer, back, warning), warning);
+    // An F16 KV cache costs differently: its engine keeps its own memory.
+    o.kv = kv_type::f16;
+    engine h(o);
+    CHECK(h.policy_key() != e.policy_key() && h.policy_file != file && !h.policy_loaded);
 }
 
 TEST(policy_try_it_anyway_forces_speculation) {

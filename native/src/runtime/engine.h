@@ -165,6 +165,9 @@ struct engine {
     gen_result generate(const std::vector<int>& prompt, const gen_params& p, const gen_callbacks& cb);
     // Drops cached tokens from n on (keeps the first n).
     void truncate(int n);
+    // The key the policy's memory is kept under (empty: not kept): the model file, the backend's
+    // description and the KV cache's type (policy_store.h).
+    const std::string& policy_key() const { return policy_key_; }
 
 private:
     cost_table costs_;
