@@ -36,6 +36,7 @@ import { runLab } from './layerLab';
 import { planPrompt, toChat, type PromptPlan } from './promptPlan';
 import { addReplyRow, ReplyStream, replySettings, type ReplyContext } from './ReplyStream';
 import { deleteVersion, regenerate, selectVersion, type ReplyHost } from './replyVersions';
+import { DEFAULT_TITLE, titleFrom } from './titles';
 
 /** What only a desktop shell can do; absent in `clasp serve`. */
 export interface AppHost {
@@ -53,8 +54,6 @@ export interface AppServiceOptions {
   persistIntervalMs?: number;
   log?: (msg: string) => void;
 }
-
-export const DEFAULT_TITLE = 'New chat';
 
 type Handlers = { [C in Channel]: (p: RequestOf<C>) => Promise<ResponseOf<C>> | ResponseOf<C> };
 
@@ -395,9 +394,4 @@ export class AppService implements ReplyHost, CompareHost {
     this.detach();
     this.events.clear();
   }
-}
-
-function titleFrom(content: string): string {
-  const line = content.trim().split('\n')[0]!.trim();
-  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line || DEFAULT_TITLE;
 }
