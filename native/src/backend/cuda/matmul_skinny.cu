@@ -345,6 +345,7 @@ void matmul_skinny(const dev_weight& w, const float* x, int T, float* y, cudaStr
         case dtype::F16: mmv_generic<dtype::F16><<<grid, block, 0, s>>>(w, x, T, y); break;
         case dtype::BF16: mmv_generic<dtype::BF16><<<grid, block, 0, s>>>(w, x, T, y); break;
         case dtype::Q8_0: mmv_generic<dtype::Q8_0><<<grid, block, 0, s>>>(w, x, T, y); break;
+        default: fail(std::string("matmul_skinny: ") + dtype_name(w.type) + " weights are refused at load (check_type)");
     }
     CUDA_CHECK_LAUNCH();
 }
