@@ -21,15 +21,27 @@ const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `spe
 
 /** Waits until there are more than `before` replies and the last one has finished. */
 async function lastReplyAfter(before: number, timeout = 90_000): Promise<Locator> {
-  await page.waitForFunction(
-    ([sel, n]) => {
-      const all = document.querySelectorAll(sel as string);
-      const last = all[all.length - 1] as HTMLElement | undefined;
-      return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
-    },
-    [id('message-assistant'), before] as const,
-    { timeout },
-  );
+  await page
+    .waitForFunction(
+      ([sel, n]) => {
+        const all = document.querySelectorAll(sel as string);
+        const last = all[all.length - 1] as HTMLElement | undefined;
+        return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
+      },
+      [id('message-assistant'), before] as const,
+      { timeout },
+    )
+    .catch(async (e: unknown) => {
+      // Say what the page showed: how many replies, the last one's status, any error banner.
+      await shot('timeout');
+      const state = await page.evaluate((sel) => {
+        const all = document.querySelectorAll(sel);
+        const last = all[all.length - 1] as HTMLElement | undefined;
+        const banner = document.querySelector('[role="alert"]')?.textContent ?? '';
+        return `${all.length} replies; last: ${last?.dataset.status ?? 'none'}; alert: ${banner.slice(0, 300)}`;
+      }, id('message-assistant'));
+      throw new Error(`${String(e)}\n(waiting for reply ${before + 1}) ${state}`);
+    });
   await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
   const last = page.locator(id('message-assistant')).last();
   await last.locator(id('speed-explanation')).waitFor();

@@ -11,8 +11,6 @@
 namespace clasp {
 namespace {
 
-std::string str_of(uint64_t v) { return std::to_string(v); }
-
 std::vector<float> to_f32(dtype t, const void* data, int64_t n) {
     std::vector<float> out((size_t)n);
     dequantize_row(t, data, out.data(), n);
