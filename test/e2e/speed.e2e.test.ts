@@ -104,7 +104,12 @@ describe('speed, told per reply', { timeout: 300_000 }, () => {
 
   it('explains each reply; a reply the policy kept plain says so, and "try it anyway" speculates', async () => {
     // The first reply on a fresh engine probes (speculates to count acceptance) unless the costs
-    // just measured say that no acceptance could pay here (a heavily loaded machine).
+    // just measured say that no acceptance could pay here (a heavily loaded machine). 96 tokens: long
+    // enough to probe, short enough for a busy CI machine.
+    await page.locator(id('settings-toggle')).click();
+    await page.locator(id('settings-max-tokens')).fill('96');
+    await page.locator(id('settings-max-tokens')).press('Enter');
+    await page.locator(id('settings-toggle')).click();
     const first = await explanation(await send('Write a short story about a lighthouse keeper.'));
     if (first.label === 'plain') expect(first.lines[0]).toMatch(/even a reply whose every draft was accepted/);
     else expect(first.lines.join('\n')).toMatch(/a short probe|speculated at M=/);
