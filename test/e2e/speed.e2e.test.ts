@@ -8,9 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { ARTIFACTS, launchBrowser, startStudio, type Studio } from './harness';
-
-const id = (t: string) => `[data-testid="${t}"]`;
+import { ARTIFACTS, id, launchBrowser, startStudio, type Studio } from './harness';
 
 let studio: Studio;
 let browser: Browser;

@@ -7,9 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
+import { ARTIFACTS, id, launchBrowser, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
 
-const id = (t: string) => `[data-testid="${t}"]`;
 
 let studio: Studio;
 let browser: Browser;

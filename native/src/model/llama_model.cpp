@@ -64,6 +64,34 @@ void check_all(llama_model& m) {
 
 // ---------------------------------------------------------------- GGUF
 
+// A layer's tensor names after its prefix ("blk.3." in GGUF, "model.layers.3." in HF), in
+// llama_layer's order: attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down.
+using layer_names = const char* [9];
+const layer_names GGUF_LAYER_NAMES = {"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight",
+                                      "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
+const layer_names HF_LAYER_NAMES = {"input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                                    "self_attn.v_proj.weight", "self_attn.o_proj.weight", "post_attention_layernorm.weight",
+                                    "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
+
+// Reads every layer's tensors through the format's own readers (wt: a matrix, vec: a norm vector).
+template <class Wt, class Vec>
+void read_layers(llama_model& m, int n_layer, const std::string& prefix, const layer_names& n, Wt& wt, Vec& vec) {
+    for (int il = 0; il < n_layer; il++) {
+        const std::string p = prefix + std::to_string(il) + ".";
+        llama_layer lw;
+        lw.attn_norm = vec(p + n[0]);
+        lw.wq = wt(p + n[1]);
+        lw.wk = wt(p + n[2]);
+        lw.wv = wt(p + n[3]);
+        lw.wo = wt(p + n[4]);
+        lw.ffn_norm = vec(p + n[5]);
+        lw.w_gate = wt(p + n[6]);
+        lw.w_up = wt(p + n[7]);
+        lw.w_down = wt(p + n[8]);
+        m.layers.push_back(std::move(lw));
+    }
+}
+
 void load_gguf(llama_model& m, std::shared_ptr<mapped_file> f) {
     m.format = "gguf";
     m.gguf = std::make_shared<gguf_file>(gguf_open(f));
@@ -142,20 +170,7 @@ void load_gguf(llama_model& m, std::shared_ptr<mapped_file> f) {
     m.output = wt("output.weight", false);
     if (!m.output.data) { m.output = m.tok_embd; c.tied_embeddings = true; }
     m.output_norm = vec("output_norm.weight");
-    for (int il = 0; il < c.n_layer; il++) {
-        std::string p = "blk." + std::to_string(il) + ".";
-        llama_layer lw;
-        lw.attn_norm = vec(p + "attn_norm.weight");
-        lw.wq = wt(p + "attn_q.weight");
-        lw.wk = wt(p + "attn_k.weight");
-        lw.wv = wt(p + "attn_v.weight");
-        lw.wo = wt(p + "attn_output.weight");
-        lw.ffn_norm = vec(p + "ffn_norm.weight");
-        lw.w_gate = wt(p + "ffn_gate.weight");
-        lw.w_up = wt(p + "ffn_up.weight");
-        lw.w_down = wt(p + "ffn_down.weight");
-        m.layers.push_back(std::move(lw));
-    }
+    read_layers(m, c.n_layer, "blk.", GGUF_LAYER_NAMES, wt, vec);
     if (!m.layers.empty()) c.n_ff = (int)m.layers[0].w_gate.n_out;
     check_all(m);
     m.rope_inv_freq = rope_inv_freq(c);
@@ -281,20 +296,7 @@ void load_hf(llama_model& m, const std::string& dir) {
     m.output = wt("lm_head.weight", !c.tied_embeddings);
     if (!m.output.data) { m.output = m.tok_embd; c.tied_embeddings = true; }
     m.output_norm = vec("model.norm.weight");
-    for (int il = 0; il < c.n_layer; il++) {
-        std::string p = "model.layers." + std::to_string(il) + ".";
-        llama_layer lw;
-        lw.attn_norm = vec(p + "input_layernorm.weight");
-        lw.wq = wt(p + "self_attn.q_proj.weight");
-        lw.wk = wt(p + "self_attn.k_proj.weight");
-        lw.wv = wt(p + "self_attn.v_proj.weight");
-        lw.wo = wt(p + "self_attn.o_proj.weight");
-        lw.ffn_norm = vec(p + "post_attention_layernorm.weight");
-        lw.w_gate = wt(p + "mlp.gate_proj.weight");
-        lw.w_up = wt(p + "mlp.up_proj.weight");
-        lw.w_down = wt(p + "mlp.down_proj.weight");
-        m.layers.push_back(std::move(lw));
-    }
+    read_layers(m, c.n_layer, "model.layers.", HF_LAYER_NAMES, wt, vec);
     check_all(m);
     m.rope_inv_freq = rope_inv_freq(c);
 }
