@@ -336,8 +336,20 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('settings-temperature')).fill('0');
     await page.locator(id('settings-temperature')).press('Enter');
     await page.locator(id('settings-toggle')).click();
-    // a reply sure to outlast the switch attempt: greedy, the demo model counts for about 200 tokens
-    // (a sampled count may stop after a few dozen, under a second)
+    // The demo model's longest greedy reply takes a fraction of a second, which a busy machine can spend
+    // between "streaming" showing and the picker being used. So an API client holds the engine first
+    // (1000 tokens past end of text, seconds): the chat's reply waits in the queue behind it, a reply
+    // being written all the same, and the switch must ask.
+    const holder = new AbortController();
+    const held = await fetch(`${studio.origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Count.' }], max_tokens: 1000, stream: true, clasp: { ignore_eos: true, mode: 'ar' } }),
+      signal: holder.signal,
+    });
+    expect(held.status).toBe(200);
+    const reader = held.body!.getReader();
+    await reader.read(); // the first chunk: the engine is generating for the API client
     await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).waitFor();
@@ -357,6 +369,9 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('model-switch-cancel')).click();
     await page.locator(id('model-switch-confirm')).waitFor({ state: 'detached' });
     expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).not.toBe('cancelled');
+    // the API client lets go (a model switch waits for no API reply): the chat's reply starts
+    holder.abort();
+    await reader.closed.catch(() => undefined);
     // "Stop and switch" stops the reply, then loads the other model
     await picker.selectOption(other!);
     try {
