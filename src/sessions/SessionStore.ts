@@ -10,7 +10,7 @@
 import * as crypto from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
-import type { ChatSettings, Conversation, Message, MessageStatus, TokenFate } from '../shared/api';
+import type { ChatSettings, Conversation, Message, MessageStatus, TokenFate, TraceSource } from '../shared/api';
 import type { GenerationStats } from '../shared/engineTypes';
 import { parseTrace, validateTrace, type Trace } from '../shared/trace';
 import { prepareDbFile } from './dbFile';
@@ -59,7 +59,7 @@ export interface MessagePatch {
 export interface TraceRecord {
   id: string;
   name: string;
-  source: 'generated' | 'imported';
+  source: TraceSource;
   conversationId: string | null;
   messageId: string | null;
   createdAt: number;
@@ -270,7 +270,7 @@ export class SessionStore {
   /** Stores a trace after validating it again (a generated trace must meet the same schema as an import). */
   putTrace(
     trace: Trace,
-    meta: { source: 'generated' | 'imported'; name: string; conversationId?: string | null; messageId?: string | null },
+    meta: { source: TraceSource; name: string; conversationId?: string | null; messageId?: string | null },
   ): string {
     const valid = validateTrace(trace, meta.name);
     const id = newId();

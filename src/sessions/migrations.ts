@@ -89,6 +89,35 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: 'trace sources: layer-lab and compare-modes runs apart from imported files',
+    up: (db) => {
+      // SQLite cannot change a CHECK constraint, so the table is rebuilt (nothing references it by
+      // key: messages.trace_id is plain text). Lab runs were stored as 'imported' with names that
+      // start "lab · " (src/app/layerLab.ts before this version); they become 'lab'.
+      db.exec(`
+        CREATE TABLE traces_v5 (
+          id              TEXT PRIMARY KEY,
+          conversation_id TEXT REFERENCES conversations(id) ON DELETE CASCADE,
+          message_id      TEXT REFERENCES messages(id) ON DELETE CASCADE,
+          source          TEXT NOT NULL CHECK (source IN ('generated', 'imported', 'lab', 'compare')),
+          name            TEXT NOT NULL,
+          created_at      INTEGER NOT NULL,
+          json            TEXT NOT NULL
+        );
+        INSERT INTO traces_v5 (rowid, id, conversation_id, message_id, source, name, created_at, json)
+          SELECT rowid, id, conversation_id, message_id,
+                 CASE WHEN source = 'imported' AND name LIKE 'lab · %' THEN 'lab' ELSE source END,
+                 name, created_at, json
+          FROM traces;
+        DROP TABLE traces;
+        ALTER TABLE traces_v5 RENAME TO traces;
+        CREATE INDEX traces_by_conversation ON traces(conversation_id);
+        CREATE INDEX traces_by_message ON traces(message_id);
+      `);
+    },
+  },
 ];
 
 export class MigrationError extends Error {}

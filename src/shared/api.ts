@@ -262,10 +262,19 @@ export interface ModelFolder {
   truncated: boolean;
 }
 
+/**
+ * Where a stored trace came from: a reply's own ('generated', it goes with the reply), a file the user
+ * imported, a layer-lab run, or a "Compare modes" run. The last three stand alone: listed under their
+ * own heading in the inspector's trace list, and deleted there.
+ */
+export const TRACE_SOURCES = ['generated', 'imported', 'lab', 'compare'] as const;
+export type TraceSource = (typeof TRACE_SOURCES)[number];
+export type StandaloneTraceSource = Exclude<TraceSource, 'generated'>;
+
 export interface TraceListItem {
   id: string;
   name: string;
-  source: 'generated' | 'imported';
+  source: TraceSource;
   conversationId: string | null;
   messageId: string | null;
   createdAt: number;
