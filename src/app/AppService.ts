@@ -30,7 +30,7 @@ import { ApiError, checkSettings, parsePayload, toApiError } from './apiErrors';
 import { AppEvents } from './appEvents';
 import { exportChat, exportTrace } from './exporters';
 import { forgetPolicy } from './policyActions';
-import { decodeTokens, deleteImportedTrace, importTrace, requireTrace } from './traceActions';
+import { decodeTokens, deleteStandaloneTrace, importTrace, requireTrace } from './traceActions';
 import { cancelCompare, CompareJob, startCompare, type CompareHost } from './compareModes';
 import { runLab } from './layerLab';
 import { planPrompt, toChat, type PromptPlan } from './promptPlan';
@@ -187,7 +187,7 @@ export class AppService implements ReplyHost, CompareHost {
     'traces:list': () => this.store.listTraces(),
     'chat:count': (p) => this.countPrompt(p.conversationId, p.content),
     'tokens:decode': (p) => decodeTokens(this.models.current, p.ids),
-    'trace:delete': (p) => deleteImportedTrace(this.store, p.traceId),
+    'trace:delete': (p) => deleteStandaloneTrace(this.store, p.traceId),
     'policy:forget': () => forgetPolicy(this.models.current, this.log),
     'lab:run': (p) => runLab({ store: this.store, engine: () => this.ensureModel() }, p),
   };

@@ -1,13 +1,17 @@
 // "Compare modes": the prompt of one reply re-run in ar, static and clasp, N repeats each, with the
 // conversation's seed fixed. Repeat r runs every mode back to back (interleaved), so a change in the
 // machine's load hits all modes alike; a warm-up run first puts the prompt in the KV cache, so no
-// measured run pays the prefill alone. The runs are not stored: the conversation stays as it was.
+// measured run pays the prefill alone. The conversation stays as it was; each run's trace is kept as a
+// stand-alone trace of source 'compare' ("Compare: clasp run 2 of 3"), linked to the conversation so
+// it goes with it, so a run can be opened in the inspector or pinned as A.
 // Figures (median tok/s, TTFT, speed-up vs ar and its spread) are defined in docs/NUMBERS.md.
 import * as crypto from 'node:crypto';
 import type { AppEvent, ChatSettings, RequestOf, ResponseOf } from '../shared/api';
 import { COMPARE_LIMITS, COMPARE_MODES, type CompareMode, type CompareResult, type CompareRow, type CompareRun } from '../shared/compare';
 import type { EngineService } from '../services/EngineService';
 import type { ValidSettings } from '../services/settings';
+import { buildTrace } from '../services/traceBuilder';
+import type { Trace } from '../shared/trace';
 import { ApiError } from './apiErrors';
 import { toChat } from './promptPlan';
 import { replySettings } from './ReplyStream';
@@ -35,6 +39,8 @@ export class CompareJob {
     private readonly engine: EngineService,
     readonly spec: CompareSpec,
     private readonly emit: (e: AppEvent) => void,
+    /** stores one run's trace under `name`; returns its id */
+    private readonly keep: (trace: Trace, name: string) => string,
   ) {
     this.total = spec.repeats * COMPARE_MODES.length;
   }
@@ -83,7 +89,10 @@ export class CompareJob {
         const res = await engine.generate(spec.promptIds, gens[mode], { signal: ac.signal, skipSpecial: true });
         if (res.finishReason === 'cancelled') break outer;
         const st = res.stats;
+        const name = compareRunName(mode, r, spec.repeats);
         runs.push({
+          traceId: this.keep(buildTrace(engine.info, gens[mode], res), name),
+          name,
           mode,
           repeat: r,
           tokensPerS: st.tokens_per_s,
@@ -107,6 +116,11 @@ export class CompareJob {
       cancelled: ac.signal.aborted,
     });
   }
+}
+
+/** "Compare: clasp run 2 of 3", a run's name in the trace list (r is 0-based). */
+export function compareRunName(mode: CompareMode, r: number, repeats: number): string {
+  return `Compare: ${mode} run ${r + 1} of ${repeats}`;
 }
 
 function machineOf(engine: EngineService): string {
@@ -182,6 +196,7 @@ export async function startCompare(host: CompareHost, p: RequestOf<'compare:star
     engine,
     { conversationId: conv.id, messageId: p.messageId, promptIds: plan.ids, settings: conv.settings, repeats: p.repeats, maxTokens, greedy },
     (e) => host.emitApp(e),
+    (trace, name) => host.store.putTrace(trace, { source: 'compare', name, conversationId: conv.id }),
   );
   COMPARE_MODES.forEach((m) => job.settingsFor(m)); // throws ApiError now, not mid-run, when a mode's settings do not fit
   host.runCompare(job);

@@ -2,8 +2,8 @@
 // pinned, or with CLaSp at a fixed M, so its acceptance and cosine path can be set beside the DP's
 // choice. The run takes the original's prompt ids, seed, sampling and length, so a greedy re-run
 // must give the same tokens (CLaSp is lossless); `identical` says whether it did. The original reply
-// and its trace are left as they were; the run is kept as a stand-alone trace beside the imported
-// ones (linked to the original's conversation, so it goes with it).
+// and its trace are left as they were; the run is kept as a stand-alone trace of source 'lab' (listed
+// under its own heading, linked to the original's conversation, so it goes with it).
 //
 // Why not re-run the DP on a round's recorded states: a trace keeps the DP's cosines, not the hidden
 // states, so "the DP at this round with another M" can only be had by running the prompt again.
@@ -47,6 +47,11 @@ export function labSettings(t: Trace, p: RequestOf<'lab:run'>, nLayer: number): 
   }
 }
 
+/** "Lab: skip 3,5,7" or "Lab: clasp M=8", the run's name in the trace list. */
+export function labRunName(p: Pick<RequestOf<'lab:run'>, 'skipLayers' | 'claspM'>): string {
+  return p.skipLayers ? `Lab: skip ${formatSkipLayers(p.skipLayers)}` : `Lab: clasp M=${p.claspM}`;
+}
+
 export async function runLab(ctx: LabContext, p: RequestOf<'lab:run'>): Promise<ResponseOf<'lab:run'>> {
   const original = ctx.store.getTrace(p.traceId);
   if (!original) throw new ApiError(`no trace with id ${p.traceId}`, 'not_found');
@@ -63,10 +68,9 @@ export async function runLab(ctx: LabContext, p: RequestOf<'lab:run'>): Promise<
   const settings = labSettings(original, p, info.nLayer);
   const r = await engine.generate(original.prompt_ids, settings);
   const trace = buildTrace(info, settings, r);
-  const what = p.skipLayers ? `layers ${formatSkipLayers(p.skipLayers)}` : `clasp M=${p.claspM}`;
   const rec = ctx.store.getTraceRecord(p.traceId);
-  const name = `lab · ${what} · ${info.name}`;
-  const traceId = ctx.store.putTrace(trace, { source: 'imported', name, conversationId: rec?.conversationId ?? null });
+  const name = labRunName(p);
+  const traceId = ctx.store.putTrace(trace, { source: 'lab', name, conversationId: rec?.conversationId ?? null });
   const before = original.output_ids;
   const identical = before ? before.length === r.ids.length && before.every((id, i) => id === r.ids[i]) : null;
   return { traceId, name, trace, identical };

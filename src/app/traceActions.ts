@@ -1,5 +1,5 @@
-// The trace channels' work: fetch, import, delete an imported trace, and token ids to text for the
-// inspector. Kept out of AppService so it stays the map of channels.
+// The trace channels' work: fetch, import, delete a stand-alone trace (an imported file, a layer-lab
+// or a compare-modes run), and token ids to text for the inspector. Kept out of AppService so it stays the map of channels.
 import type { AppEvent, ResponseOf } from '../shared/api';
 import { TraceError, parseTrace, type Trace } from '../shared/trace';
 import type { EngineService } from '../services/EngineService';
@@ -27,11 +27,11 @@ export function importTrace(store: SessionStore, text: string, fileName: string 
   return { traceId, trace };
 }
 
-export function deleteImportedTrace(store: SessionStore, traceId: string): ResponseOf<'trace:delete'> {
+export function deleteStandaloneTrace(store: SessionStore, traceId: string): ResponseOf<'trace:delete'> {
   const rec = store.getTraceRecord(traceId);
   if (!rec) return { deleted: false };
-  // A reply's own trace goes with the reply (delete it or its version); imported ones go here.
-  if (rec.source !== 'imported') throw new ApiError('only imported traces can be deleted; a reply’s trace goes with the reply', 'bad_request');
+  // A reply's own trace goes with the reply (delete it or its version); the stand-alone ones go here.
+  if (rec.source === 'generated') throw new ApiError('a reply’s trace goes with the reply: only imported, lab and compare traces are deleted here', 'bad_request');
   return { deleted: store.deleteTrace(traceId) };
 }
 

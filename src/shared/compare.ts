@@ -8,6 +8,10 @@ export type CompareMode = (typeof COMPARE_MODES)[number];
 
 /** One measured run. */
 export interface CompareRun {
+  /** the run's stored trace (source 'compare'): open it in the inspector, pin it as A */
+  traceId: string;
+  /** its name in the trace list, e.g. "Compare: clasp run 2 of 3" */
+  name: string;
   mode: CompareMode;
   /** 0-based repeat: run r of every mode is made back to back, so they share the machine's state */
   repeat: number;

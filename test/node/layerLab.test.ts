@@ -50,9 +50,9 @@ describe('lab:run', () => {
     expect(r.trace.rounds.length).toBeGreaterThan(0);
     for (const round of r.trace.rounds) expect(round.skip).toEqual([20, 25, 28, 30]);
     expect(r.trace.rounds[0]!.dp).toMatchObject({ given: true, target_pos: before.prompt_ids.length - 1 });
-    expect(r.name).toBe('lab · layers 20,25,28,30 · clasp-demo-29M');
+    expect(r.name).toBe('Lab: skip 20,25,28,30');
     // Kept as a stand-alone trace; the reply and its trace are as they were.
-    expect(store.getTraceRecord(r.traceId)).toMatchObject({ source: 'imported', name: r.name });
+    expect(store.getTraceRecord(r.traceId)).toMatchObject({ source: 'lab', name: r.name });
     expect(store.getMessage(reply.id)).toEqual(reply);
     expect(store.getTrace(reply.traceId!)).toEqual(before);
   }, 60_000);
@@ -61,6 +61,7 @@ describe('lab:run', () => {
     const r = await app.invoke('lab:run', { traceId: reply.traceId!, claspM: 12 });
     expect(r.identical).toBe(true);
     expect(r.trace.config).toMatchObject({ mode: 'clasp', skip: 12 });
+    expect(store.getTraceRecord(r.traceId)).toMatchObject({ source: 'lab', name: 'Lab: clasp M=12' });
     expect(r.trace.summary.dp_runs).toBeGreaterThan(0);
     const dp = r.trace.rounds[0]!.dp!;
     expect(dp.given).toBeUndefined();

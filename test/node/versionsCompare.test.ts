@@ -12,6 +12,7 @@ import { ModelManager } from '../../src/services/ModelManager';
 import { SessionStore } from '../../src/sessions/SessionStore';
 import type { AppEvent, ChatSettings, Conversation, ReplyEvent, ResponseOf } from '../../src/shared/api';
 import type { CompareEvent, CompareRun } from '../../src/shared/compare';
+import type { Trace } from '../../src/shared/trace';
 import { DEMO_Q8 } from './helpers/engine';
 
 let dir: string;
@@ -165,9 +166,24 @@ describe('compare modes (AppService)', () => {
     // static at M = 8 drafts: the lossless check above means something
     expect(res.rows[1]!.acceptanceRate).not.toBeNull();
     expect(res.runs.filter((x) => x.mode === 'static').every((x) => x.drafted > 0)).toBe(true);
-    // nothing was added to the conversation or the traces
+    // nothing was added to the conversation; each run's trace is kept apart, as a 'compare' trace
     expect(store.listMessages(c.id)).toEqual(before);
-    expect(store.countRows('traces')).toBe(tracesBefore);
+    expect(store.countRows('traces')).toBe(tracesBefore + 6);
+    expect(res.runs.map((x) => x.name)).toEqual(['ar', 'static', 'clasp', 'ar', 'static', 'clasp'].map((m, i) => `Compare: ${m} run ${(i / 3 | 0) + 1} of 2`));
+    for (const run of res.runs) {
+      expect(store.getTraceRecord(run.traceId)).toMatchObject({ source: 'compare', name: run.name, conversationId: c.id, messageId: null });
+      const t = (await app.call('trace:get', { traceId: run.traceId })) as Trace;
+      expect(t.config.mode).toBe(run.mode);
+      expect(t.summary.n_generated).toBe(run.nGenerated);
+      expect(t.rounds.length > 0).toBe(run.mode !== 'ar'); // static at M = 8 drafts: its rounds can be inspected
+    }
+    // listed by traces:list under their source, deletable like an imported trace, and gone with the chat
+    const listed = (await app.call('traces:list', {})) as ResponseOf<'traces:list'>;
+    expect(listed.filter((t) => t.source === 'compare' && t.conversationId === c.id)).toHaveLength(6);
+    expect(await app.call('trace:delete', { traceId: res.runs[0]!.traceId })).toEqual({ deleted: true });
+    expect((await rejects(app.call('trace:delete', { traceId: store.getMessage(r.assistantMessage.id)!.traceId! }))).code).toBe('bad_request');
+    await app.call('conversations:delete', { id: c.id });
+    expect(store.countRows('traces')).toBe(tracesBefore - 1); // the reply's trace and the 5 runs left went with it
   });
 
   it('can be cancelled, says so, and frees the conversation', async () => {
@@ -198,6 +214,8 @@ describe('compare modes (AppService)', () => {
 
 describe('compare figures', () => {
   const run = (mode: CompareRun['mode'], repeat: number, tokensPerS: number): CompareRun => ({
+    traceId: `t-${mode}-${repeat}`,
+    name: `Compare: ${mode} run ${repeat + 1} of 3`,
     mode,
     repeat,
     tokensPerS,
