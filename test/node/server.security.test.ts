@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppService } from '../../src/app/AppService';
 import { ModelManager } from '../../src/services/ModelManager';
 import { ClaspServer } from '../../src/server/server';
@@ -43,8 +43,15 @@ beforeAll(async () => {
   store = new SessionStore({ file: path.join(dir, 'sessions.db') });
 });
 
+// Each test closes the servers it started: a server's close closes its app, which takes its listeners
+// off the shared ModelManager. Kept open until afterAll, 11 apps at once set off Node's
+// MaxListenersExceededWarning ("11 progress listeners added to [ModelManager]").
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+  for (const ev of ['progress', 'loaded', 'unloaded']) expect(models.listenerCount(ev), ev).toBe(0);
+});
+
 afterAll(async () => {
-  for (const s of servers) await s.close();
   store.close();
   models.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
