@@ -10,6 +10,7 @@ import { estimateTokens, fmtInt } from '../lib/format';
 import { changedSettings, defaultChatSettings, effectiveSkip } from '@shared/settings';
 import { ModeSelect, SkipInput } from '../settings/fields';
 import { useApp } from '../store';
+import { runningCompareId } from '../store/studioSlice';
 
 export const MAX_CHARS = 200_000;
 
@@ -26,9 +27,13 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const nCtx = useApp((s) => s.current?.nCtx ?? null);
   const modelLoading = useApp((s) => !!s.modelLoad);
   const busy = useApp((s) => !!s.activeReply || !!s.sending);
+  const compareId = useApp(runningCompareId);
+  const comparing = useApp((s) => (compareId ? s.compares[compareId] : undefined)) ?? null;
+  const cancelCompare = useApp((s) => s.cancelCompare);
   const modelDefaults = useApp((s) => s.modelDefaults);
   const setDraft = useApp((s) => s.setDraft);
   const convId = conv?.id ?? null;
+  const comparingHere = comparing?.conversationId === convId;
 
   // The unsent text belongs to its conversation: switching chats keeps it there and brings back theirs.
   useEffect(() => {
@@ -96,7 +101,10 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const tooLong = text.length > MAX_CHARS;
   const overContext = exact ? !exact.fits : nCtx !== null && tokens > nCtx * 1.25;
   const nearContext = nCtx !== null && !overContext && (exact ? exact.droppedTurns > 0 || tokens > nCtx * 0.8 : tokens > nCtx * 0.8);
-  const canSend = trimmed.length > 0 && !busy && !tooLong && !overContext && !modelLoading;
+  const canSend = trimmed.length > 0 && !busy && !comparing && !tooLong && !overContext && !modelLoading;
+  const compareWhy = comparing
+    ? `Send waits: “Compare modes” is re-running ${comparingHere ? 'a reply of this chat' : 'a reply in another chat'} on the model (${comparing.done}/${comparing.total} runs). Send comes back when it ends.`
+    : null;
 
   const submit = async () => {
     if (!canSend) return;
@@ -134,6 +142,16 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
       {warning && (
         <div className={`context-warning ${tooLong || overContext ? 'bad' : ''}`} data-testid="context-warning" role="status">
           <Icon name="alert" size={14} /> {warning}
+        </div>
+      )}
+      {compareWhy && (
+        <div className="context-warning compare-blocks" data-testid="compare-blocks-send" role="status">
+          <Icon name="alert" size={14} /> <span>{compareWhy}</span>
+          {compareId && comparing?.jobId && (
+            <button className="btn tiny ghost" data-testid="compare-blocks-cancel" onClick={() => void cancelCompare(compareId)}>
+              Cancel the comparison
+            </button>
+          )}
         </div>
       )}
       <div className="composer-box">
@@ -204,7 +222,7 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
               <Icon name="stop" size={14} /> Stop
             </button>
           )}
-          <button className="btn primary send" data-testid="send" disabled={!canSend} onClick={() => void submit()} title={busy ? 'A reply is being generated' : 'Send (Enter)'}>
+          <button className="btn primary send" data-testid="send" disabled={!canSend} onClick={() => void submit()} title={busy ? 'A reply is being generated' : (compareWhy ?? 'Send (Enter)')}>
             <Icon name="send" size={14} /> Send
           </button>
         </div>

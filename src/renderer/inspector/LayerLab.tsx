@@ -103,14 +103,14 @@ export function LayerLab({ ins, round }: { ins: Inspected; round: Pick<RoundEven
       </div>
       <p className="dim small">
         The re-run drafts with exactly the pinned layers skipped in every round (no DP chooses them), on the same prompt, seed and
-        length. This reply stays as it is; the run is kept with the imported traces. {!traceId && why}
+        length. This reply stays as it is; the run is kept in the trace list, under Layer lab. {!traceId && why}
       </p>
       {error && (
         <p className="lab-error small" data-testid="layer-lab-error" role="alert">
           <Icon name="alert" size={12} /> {error}
         </p>
       )}
-      {runs.length > 0 && <LabResults runs={runs} stats={stats} base={base} L={L} onOpen={(r) => void showStoredTrace(r.traceId, r.name)} />}
+      {runs.length > 0 && <LabResults runs={runs} stats={stats} base={base} L={L} onOpen={(r) => void showStoredTrace(r.traceId, r.name, { origin: 'lab' })} />}
     </div>
   );
 }

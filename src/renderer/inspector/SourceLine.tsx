@@ -1,5 +1,5 @@
-// The line under the inspector's header: what is shown (a live or stored reply, or an imported trace),
-// and a way back to the last imported trace.
+// The line under the inspector's header: what is shown (a live or stored reply, an imported trace, or
+// a stored lab or compare run), and a way back to the last trace shown.
 import { useApp } from '../store';
 import { PinButton } from '../studio/AbCompare';
 import type { Inspected } from './useInspected';
@@ -21,7 +21,9 @@ export function SourceLine({ ins }: { ins: Inspected }) {
     const t = ins.trace;
     return (
       <div className="source-line" data-testid="inspector-source">
-        <span className="src-chip import">imported</span>
+        <span className="src-chip import" data-origin={source.origin ?? 'imported'}>
+          {source.origin === 'lab' ? 'lab run' : source.origin === 'compare' ? 'compare run' : 'imported'}
+        </span>
         <span className="src-name">{source.name}</span>
         {t && (
           <span className="dim">

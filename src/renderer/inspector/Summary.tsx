@@ -1,8 +1,11 @@
 // The inspector's headline figures for the rounds shown: rounds, mean accepted length, acceptance,
-// DP runs, the current M and (for a finished reply) the cost model's predicted speed-up.
+// DP runs, the current M and (for a finished reply) its measured speed against plain decoding on this
+// machine: the same figures as the reply's explanation (lib/speedStory.ts measuredSpeed), with the
+// policy's prediction named as such in small print.
 import { Hint } from '../components/Hint';
 import { DEFS, isDemoModel } from '../chat/ReplyStats';
 import { fmtInt, fmtNum, fmtPct } from '../lib/format';
+import { measuredSpeed } from '../lib/speedStory';
 import { useApp } from '../store';
 import type { Inspected } from './useInspected';
 
@@ -13,7 +16,7 @@ export function Summary({ ins }: { ins: Inspected }) {
   const t = buf.totals(n);
   const lastM = n > 0 ? buf.rounds[n - 1].skip.length : null;
   const stats = ins.trace?.summary ?? ins.message?.stats ?? null;
-  const speedup = !ins.live && ins.cursorAll ? stats?.speedup ?? null : null;
+  const speed = !ins.live && ins.cursorAll && stats ? measuredSpeed(stats) : null;
   const demo = isDemoModel(ins.trace?.model.name ?? modelName);
   return (
     <div className="summary" data-testid="inspector-summary">
@@ -41,13 +44,23 @@ export function Summary({ ins }: { ins: Inspected }) {
         <span className="stat-num">{lastM ?? '–'}</span>
         <span className="stat-label">layers skipped now</span>
       </div>
-      {speedup !== null && (
-        <Hint text={DEFS.speedup + (demo ? ' ' + DEFS.demo : '')}>
-          <div className="stat">
+      {speed?.speedup != null && (
+        <Hint text={`${DEFS.speedup} The policy's prediction is what it expected when the reply started, not a measurement.${demo ? ' ' + DEFS.demo : ''}`}>
+          <div
+            className="stat stat-speed"
+            data-testid="inspector-measured-speed"
+            data-speedup={speed.speedup}
+            data-tokens-per-s={speed.tokensPerS}
+            data-plain-tokens-per-s={speed.plainTokensPerS ?? ''}
+          >
             <span className="stat-num">
-              {fmtNum(speedup, 2)}×{demo && <sup className="demo-mark">*</sup>}
+              {fmtNum(speed.speedup, 2)}×{demo && <sup className="demo-mark">*</sup>}
             </span>
-            <span className="stat-label">predicted speed-up</span>
+            <span className="stat-label">of plain speed, measured</span>
+            <span className="stat-sub" data-testid="inspector-measured-rates">
+              {fmtNum(speed.tokensPerS, 1)} tok/s{speed.plainTokensPerS !== null && <> · plain {fmtNum(speed.plainTokensPerS, 1)} tok/s here</>}
+            </span>
+            {speed.predicted !== null && <span className="stat-fine">policy’s prediction: {fmtNum(speed.predicted, 2)}×</span>}
           </div>
         </Hint>
       )}

@@ -28,6 +28,36 @@ export interface SpeedStory {
 
 const MARGIN = 1.05; // policy::MARGIN in native/src/spec/policy.h
 
+/**
+ * A reply's measured speed against plain decoding on this machine: the one source of these figures
+ * for the reply's explanation (speedStory) and the inspector's Summary card. Definitions in
+ * docs/NUMBERS.md ("Stats"): speedup = (n_generated - 1) x c1 / decode_ms, plain = 1000 / c1.
+ */
+export interface MeasuredSpeed {
+  /** this reply's tok/s (`tokens_per_s`) */
+  tokensPerS: number;
+  /** plain decoding on this machine, from the cost table (`plain_tokens_per_s`); null when not measured */
+  plainTokensPerS: number | null;
+  /** measured: the time plain decoding would take for these tokens over the time taken (`speedup`) */
+  speedup: number | null;
+  /** what plain decoding would take for these tokens here: (n_generated - 1) x c1 */
+  plainEstimateMs: number | null;
+  /** the policy's prediction when the reply started (`predicted_speedup`): a prediction, not a measurement */
+  predicted: number | null;
+}
+
+export function measuredSpeed(s: Pick<GenerationStats, 'n_generated' | 'tokens_per_s' | 'plain_tokens_per_s' | 'speedup' | 'predicted_speedup'>): MeasuredSpeed {
+  const fin = (x: number | null | undefined) => (x != null && Number.isFinite(x) && x > 0 ? x : null);
+  const plain = fin(s.plain_tokens_per_s);
+  return {
+    tokensPerS: s.tokens_per_s,
+    plainTokensPerS: plain,
+    speedup: fin(s.speedup),
+    plainEstimateMs: plain ? (Math.max(0, s.n_generated - 1) * 1000) / plain : null,
+    predicted: fin(s.predicted_speedup),
+  };
+}
+
 function range(s: PlanStretch): string {
   return s.n === 1 ? `token ${s.from + 1}` : `tokens ${s.from + 1}–${s.from + s.n}`;
 }
@@ -52,7 +82,8 @@ export function stretchLine(s: PlanStretch, explicit: boolean): string {
 }
 
 export function speedStory(s: GenerationStats): SpeedStory {
-  const plainEstimateMs = s.plain_tokens_per_s ? (Math.max(0, s.n_generated - 1) * 1000) / s.plain_tokens_per_s : null;
+  const speed = measuredSpeed(s);
+  const plainEstimateMs = speed.plainEstimateMs;
   if (s.mode === 'ar') {
     return { label: 'plain', headline: 'Plain decoding, as set (mode ar): every token from one full pass of the model.', lines: [], parts: [], plainEstimateMs: null, canTryAnyway: false, canForget: false };
   }
@@ -62,7 +93,7 @@ export function speedStory(s: GenerationStats): SpeedStory {
   const anySpec = (s.rounds ?? 0) > 0;
   const allSpec = anySpec && specTokens === s.n_generated;
   const label = !anySpec ? 'plain' : (s.plain_steps ?? 0) > 0 ? `${s.mode} + plain` : s.mode;
-  const measured = s.speedup != null && Number.isFinite(s.speedup) ? `${fmtNum(s.speedup, 2)}× of plain speed` : null;
+  const measured = speed.speedup !== null ? `${fmtNum(speed.speedup, 2)}× of plain speed` : null;
   const earlier = s.earlier && s.earlier.tokens > 0 && s.earlier.speedup != null ? s.earlier : null;
 
   let headline: string;

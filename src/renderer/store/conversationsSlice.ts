@@ -185,7 +185,7 @@ export const createConversationsSlice: Slice<ConversationsSlice> = (set, get) =>
           break;
         }
         case 'trace-imported':
-          void get().showStoredTrace(e.traceId, e.name, true).then(() => get().loadImportedTraces());
+          void get().showStoredTrace(e.traceId, e.name, { fromEvent: true }).then(() => get().loadStoredTraces());
           break;
         case 'compare-progress':
         case 'compare-done':

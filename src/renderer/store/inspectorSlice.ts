@@ -144,23 +144,24 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
         const src = get().source;
         const named = { kind: 'import' as const, key, name, traceId: r.traceId };
         set({ ...(src?.kind === 'import' && src.key === key ? { source: named } : {}), lastImport: get().lastImport?.key === key ? named : get().lastImport });
-        await get().loadImportedTraces();
+        await get().loadStoredTraces();
       })
       .catch((e) => get().showToast(`${name} is shown, but was not kept for later: ${errorText(e)}`))
       .finally(() => ownImports--);
     return true;
   },
 
-  importedTraces: [],
-  async loadImportedTraces() {
+  storedTraces: [],
+  async loadStoredTraces() {
     try {
       const list = await call('traces:list', {});
-      set({ importedTraces: list.filter((t) => t.source === 'imported').sort((a, b) => b.createdAt - a.createdAt) });
+      // a reply's own trace is reached from its reply; the stand-alone ones from the trace list
+      set({ storedTraces: list.filter((t) => t.source !== 'generated').sort((a, b) => b.createdAt - a.createdAt) });
     } catch (e) {
-      get().pushError(`Could not list the imported traces: ${errorText(e)}`, null);
+      get().pushError(`Could not list the stored traces: ${errorText(e)}`, null);
     }
   },
-  async deleteImportedTrace(traceId) {
+  async deleteStoredTrace(traceId) {
     try {
       await call('trace:delete', { traceId });
     } catch (e) {
@@ -170,15 +171,16 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
     const src = get().source;
     const shown = src?.kind === 'import' && src.traceId === traceId;
     set({
-      importedTraces: get().importedTraces.filter((t) => t.id !== traceId),
+      storedTraces: get().storedTraces.filter((t) => t.id !== traceId),
       ...(shown ? { source: null, selectedRound: null, hover: null, cursor: null, replaying: false } : {}),
       ...(get().lastImport?.traceId === traceId ? { lastImport: null } : {}),
       inspectorVersion: get().inspectorVersion + 1,
     });
   },
 
-  async showStoredTrace(traceId, name, fromEvent = false) {
-    if (fromEvent && ownImports > 0) return; // this window's own import: already shown
+  async showStoredTrace(traceId, name, opts = {}) {
+    if (opts.fromEvent && ownImports > 0) return; // this window's own import: already shown
+    const origin = opts.origin && opts.origin !== 'imported' ? { origin: opts.origin } : {};
     const src = get().source;
     if (src?.kind === 'import' && src.traceId === traceId) return;
     try {
@@ -187,8 +189,8 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
       set({
         buffers: { ...get().buffers, [key]: RoundsBuffer.fromRounds(trace.model.n_layer, trace.rounds) },
         traces: { ...get().traces, [key]: trace },
-        source: { kind: 'import', key, name, traceId },
-        lastImport: { kind: 'import', key, name, traceId },
+        source: { kind: 'import', key, name, traceId, ...origin },
+        lastImport: { kind: 'import', key, name, traceId, ...origin },
         selectedRound: null,
         hover: null,
         cursor: null,
@@ -198,7 +200,7 @@ export const createInspectorSlice: Slice<InspectorSlice> = (set, get) => ({
         inspectorVersion: get().inspectorVersion + 1,
       });
     } catch (e) {
-      get().pushError(`Could not open the imported trace: ${errorText(e)}`);
+      get().pushError(`Could not open the trace ${name}: ${errorText(e)}`);
     }
   },
 

@@ -1,6 +1,6 @@
 // The layer lab: skip sets the user pins in a round's layer strip (per inspected reply or trace), and
 // the runs made with them ('lab:run'), so each run's acceptance and cosine path can be shown beside
-// the DP's choice. The runs are kept by the backend as stand-alone traces; this slice holds what the
+// the DP's choice. The runs are kept by the backend as stand-alone 'lab' traces; this slice holds what the
 // inspector shows of them while the app runs.
 import type { ResponseOf } from '@shared/api';
 import { call, errorText } from '../lib/client';
@@ -52,7 +52,7 @@ export const createLabSlice: Slice<LabSlice> = (set, get) => ({
     try {
       const r = await call('lab:run', claspM === undefined ? { traceId, skipLayers: pins } : { traceId, claspM });
       set({ labRuns: { ...get().labRuns, [key]: [...(get().labRuns[key] ?? []), labRunOf(r)] } });
-      void get().loadImportedTraces(); // the run is kept beside the imported traces
+      void get().loadStoredTraces(); // the run is kept, under the trace list's Lab heading
     } catch (e) {
       set({ labError: { key, text: errorText(e) } });
     } finally {

@@ -1,13 +1,23 @@
 // Reply versions, "Compare modes" and the inspector's A/B pin: the renderer side of issue 13 item 2.
 // Versions: ‹ n/m › swaps the shown reply for another version (chat:version), and the inspector
 // follows when it showed the old one. Compare: one job per reply at a time; its progress and result
-// arrive as app events and live here only (never in the conversation). Pin: one trace kept as A, to
+// arrive as app events and live here only (never in the conversation); each run's trace is stored by
+// the backend (source 'compare'), so a run opens in the inspector and shows in the trace list. Pin: one trace kept as A, to
 // show another against it.
 import type { Message } from '@shared/api';
 import type { CompareEvent } from '@shared/compare';
 import { call, errorText } from '../lib/client';
 import { sourceKey } from './inspectorSlice';
-import type { AbStats, Slice, StudioSlice } from './types';
+import type { AbStats, AppState, Slice, StudioSlice } from './types';
+
+/**
+ * The reply whose comparison is running now, if any (in any conversation: it holds the one engine, so
+ * a reply sent meanwhile would wait unseen behind it). The composer holds Send back meanwhile, and says why.
+ */
+export function runningCompareId(s: Pick<AppState, 'compares'>): string | null {
+  for (const [messageId, c] of Object.entries(s.compares)) if (c.running) return messageId;
+  return null;
+}
 
 export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
   /** Puts `next` in the place of the shown version `oldId` of conversation `cid`. */
@@ -44,7 +54,10 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
       const cur = get().compares[m.id];
       if (cur?.running) return;
       set({
-        compares: { ...get().compares, [m.id]: { jobId: null, running: true, done: 0, total: opts.repeats * 3, phase: 'starting', result: null, error: null } },
+        compares: {
+          ...get().compares,
+          [m.id]: { jobId: null, conversationId: m.conversationId, running: true, done: 0, total: opts.repeats * 3, phase: 'starting', result: null, error: null },
+        },
       });
       try {
         const r = await call('compare:start', { conversationId: m.conversationId, messageId: m.id, ...opts });
@@ -53,7 +66,10 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
         set({ compares: { ...get().compares, [m.id]: { ...now!, jobId: r.jobId, total: r.total } } });
       } catch (e) {
         set({
-          compares: { ...get().compares, [m.id]: { jobId: null, running: false, done: 0, total: 0, phase: 'failed', result: null, error: errorText(e) } },
+          compares: {
+            ...get().compares,
+            [m.id]: { jobId: null, conversationId: m.conversationId, running: false, done: 0, total: 0, phase: 'failed', result: null, error: errorText(e) },
+          },
         });
       }
     },
@@ -67,7 +83,7 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
       }
     },
     applyCompareEvent(e: CompareEvent) {
-      const cur = get().compares[e.messageId] ?? { jobId: e.jobId, running: true, done: 0, total: 0, phase: 'starting', result: null, error: null };
+      const cur = get().compares[e.messageId] ?? { jobId: e.jobId, conversationId: e.conversationId, running: true, done: 0, total: 0, phase: 'starting', result: null, error: null };
       if (cur.jobId && cur.jobId !== e.jobId) return; // an older job's late event
       const next =
         e.type === 'compare-progress'
@@ -76,6 +92,7 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
             ? { ...cur, jobId: e.jobId, running: false, done: e.result.runs.length, result: e.result, phase: e.result.cancelled ? 'cancelled' : 'done' }
             : { ...cur, jobId: e.jobId, running: false, phase: 'failed', error: e.message };
       set({ compares: { ...get().compares, [e.messageId]: next } });
+      if (e.type === 'compare-done') void get().loadStoredTraces(); // its runs' traces, under Compare modes
     },
 
     abPin: null,

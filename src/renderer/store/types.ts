@@ -1,7 +1,7 @@
 // The renderer's state: one zustand store made of slices (conversations, chat, model, inspector,
 // ui). API listeners change it only through the slices' actions.
 import type { StateCreator } from 'zustand';
-import type { AppEvent, Conversation, SettingsPatch, TraceListItem, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
+import type { AppEvent, Conversation, SettingsPatch, StandaloneTraceSource, TraceListItem, Message, ModelEvent, ModelListItem, ReplyEvent } from '@shared/api';
 import type { SamplingDefaults } from '@shared/settings';
 import type { CompareEvent, CompareResult } from '@shared/compare';
 import type { GenerationStats, ModelInfo, RoundEvent } from '@shared/engineTypes';
@@ -61,7 +61,8 @@ export interface ModelSlice {
 
 export type InspectorSource =
   | { kind: 'message'; messageId: string; conversationId: string }
-  | { kind: 'import'; key: string; name: string; traceId?: string };
+  /** a trace that is no reply's own: an imported file, or a stored layer-lab or compare-modes run (origin; absent: a file) */
+  | { kind: 'import'; key: string; name: string; traceId?: string; origin?: StandaloneTraceSource };
 
 export interface InspectorSlice {
   /** round buffers by key: an assistant message id, or 'import:N' */
@@ -91,7 +92,7 @@ export interface InspectorSlice {
   importTraceText(text: string, name: string): boolean;
   showImport(): void;
   /** shows a trace the backend stored (an import made from the Electron menu) */
-  showStoredTrace(traceId: string, name: string, fromEvent?: boolean): Promise<void>;
+  showStoredTrace(traceId: string, name: string, opts?: { fromEvent?: boolean; origin?: StandaloneTraceSource }): Promise<void>;
   selectRound(r: number | null): void;
   setHover(h: { round: number; layer: number | null } | null): void;
   setSimMetric(m: 'path' | 'layer'): void;
@@ -105,10 +106,10 @@ export interface InspectorSlice {
   /** the model those texts are from; cleared when another model loads */
   tokenTextModel: string | null;
   decodeIds(ids: number[]): Promise<void>;
-  /** the imported traces the backend keeps (reachable after a reload) */
-  importedTraces: TraceListItem[];
-  loadImportedTraces(): Promise<void>;
-  deleteImportedTrace(traceId: string): Promise<void>;
+  /** the stand-alone traces the backend keeps (imported files, lab and compare runs; reachable after a reload) */
+  storedTraces: TraceListItem[];
+  loadStoredTraces(): Promise<void>;
+  deleteStoredTrace(traceId: string): Promise<void>;
 }
 
 export interface AppError {
@@ -148,6 +149,8 @@ export interface UiSlice {
 /** One reply's "Compare modes" job, as this window knows it. */
 export interface CompareState {
   jobId: string | null;
+  /** the reply's conversation (the composer says why Send waits while a comparison runs) */
+  conversationId: string;
   running: boolean;
   done: number;
   total: number;

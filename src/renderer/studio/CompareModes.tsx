@@ -1,9 +1,11 @@
 // "Compare modes" on a reply: re-runs its prompt in ar, static and clasp, N repeats each with a
 // fixed seed, and shows median tok/s, TTFT and the measured speed-up vs ar with its min–max spread.
-// The runs are not added to the conversation; the result lives in this window only.
+// The runs are not added to the conversation; the table lives in this window only, while each run's
+// trace is stored (the trace list's "Compare modes"): a run's number opens it in the inspector, where
+// it can be pinned as A.
 import { useState } from 'react';
 import type { Message } from '@shared/api';
-import { COMPARE_LIMITS, type CompareResult } from '@shared/compare';
+import { COMPARE_LIMITS, type CompareResult, type CompareRun } from '@shared/compare';
 import { DEFS as REPLY_DEFS, isDemoModel } from '../chat/ReplyStats';
 import { Hint } from '../components/Hint';
 import { fmtNum, fmtPct } from '../lib/format';
@@ -13,6 +15,7 @@ const DEFS = {
   tps: 'Median over the runs of generated tokens / decode time (after the prefill). The bar shows the median; the range is the slowest and fastest run.',
   ttft: 'Median time to the first token. A warm-up run puts the prompt in the KV cache first, so this is the first step, not a full prefill.',
   speedup: "Median tok/s over ar's median tok/s. The range: each repeat's tok/s over the ar run made right before it, lowest and highest.",
+  runs: "Each run's trace is kept (the inspector's trace list, under Compare modes): click a run to inspect it, then pin it as A to set another against it.",
 };
 
 export function CompareModes({ m, busy }: { m: Message; busy: boolean }) {
@@ -30,7 +33,7 @@ export function CompareModes({ m, busy }: { m: Message; busy: boolean }) {
     <section className="compare-panel" data-testid="compare-panel" aria-label="Compare modes">
       <header className="compare-head">
         <strong>Compare modes</strong>
-        <span className="dim">re-runs this reply’s prompt in ar, static and clasp on this machine; not added to the chat</span>
+        <span className="dim">re-runs this reply’s prompt in ar, static and clasp on this machine; not added to the chat (each run’s trace is kept)</span>
       </header>
       <div className="compare-form">
         <label>
@@ -114,6 +117,11 @@ function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
               </Hint>
             </th>
             <th>acceptance</th>
+            <th>
+              <Hint text={DEFS.runs}>
+                <span>runs</span>
+              </Hint>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -143,6 +151,13 @@ function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
                 )}
               </td>
               <td>{row.acceptanceRate === null ? '–' : fmtPct(row.acceptanceRate)}</td>
+              <td className="compare-runs">
+                {r.runs
+                  .filter((x) => x.mode === row.mode)
+                  .map((x) => (
+                    <RunButton key={x.traceId} run={x} />
+                  ))}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -164,5 +179,25 @@ function CompareTable({ r, demo }: { r: CompareResult; demo: boolean }) {
         </p>
       )}
     </div>
+  );
+}
+
+/** One run's number: opens its stored trace in the inspector (gone once deleted from the trace list). */
+function RunButton({ run }: { run: CompareRun }) {
+  const show = useApp((s) => s.showStoredTrace);
+  const shown = useApp((s) => s.source?.kind === 'import' && s.source.traceId === run.traceId);
+  const deleted = useApp((s) => s.storedTraces.length > 0 && !s.storedTraces.some((t) => t.id === run.traceId));
+  return (
+    <button
+      className="btn tiny ghost compare-run-open"
+      data-testid="compare-run-open"
+      data-trace-id={run.traceId}
+      aria-current={shown || undefined}
+      disabled={deleted}
+      title={deleted ? `${run.name}: its trace was deleted` : `Inspect ${run.name} (${fmtNum(run.tokensPerS, 1)} tok/s)`}
+      onClick={() => void show(run.traceId, run.name, { origin: 'compare' })}
+    >
+      {run.repeat + 1}
+    </button>
   );
 }

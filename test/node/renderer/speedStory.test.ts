@@ -3,7 +3,7 @@
 // when "try it anyway" and "forget what was learned" are offered.
 import { describe, expect, it } from 'vitest';
 import type { GenerationStats, PlanStretch } from '../../../src/shared/engineTypes';
-import { partsText, speedStory } from '../../../src/renderer/lib/speedStory';
+import { measuredSpeed, partsText, speedStory } from '../../../src/renderer/lib/speedStory';
 
 function stretch(p: Partial<PlanStretch> & { from: number; n: number }): PlanStretch {
   return {
@@ -85,5 +85,23 @@ describe('speedStory', () => {
     const none = speedStory(stats({ rounds: 0, stretches: null }));
     expect(none.label).toBe('plain');
     expect(none.headline).toBe('No tokens were speculated in this reply.');
+  });
+});
+
+describe('measuredSpeed (the explanation and the inspector Summary share it)', () => {
+  it('gives the measured speed-up, this reply’s rate and the plain rate here, and the prediction apart', () => {
+    const st = stats({ rounds: 30, plain_steps: 0, speedup: 1.31, tokens_per_s: 164, plain_tokens_per_s: 125, predicted_speedup: 1.6, stretches: [stretch({ from: 0, n: 114, speculate: true })] });
+    const m = measuredSpeed(st);
+    expect(m).toEqual({ tokensPerS: 164, plainTokensPerS: 125, speedup: 1.31, plainEstimateMs: (113 * 1000) / 125, predicted: 1.6 });
+    // the explanation says the same measured figure and the same plain estimate
+    const story = speedStory(st);
+    expect(story.headline).toBe('CLaSp speculated for the whole reply and ran at 1.31× of plain speed on this machine.');
+    expect(story.plainEstimateMs).toBe(m.plainEstimateMs);
+  });
+
+  it('says nothing measured where the engine measured nothing', () => {
+    const m = measuredSpeed(stats({ speedup: null, plain_tokens_per_s: null, predicted_speedup: undefined }));
+    expect(m).toMatchObject({ speedup: null, plainTokensPerS: null, plainEstimateMs: null, predicted: null });
+    expect(measuredSpeed(stats({ speedup: Number.NaN })).speedup).toBeNull();
   });
 });

@@ -7,10 +7,13 @@ import type { GenerationStats, RoundEvent } from '../../../src/shared/engineType
 import { defaultChatSettings } from '../../../src/shared/settings';
 import { DIFF, sideFigures, skipDiff } from '../../../src/renderer/lib/abDiff';
 import { RoundsBuffer } from '../../../src/renderer/lib/rounds';
+import { traceGroups } from '../../../src/renderer/lib/traceGroups';
+import { sampleTrace } from '../helpers/traces';
 
 const call = vi.fn();
 vi.mock('../../../src/renderer/lib/client', async (original) => ({ ...(await original<object>()), call }));
 const { useApp } = await import('../../../src/renderer/store');
+const { runningCompareId } = await import('../../../src/renderer/store/studioSlice');
 
 const initial = useApp.getState();
 const conv: Conversation = { id: 'c1', title: 'c1', systemPrompt: '', settings: defaultChatSettings(), createdAt: 1, updatedAt: 1 };
@@ -111,6 +114,69 @@ describe('compare (renderer)', () => {
     useApp.setState({ compares: {} });
     await useApp.getState().startCompare(m, { repeats: 1, maxTokens: 8, greedy: true });
     expect(useApp.getState().compares.a2).toMatchObject({ running: false, phase: 'failed', error: '"Compare modes" is running' });
+  });
+});
+
+describe('compare runs keep their traces (renderer)', () => {
+  const run = (mode: 'ar' | 'static' | 'clasp', repeat: number) => ({
+    traceId: `t-${mode}-${repeat}`,
+    name: `Compare: ${mode} run ${repeat + 1} of 2`,
+    mode,
+    repeat,
+    tokensPerS: 100,
+    ttftMs: 5,
+    nGenerated: 8,
+    acceptanceRate: null,
+    drafted: 0,
+    accepted: 0,
+  });
+  const listed = [
+    { id: 't-reply', name: 'reply', source: 'generated' as const, conversationId: 'c1', messageId: 'a2', createdAt: 5 },
+    { id: 't-clasp-1', name: 'Compare: clasp run 2 of 2', source: 'compare' as const, conversationId: 'c1', messageId: null, createdAt: 4 },
+    { id: 't-lab', name: 'Lab: skip 3,5,7', source: 'lab' as const, conversationId: 'c1', messageId: null, createdAt: 3 },
+    { id: 't-file', name: 'run.json · demo · clasp', source: 'imported' as const, conversationId: null, messageId: null, createdAt: 2 },
+  ];
+
+  it('a finished comparison reloads the trace list; a run opens in the inspector as a compare run and pins as A under its name', async () => {
+    call.mockImplementation(async (channel: string) => {
+      if (channel === 'traces:list') return listed;
+      if (channel === 'trace:get') return sampleTrace();
+      if (channel === 'trace:delete') return { deleted: true };
+      throw new Error(`unexpected ${channel}`);
+    });
+    const res = { ...result(), repeats: 2, runs: [run('ar', 0), run('clasp', 0), run('ar', 1), run('clasp', 1)] };
+    useApp.getState().applyAppEvent({ type: 'compare-done', jobId: 'j1', conversationId: 'c1', messageId: 'a2', result: res });
+    await vi.waitFor(() => expect(useApp.getState().storedTraces.map((t) => t.id)).toEqual(['t-clasp-1', 't-lab', 't-file']));
+    // the list's headings: one per kind, a reply's own trace not among them
+    expect(traceGroups(useApp.getState().storedTraces).map((g) => [g.heading, g.items.map((t) => t.name)])).toEqual([
+      ['Imported files', ['run.json · demo · clasp']],
+      ['Layer lab', ['Lab: skip 3,5,7']],
+      ['Compare modes', ['Compare: clasp run 2 of 2']],
+    ]);
+    const r = res.runs[3]!;
+    await useApp.getState().showStoredTrace(r.traceId, r.name, { origin: 'compare' });
+    expect(call).toHaveBeenCalledWith('trace:get', { traceId: 't-clasp-1' });
+    expect(useApp.getState().source).toMatchObject({ kind: 'import', name: 'Compare: clasp run 2 of 2', traceId: 't-clasp-1', origin: 'compare' });
+    useApp.getState().pinA();
+    expect(useApp.getState().abPin).toMatchObject({ label: 'Compare: clasp run 2 of 2' });
+    // deleting it from the list takes it off the screen
+    await useApp.getState().deleteStoredTrace('t-clasp-1');
+    expect(call).toHaveBeenLastCalledWith('trace:delete', { traceId: 't-clasp-1' });
+    expect(useApp.getState().source).toBeNull();
+    expect(useApp.getState().storedTraces.map((t) => t.id)).toEqual(['t-lab', 't-file']);
+    // the conversation is untouched
+    expect(useApp.getState().messages.c1).toHaveLength(2);
+  });
+
+  it('names the running comparison, in any conversation, so the composer can hold Send back', async () => {
+    expect(runningCompareId(useApp.getState())).toBeNull();
+    call.mockResolvedValueOnce({ jobId: 'j1', total: 3 });
+    await useApp.getState().startCompare(useApp.getState().messages.c1![1]!, { repeats: 1, maxTokens: 8, greedy: true });
+    expect(runningCompareId(useApp.getState())).toBe('a2');
+    expect(useApp.getState().compares.a2!.conversationId).toBe('c1');
+    call.mockResolvedValue([]);
+    useApp.getState().applyAppEvent({ type: 'compare-done', jobId: 'j1', conversationId: 'c1', messageId: 'a2', result: result() });
+    expect(runningCompareId(useApp.getState())).toBeNull();
   });
 });
 
