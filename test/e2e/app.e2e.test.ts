@@ -6,15 +6,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { parseTrace } from '../../src/shared/trace';
-import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, id, sendAndWait, startStudio, type Studio } from './harness';
+import { ARTIFACTS, SKIP_UI_SUITE, id, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
 
 let studio: Studio;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `e2e-${name}.png`) });
@@ -26,17 +26,12 @@ async function waitIdle(timeout = 90_000) {
 
 beforeAll(async () => {
   if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  studio = await startStudio();
-  browser = await launchBrowser();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', acceptDownloads: true });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ui = await openStudioPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', acceptDownloads: true });
+  ({ studio, page, pageErrors, context } = ui);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await studio?.close();
+  await ui?.close();
 });
 
 describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000 }, () => {

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -178,20 +178,89 @@ export async function startStudio(opts: { home?: string } = {}): Promise<Studio>
 /** The selector of an element by its data-testid (docs/UI.md). */
 export const id = (t: string) => `[data-testid="${t}"]`;
 
+/** A started studio with one Chromium page on it: what every e2e file's beforeAll makes. */
+export interface StudioPage {
+  studio: Studio;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** uncaught errors in the page; each file ends by checking it is empty */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the studio (startStudio) and opens a page at the given size and colour scheme (default
+ * 1400×900, light), collecting the page's uncaught errors. Makes test-artifacts/ for screenshots.
+ */
+export async function openStudioPage(
+  opts: { home?: string; viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark'; acceptDownloads?: boolean } = {},
+): Promise<StudioPage> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const studio = await startStudio({ home: opts.home });
+  let browser: Browser;
+  try {
+    browser = await launchBrowser();
+  } catch (e) {
+    await studio.close();
+    throw e;
+  }
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1400, height: 900 },
+    colorScheme: opts.colorScheme ?? 'light',
+    acceptDownloads: opts.acceptDownloads ?? false,
+  });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return {
+    studio,
+    browser,
+    context,
+    page,
+    pageErrors,
+    async close() {
+      await browser.close();
+      await studio.close();
+    },
+  };
+}
+
+/**
+ * Waits until there are more than `before` replies, the last one has finished and the Stop button has
+ * gone; returns the last reply. On a timeout the error says what the page showed (the replies, the
+ * last one's status, any alert), and `shotOnTimeout` names a screenshot to take of it.
+ */
+export async function replyAfter(page: Page, before: number, opts: { timeout?: number; shotOnTimeout?: string } = {}): Promise<Locator> {
+  const timeout = opts.timeout ?? 90_000;
+  await page
+    .waitForFunction(
+      ([sel, n]) => {
+        const all = document.querySelectorAll(sel as string);
+        const last = all[all.length - 1] as HTMLElement | undefined;
+        return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
+      },
+      [id('message-assistant'), before] as const,
+      { timeout },
+    )
+    .catch(async (e: unknown) => {
+      if (opts.shotOnTimeout) await page.screenshot({ path: path.join(ARTIFACTS, opts.shotOnTimeout) }).catch(() => undefined);
+      const state = await page.evaluate((sel) => {
+        const all = document.querySelectorAll(sel);
+        const last = all[all.length - 1] as HTMLElement | undefined;
+        const banner = document.querySelector('[role="alert"]')?.textContent ?? '';
+        return `${all.length} replies; last: ${last?.dataset.status ?? 'none'}; alert: ${banner.slice(0, 300)}`;
+      }, id('message-assistant'));
+      throw new Error(`${String(e)}\n(waiting for reply ${before + 1}) ${state}`);
+    });
+  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
+  return page.locator(id('message-assistant')).last();
+}
+
 /** Sends a message, waits for its reply to finish and the Stop button to go; returns the reply's locator. */
-export async function sendAndWait(page: Page, text: string, timeout = 90_000) {
+export async function sendAndWait(page: Page, text: string, opts: { timeout?: number; shotOnTimeout?: string } = {}): Promise<Locator> {
   const before = await page.locator(id('message-assistant')).count();
   await page.locator(id('chat-input')).fill(text);
   await page.locator(id('send')).click();
-  await page.waitForFunction(
-    ([sel, n]) => {
-      const all = document.querySelectorAll(sel as string);
-      const last = all[all.length - 1] as HTMLElement | undefined;
-      return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
-    },
-    [id('message-assistant'), before] as const,
-    { timeout },
-  );
-  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
-  return page.locator(id('message-assistant')).last();
+  return replyAfter(page, before, opts);
 }

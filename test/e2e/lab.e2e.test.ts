@@ -3,17 +3,16 @@
 // acceptance and cosine path beside the DP's choice, with the reply left as it was; re-run with
 // CLaSp at a fixed M from the DP table. Screenshots (1400×900 light, 1000×800 dark) go to
 // test-artifacts/lab-*.png.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, id, launchBrowser, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, id, SKIP_UI_SUITE, type Studio, openStudioPage, type StudioPage } from './harness';
 
 
 let studio: Studio;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `lab-${name}.png`) });
 
@@ -26,17 +25,12 @@ const pressed = () => page.locator(`${id('layer-lab')} [aria-pressed="true"]`).e
 
 describe.skipIf(SKIP_UI_SUITE)('the layer lab', { timeout: 180_000 }, () => {
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    studio = await startStudio();
-    browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ui = await openStudioPage();
+    ({ studio, page, pageErrors } = ui);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await studio?.close();
+    await ui?.close();
   });
 
   it('gets a greedy CLaSp reply with a fixed M and picks a round', async () => {

@@ -8,17 +8,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { makeModelHome, snapshot, type ModelHome } from '../node/helpers/modelFolders';
-import { ARTIFACTS, id, launchBrowser, sendAndWait, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
+import { ARTIFACTS, id, sendAndWait, SKIP_UI_SUITE, type Studio, openStudioPage, type StudioPage } from './harness';
 
 let tmp: string;
 let fx: ModelHome;
 let before: string[];
 let studio: Studio;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `open-model-${name}.png`) });
 const entry = (name: string) => page.locator(`${id('model-browser-entry')}[data-name="${name}"]`);
@@ -41,23 +41,18 @@ function browse(p: string) {
 
 beforeAll(async () => {
   if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clasp-e2e-home-'));
   const home = path.join(tmp, 'home');
   fx = makeModelHome(home);
   fs.mkdirSync(path.join(tmp, 'outside'));
   fs.symlinkSync(path.join(tmp, 'outside'), path.join(fx.lmStudio, 'escape'));
   before = snapshot(home);
-  studio = await startStudio({ home });
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ui = await openStudioPage({ home });
+  ({ studio, page, pageErrors } = ui);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await studio?.close();
+  await ui?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

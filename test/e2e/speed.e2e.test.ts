@@ -4,53 +4,29 @@
 // nothing was speculated); "try it anyway" re-runs a reply that the policy kept plain, speculating;
 // "forget what was learned" makes the next reply start from no counts. The welcome text promises
 // only what is measured. Screenshots at 1400×900 and 1000×800 go to test-artifacts/speed-*.png.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { ARTIFACTS, id, launchBrowser, startStudio, type Studio } from './harness';
+import type { Locator, Page } from 'playwright-core';
+import { ARTIFACTS, id, replyAfter, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
 
 let studio: Studio;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `speed-${name}.png`) });
 
-/** Waits until there are more than `before` replies and the last one has finished. */
-async function lastReplyAfter(before: number, timeout = 90_000): Promise<Locator> {
-  await page
-    .waitForFunction(
-      ([sel, n]) => {
-        const all = document.querySelectorAll(sel as string);
-        const last = all[all.length - 1] as HTMLElement | undefined;
-        return all.length > (n as number) && !!last && last.dataset.status !== 'streaming';
-      },
-      [id('message-assistant'), before] as const,
-      { timeout },
-    )
-    .catch(async (e: unknown) => {
-      // Say what the page showed: how many replies, the last one's status, any error banner.
-      await shot('timeout');
-      const state = await page.evaluate((sel) => {
-        const all = document.querySelectorAll(sel);
-        const last = all[all.length - 1] as HTMLElement | undefined;
-        const banner = document.querySelector('[role="alert"]')?.textContent ?? '';
-        return `${all.length} replies; last: ${last?.dataset.status ?? 'none'}; alert: ${banner.slice(0, 300)}`;
-      }, id('message-assistant'));
-      throw new Error(`${String(e)}\n(waiting for reply ${before + 1}) ${state}`);
-    });
-  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
-  const last = page.locator(id('message-assistant')).last();
+/** The last reply after `before`, once finished and explained. */
+async function lastReplyAfter(before: number): Promise<Locator> {
+  const last = await replyAfter(page, before, { shotOnTimeout: 'speed-timeout.png' });
   await last.locator(id('speed-explanation')).waitFor();
   return last;
 }
 
 async function send(text: string): Promise<Locator> {
-  const before = await page.locator(id('message-assistant')).count();
-  await page.locator(id('chat-input')).fill(text);
-  await page.locator(id('send')).click();
-  return lastReplyAfter(before);
+  const last = await sendAndWait(page, text, { shotOnTimeout: 'speed-timeout.png' });
+  await last.locator(id('speed-explanation')).waitFor();
+  return last;
 }
 
 /** The explanation's parts, checked for what every reply must say. */
@@ -76,17 +52,12 @@ async function explanation(reply: Locator) {
 }
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  studio = await startStudio();
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ui = await openStudioPage();
+  ({ studio, page, pageErrors } = ui);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await studio?.close();
+  await ui?.close();
 });
 
 describe('speed, told per reply', { timeout: 300_000 }, () => {

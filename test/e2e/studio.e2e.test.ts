@@ -6,14 +6,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, launchBrowser, SKIP_UI_SUITE, id, sendAndWait, startStudio, type Studio } from './harness';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, SKIP_UI_SUITE, id, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
 
 let studio: Studio;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `studio-${name}.png`) });
 
@@ -44,17 +44,12 @@ const frames = (n = 3) => page.evaluate((k) => new Promise((r) => { let i = 0; c
 
 beforeAll(async () => {
   if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  studio = await startStudio();
-  browser = await launchBrowser();
-  context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light', acceptDownloads: true });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ui = await openStudioPage({ acceptDownloads: true });
+  ({ studio, page, pageErrors, context } = ui);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await studio?.close();
+  await ui?.close();
 });
 
 describe.skipIf(SKIP_UI_SUITE)('the studio (issue 13)', { timeout: 180_000 }, () => {

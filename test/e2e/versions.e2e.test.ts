@@ -3,17 +3,16 @@
 // (text, stats and inspector), Compare modes with N = 1 on short replies shows one row per mode and
 // the greedy check, and pinning one version as A shows the other against it with a difference
 // heatmap. Screenshots (1400×900 and 1000×800, light and dark) go to test-artifacts/versions-*.png.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, id, launchBrowser, SKIP_UI_SUITE, startStudio, type Studio } from './harness';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, id, SKIP_UI_SUITE, type Studio, openStudioPage, type StudioPage } from './harness';
 
 
 let studio: Studio;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `versions-${name}.png`) });
 const waitIdle = (timeout = 90_000) => page.locator(id('stop')).waitFor({ state: 'detached', timeout });
@@ -40,17 +39,12 @@ const heatBase = () =>
 
 beforeAll(async () => {
   if (SKIP_UI_SUITE) return;
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  studio = await startStudio();
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ui = await openStudioPage();
+  ({ studio, page, pageErrors } = ui);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await studio?.close();
+  await ui?.close();
 });
 
 describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180_000 }, () => {

@@ -27,10 +27,17 @@ function schema4Database(): void {
   migrate(db, MIGRATIONS.slice(0, 4));
   expect(schemaVersion(db)).toBe(4);
   const now = Date.now();
-  db.prepare('INSERT INTO conversations (id, title, system_prompt, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run('c1', 'Old chat', '', JSON.stringify(SETTINGS), now, now);
-  db.prepare('INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, reply_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-    'a1', 'c1', 1, 'assistant', 'Hi.', 'complete', now, now, 't-reply', 'a1',
+  db.prepare('INSERT INTO conversations (id, title, system_prompt, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    'c1',
+    'Old chat',
+    '',
+    JSON.stringify(SETTINGS),
+    now,
+    now,
   );
+  db.prepare(
+    'INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, reply_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run('a1', 'c1', 1, 'assistant', 'Hi.', 'complete', now, now, 't-reply', 'a1');
   const put = db.prepare('INSERT INTO traces (id, conversation_id, message_id, source, name, created_at, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const json = JSON.stringify(sampleTrace());
   put.run('t-reply', 'c1', 'a1', 'generated', 'reply', now, json);
@@ -65,7 +72,12 @@ describe('trace sources (migration 5)', () => {
     const s = new SessionStore({ file });
     try {
       for (const source of ['generated', 'imported', 'lab', 'compare'] as const) s.putTrace(sampleTrace(), { source, name: source });
-      expect(s.listTraces().map((t) => t.source).sort()).toEqual(['compare', 'generated', 'imported', 'lab']);
+      expect(
+        s
+          .listTraces()
+          .map((t) => t.source)
+          .sort(),
+      ).toEqual(['compare', 'generated', 'imported', 'lab']);
     } finally {
       s.close();
     }

@@ -49,7 +49,13 @@ export function TraceList() {
                       {t.name}
                     </button>
                     <span className="dim small">{fmtWhen(t.createdAt)}</span>
-                    <button className="icon-btn" data-testid="trace-delete" aria-label={`Delete ${t.name}`} title="Delete this trace" onClick={() => void remove(t.id)}>
+                    <button
+                      className="icon-btn"
+                      data-testid="trace-delete"
+                      aria-label={`Delete ${t.name}`}
+                      title="Delete this trace"
+                      onClick={() => void remove(t.id)}
+                    >
                       <Icon name="trash" size={13} />
                     </button>
                   </li>
