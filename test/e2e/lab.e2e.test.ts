@@ -52,6 +52,18 @@ describe.skipIf(SKIP_UI_SUITE)('the layer lab', { timeout: 180_000 }, () => {
     await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.3);
     await page.locator(id('inspector-round-detail')).waitFor();
     expect(await page.locator(`${id('layer-lab')} [data-layer]`).count()).toBe(32);
+    // the Summary card: the reply's measured speed against plain decoding here, the same figure as
+    // the reply's explanation says; the policy's prediction only in small print, named as such
+    const card = page.locator(id('inspector-measured-speed'));
+    const speedup = Number(await card.getAttribute('data-speedup'));
+    expect(speedup).toBeGreaterThan(0);
+    expect(await card.locator('.stat-label').innerText()).toBe('of plain speed, measured');
+    expect(await page.locator(id('inspector-measured-rates')).innerText()).toMatch(/^[\d.,]+ tok\/s · plain [\d.,]+ tok\/s here$/);
+    const headline = await page.locator(`${id('speed-explanation')} .speed-headline-text`).innerText();
+    const told = /ran at ([\d.,]+×) of plain speed/.exec(headline);
+    expect(told, headline).not.toBeNull();
+    expect((await card.locator('.stat-num').innerText()).startsWith(told![1]!)).toBe(true);
+    expect(await page.locator(id('inspector-summary')).innerText()).not.toMatch(/predicted speed-up/);
   });
 
   it('pins layers: toggle, take the round’s set, clear, and shows the count', async () => {
@@ -132,7 +144,17 @@ describe.skipIf(SKIP_UI_SUITE)('the layer lab', { timeout: 180_000 }, () => {
     await page.locator(id('layer-lab-results')).scrollIntoViewIfNeeded();
     await page.screenshot({ path: '/tmp/lab-results-dark-1000.png' });
     await page.locator(id('layer-lab-open')).first().click();
-    await page.waitForFunction((sel) => /lab · layers/.test(document.querySelector(sel)?.textContent ?? ''), id('inspector-source'));
+    await page.waitForFunction((sel) => /Lab: skip \d/.test(document.querySelector(sel)?.textContent ?? ''), id('inspector-source'));
+    expect(await page.locator(`${id('inspector-source')} .src-chip`).innerText()).toBe('lab run');
+    // the trace list keeps the runs under their own heading, not with imported files
+    await page.locator(id('trace-list-toggle')).click();
+    const groups = page.locator(id('trace-group'));
+    expect(await groups.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.source))).toEqual(['lab']);
+    expect(await groups.locator('h4').innerText()).toBe('Layer lab');
+    const names = await page.locator(`${id('trace-item')}[data-source="lab"] .trace-open`).allInnerTexts();
+    expect(names.sort()).toEqual(['Lab: clasp M=12', expect.stringMatching(/^Lab: skip [\d,-]+$/)]);
+    await shot('trace-list-dark-1000');
+    await page.locator(id('trace-list-toggle')).click();
     expect(pageErrors).toEqual([]);
   });
 });

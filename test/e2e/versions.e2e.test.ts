@@ -167,6 +167,37 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await shot('compare-light');
     await page.locator(id('theme-dark')).click();
     await shot('compare-dark');
+    await page.locator(id('theme-light')).click();
+  });
+
+  it('keeps each compare run’s trace: a run opens in the inspector, pins as A, and is listed (and deleted) under Compare modes', async () => {
+    const runButton = (mode: string) => page.locator(`${id('compare-row')}[data-mode="${mode}"] ${id('compare-run-open')}`);
+    expect(await page.locator(id('compare-run-open')).count()).toBe(3); // N = 1: one run per mode
+    await runButton('clasp').click();
+    await page.waitForFunction((sel) => (document.querySelector(sel)?.textContent ?? '').includes('Compare: clasp run 1 of 1'), id('inspector-source'));
+    expect(await page.locator(`${id('inspector-source')} .src-chip`).innerText()).toBe('compare run');
+    expect(await runButton('clasp').getAttribute('aria-current')).toBe('true');
+    // clasp at M = 8 drafted: its rounds are there to inspect
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rounds')) > 0, id('inspector-skip-heatmap'));
+    await page.locator(id('pin-a')).click();
+    await page.locator(id('ab-pinned-note')).waitFor();
+    expect(await page.locator(id('ab-pinned-note')).innerText()).toContain('Compare: clasp run 1 of 1');
+    await runButton('static').click();
+    await page.locator(id('ab-compare')).waitFor();
+    expect(await page.locator(`${id('ab-summary')} tr[data-row="mode"]`).innerText()).toMatch(/clasp\s+static/);
+    await shot('compare-run-ab-light');
+    // listed under their own heading, not as imported files; nothing was added to the chat
+    await page.locator(id('trace-list-toggle')).click();
+    const group = page.locator(`${id('trace-group')}[data-source="compare"]`);
+    expect(await group.locator('h4').innerText()).toBe('Compare modes');
+    expect((await group.locator('.trace-open').allInnerTexts()).sort()).toEqual(['Compare: ar run 1 of 1', 'Compare: clasp run 1 of 1', 'Compare: static run 1 of 1']);
+    expect(await page.locator(`${id('trace-group')}[data-source="imported"]`).count()).toBe(0);
+    await shot('compare-trace-list-light');
+    await group.locator(`${id('trace-item')}:has-text("Compare: ar run 1 of 1") ${id('trace-delete')}`).click();
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, `${id('trace-group')}[data-source="compare"] ${id('trace-item')}`);
+    await page.locator(id('trace-list-toggle')).click();
+    expect(await runButton('ar').isDisabled()).toBe(true); // its trace is gone
+    expect(await page.locator(id('message-assistant')).count()).toBe(1);
   });
 
   it('fits at 1000×800, and deleting a version leaves one', async () => {
@@ -180,6 +211,27 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await page.locator(id('version-delete-confirm')).click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="reply-versions"]').length === 0);
     expect(await page.locator(id('message-assistant')).count()).toBe(1);
+  });
+
+  it('while a comparison runs, Send waits and says why; cancelling it brings Send back', async () => {
+    await lastReply().hover();
+    if ((await page.locator(id('compare-panel')).count()) === 0) await page.locator(id('compare-modes')).click();
+    await page.locator(id('compare-repeats')).fill('10');
+    await page.locator(id('compare-max-tokens')).fill('64');
+    await page.locator(id('chat-input')).fill('Another question');
+    await page.locator(id('compare-run')).click();
+    const why = page.locator(id('compare-blocks-send'));
+    await why.waitFor();
+    expect(await why.innerText()).toMatch(/Send waits: “Compare modes” is re-running a reply of this chat .*\(\d+\/30 runs\)/);
+    expect(await page.locator(id('send')).isDisabled()).toBe(true);
+    expect(await page.locator(id('send')).getAttribute('title')).toMatch(/^Send waits/);
+    await page.locator(id('chat-input')).press('Enter'); // Enter does not send either
+    expect(await page.locator(id('message-user')).count()).toBe(1);
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await shot('compare-blocks-send-light');
+    await page.locator(id('compare-blocks-cancel')).click();
+    await why.waitFor({ state: 'detached', timeout: 60_000 });
+    expect(await page.locator(id('send')).isEnabled()).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 });
