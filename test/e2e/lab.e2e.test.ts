@@ -150,7 +150,7 @@ describe.skipIf(SKIP_UI_SUITE)('the layer lab', { timeout: 180_000 }, () => {
     await page.locator(id('trace-list-toggle')).click();
     const groups = page.locator(id('trace-group'));
     expect(await groups.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.source))).toEqual(['lab']);
-    expect(await groups.locator('h4').innerText()).toBe('Layer lab');
+    expect(await groups.locator('h4').textContent()).toBe('Layer lab');
     const names = await page.locator(`${id('trace-item')}[data-source="lab"] .trace-open`).allInnerTexts();
     expect(names.sort()).toEqual(['Lab: clasp M=12', expect.stringMatching(/^Lab: skip [\d,-]+$/)]);
     await shot('trace-list-dark-1000');

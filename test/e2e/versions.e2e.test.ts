@@ -189,7 +189,7 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     // listed under their own heading, not as imported files; nothing was added to the chat
     await page.locator(id('trace-list-toggle')).click();
     const group = page.locator(`${id('trace-group')}[data-source="compare"]`);
-    expect(await group.locator('h4').innerText()).toBe('Compare modes');
+    expect(await group.locator('h4').textContent()).toBe('Compare modes');
     expect((await group.locator('.trace-open').allInnerTexts()).sort()).toEqual(['Compare: ar run 1 of 1', 'Compare: clasp run 1 of 1', 'Compare: static run 1 of 1']);
     expect(await page.locator(`${id('trace-group')}[data-source="imported"]`).count()).toBe(0);
     await shot('compare-trace-list-light');
