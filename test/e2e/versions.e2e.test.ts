@@ -198,6 +198,7 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await page.locator(id('trace-list-toggle')).click();
     expect(await runButton('ar').isDisabled()).toBe(true); // its trace is gone
     expect(await page.locator(id('message-assistant')).count()).toBe(1);
+    await page.locator(id('theme-dark')).click(); // the next step's first shots are dark
   });
 
   it('fits at 1000×800, and deleting a version leaves one', async () => {
