@@ -1,0 +1,89 @@
+#include "policy_chain.h"
+#include <algorithm>
+#include <cmath>
+
+namespace clasp {
+
+double chain_counts::total() const {
+    double n = 0;
+    for (double x : drafts) n += x;
+    return n;
+}
+
+namespace policy {
+
+namespace {
+
+constexpr double PRIOR_DRAFTS = 8;  // drafts' worth of belief in top-1 = 1 (chains that never stop)
+constexpr double PRIOR_JUDGED = 4;  // judged drafts' worth of belief in alpha, per bucket
+// The chain's confidence is tracked as -log(product of top-1) on a grid of STEP: fine enough that
+// a DET's cut-off moves by under 2% per draft; the last cell holds everything below exp(-5.1).
+constexpr double STEP = 0.02;
+constexpr int CELLS = 256;
+
+}  // namespace
+
+void count_chain(chain_counts& cc, const float* top1, int drafted, int accepted) {
+    for (int i = 0; i < drafted; i++) {
+        const double t = std::min(1.0, std::max(1e-6, (double)top1[i]));
+        const int b = std::min(CHAIN_BUCKETS - 1, (int)(t * CHAIN_BUCKETS));
+        cc.drafts[b] += 1;
+        cc.log_top1[b] += std::log(t);
+        if (i <= accepted) cc.judged[b] += 1;  // accepted, or the first rejection
+        if (i < accepted) cc.accepted[b] += 1;
+    }
+}
+
+std::vector<chain_round> expect_chain(const chain_counts* cc, double alpha, double det, int K, const cost_table& c) {
+    struct bucket { double p, accept; int step; };
+    std::vector<bucket> buckets;
+    const double n = (cc ? cc->total() : 0) + PRIOR_DRAFTS;
+    buckets.push_back({PRIOR_DRAFTS / n, alpha, 0});
+    for (int b = 0; cc && b < CHAIN_BUCKETS; b++) {
+        if (cc->drafts[b] <= 0) continue;
+        const double mean_log = cc->log_top1[b] / cc->drafts[b];
+        const int step = std::min(CELLS - 1, std::max(0, (int)std::lround(-mean_log / STEP)));
+        buckets.push_back({cc->drafts[b] / n, (cc->accepted[b] + PRIOR_JUDGED * alpha) / (cc->judged[b] + PRIOR_JUDGED), step});
+    }
+    // A chain goes on after a draft while its confidence >= det, i.e. its cell <= last_going.
+    const int last_going = det > 0 ? (int)std::floor(-std::log(std::min(1.0, (double)det)) / STEP + 1e-9) : CELLS;
+    // going[s]: the chain is still drafting, confidence in cell s; all[s]: and every draft so far accepted.
+    std::vector<double> going(CELLS, 0), all(CELLS, 0), next_going(CELLS), next_all(CELLS);
+    going[0] = all[0] = 1;
+    int hi = 0;  // the highest cell with any mass (cells only grow)
+    std::vector<chain_round> out(std::max(0, K) + 1);
+    double drafts = 0, tokens = 1, stopped_verify = 0;  // stopped_verify: chains the DET already ended
+    for (int j = 1; j <= K; j++) {
+        double made = 0, accepted = 0;
+        std::fill(next_going.begin(), next_going.end(), 0.0);
+        std::fill(next_all.begin(), next_all.end(), 0.0);
+        int next_hi = 0;
+        for (int s = 0; s <= hi; s++) {
+            if (going[s] == 0) continue;
+            made += going[s];
+            for (const bucket& b : buckets) {
+                const int t = std::min(CELLS - 1, s + b.step);
+                next_going[t] += going[s] * b.p;
+                next_all[t] += all[s] * b.p * b.accept;
+                accepted += all[s] * b.p * b.accept;
+                next_hi = std::max(next_hi, t);
+            }
+        }
+        drafts += made;
+        tokens += accepted;
+        // With a cap of k = j, every chain still going ends here with j drafts.
+        out[j] = {drafts, tokens, stopped_verify + made * c.c_verify(j + 1)};
+        // Chains whose confidence fell below det end here with j drafts.
+        for (int t = last_going + 1; t <= next_hi; t++) {
+            stopped_verify += next_going[t] * c.c_verify(j + 1);
+            next_going[t] = next_all[t] = 0;
+        }
+        going.swap(next_going);
+        all.swap(next_all);
+        hi = next_hi;
+    }
+    return out;
+}
+
+}  // namespace policy
+}  // namespace clasp
