@@ -141,6 +141,8 @@ TEST(policy_automatic_det_is_the_formulas_choice) {
         best = std::max(best, r.tokens * c.c1() / (r.drafts * c.c_draft(12) + r.verify_ms + c.c_dp(12) * (1.0 / 16 + r.tokens / 200)));
     }
     CHECK_MSG(near(d.predicted_speedup, best, 1e-9), d.predicted_speedup << " vs the best " << best << ": " << d.reason);
+    // Here the counts make a DET of the grid beat the cost rule's (auto_det), which ignores them.
+    CHECK_MSG(d.det != policy::auto_det(c, 12, 12), d.det);
     // An explicit DET is used as given, priced the same way.
     in.det = 0.05f;
     decision given = policy::decide(c, &m, in, 200);

@@ -68,8 +68,9 @@ std::string alpha_text(const decision& d) {
 // and with chain counts at M every DET_GRID value (only a strictly better one replaces auto_det).
 void best_at(const cost_table& c, const policy_inputs& in, int M, int k_lo, int k_hi, double alpha, const chain_counts* cc,
              int tokens_left, decision& best) {
+    const chain_model model(cc, alpha, k_hi);
     auto try_det = [&](float det, int from, int to) {
-        const std::vector<chain_round> rs = expect_chain(cc, alpha, det, to, c);
+        const std::vector<chain_round> rs = model.rounds(det, c);
         for (int k = from; k <= to; k++) {
             decision t;
             evaluate(c, in, M, k, det, alpha, rs[k], tokens_left, t);

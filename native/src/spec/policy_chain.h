@@ -31,13 +31,30 @@ namespace policy {
 // were accepted.
 void count_chain(chain_counts& cc, const float* top1, int drafted, int accepted);
 
-// The expected round for every cap k = 1..K (index k; index 0 unused) under DET `det` (<= 0: never
-// stops; drafting continues while the product of the drafts' top-1 stays >= det, as in the decode
-// loop). The model: each draft's top-1 falls in bucket b with the counted share, independently of
-// the drafts before it, and is accepted with the bucket's counted rate (shrunk toward alpha). A
-// prior of a few drafts at top-1 = 1 accepted at rate alpha keeps the buckets in check; with no
-// counts (cc null or empty) chains never stop, so the round is k drafts and
+// The draft chains at one M, for any DET: each draft's top-1 falls in bucket b with the counted
+// share, independently of the drafts before it, and is accepted with the bucket's counted rate
+// (shrunk toward alpha). A prior of a few drafts at top-1 = 1 accepted at rate alpha keeps the
+// buckets in check; with no counts (cc null or empty) chains never stop, so a round is k drafts and
 // (1 - alpha^(k+1)) / (1 - alpha) tokens: the plain formula.
+class chain_model {
+public:
+    chain_model(const chain_counts* cc, double alpha, int K);
+    // The expected round for every cap k = 1..K (index k; index 0 unused) under DET `det` (<= 0:
+    // never stops): drafting goes on while the product of the drafts' top-1 stays >= det, as in the
+    // decode loop.
+    std::vector<chain_round> rounds(double det, const cost_table& c) const;
+
+private:
+    int K_;
+    double accept_ = 0;  // the chance a draft is accepted
+    // After j drafts (j = 0..K-1), over the cells of -log(confidence), cumulative: the chance the
+    // chain's confidence lies in cells <= s, and that besides every draft so far was accepted.
+    // The confidence only falls, so a chain is still drafting under a DET exactly when its cell
+    // is at most the DET's: one pass serves every DET.
+    std::vector<std::vector<double>> going_, all_;
+};
+
+// chain_model(cc, alpha, K).rounds(det, c).
 std::vector<chain_round> expect_chain(const chain_counts* cc, double alpha, double det, int K, const cost_table& c);
 
 }  // namespace policy
