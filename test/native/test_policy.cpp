@@ -35,7 +35,9 @@ TEST(policy_expected_tokens_and_speedup_formula) {
     auto c = cf::gpu_like_costs(32);
     // E c1 / (k c_draft(M) + c_verify(k+1) + dp), by hand: M=16, k=4, alpha 0.8, dp 0.25
     double E = (1 - std::pow(0.8, 5)) / 0.2, cost = 4 * (0.1 + 0.45) + (1 + 0.08) + 0.25;
-    CHECK(std::fabs(policy::predicted_speedup(c, 16, 4, 0.8, 0.25) - E / cost) < 1e-9);
+    const chain_round r = policy::expect_chain(nullptr, 0.8, 0.5, 4, c)[4];  // nothing counted: chains run to k
+    CHECK(r.drafts == 4 && std::fabs(r.tokens - E) < 1e-12 && r.verify_ms == c.c_verify(5));
+    CHECK(std::fabs(policy::predicted_speedup(c, 16, r, 0.25) - E / cost) < 1e-9);
 }
 
 TEST(policy_falls_back_where_speculation_cannot_pay) {
@@ -63,8 +65,9 @@ TEST(policy_speculates_at_the_argmax) {
     for (int M = 1; M < 32; M++)
         for (int k = 1; k <= 12; k++) {
             double a = policy::alpha_at(&m, M, 32), E = policy::expected_tokens(a, k);
-            int loi = policy::auto_loi(c, M, k);
-            double s = policy::predicted_speedup(c, M, k, a, c.c_dp(M) * (1.0 / loi + E / 256));
+            const chain_round r{(double)k, E, c.c_verify(k + 1)};  // no chain counts: k drafts a round
+            int loi = policy::auto_loi(c, M, r);
+            double s = policy::predicted_speedup(c, M, r, c.c_dp(M) * (1.0 / loi + E / 256));
             if (s > best) { best = s; bM = M; bk = k; }
         }
     CHECK_MSG(d.M == bM && d.k == bk, "decided M=" << d.M << " k=" << d.k << ", argmax M=" << bM << " k=" << bk);
@@ -129,8 +132,9 @@ TEST(policy_is_deterministic_and_explicit_settings_win) {
 TEST(policy_acceptance_comes_from_counts) {
     policy_memory m;
     // Chains: 3 drafted, 2 accepted (judged 3: two accepts and the rejection); 4 drafted, 4 accepted.
-    policy::count_round(m, 8, 3, 2);
-    policy::count_round(m, 8, 4, 4);
+    const float top1[] = {0.9f, 0.9f, 0.9f, 0.9f};
+    policy::count_round(m, 8, top1, 3, 2);
+    policy::count_round(m, 8, top1, 4, 4);
     CHECK(m.by_M[8].accepted == 6 && m.by_M[8].judged == 7);
     // With many counts the estimate at M approaches the counted rate; untried M follow the curve.
     count(m, 8, 0.9, 10000);

@@ -20,7 +20,13 @@ learned sample_learned(int L) {
     m.plain_tokens = 77;
     m.backoff = 2;
     m.measured = {120, 80.25, 60.125};
+    const float top1[] = {0.93f, 0.41f, 0.07f, 1.0f};
+    policy::count_round(m, 3, top1, 4, 2);  // chain counts beside the plain ones
+    m.by_M[3].accepted = 10.5;
+    m.by_M[3].judged = 20;
     l.memory["static"].by_M[2] = {1, 3};
+    l.memory["clasp-fixed"].by_M[5] = {2, 3};  // an explicit skip count's own memory
+    policy::count_round(l.memory["clasp-fixed"], 5, top1, 3, 0);
     return l;
 }
 
@@ -30,6 +36,8 @@ bool same_memory(const policy_memory& a, const policy_memory& b) {
     for (const auto& [M, x] : a.by_M) {
         auto it = b.by_M.find(M);
         if (it == b.by_M.end() || it->second.accepted != x.accepted || it->second.judged != x.judged) return false;
+        const chain_counts &p = x.chain, &q = it->second.chain;
+        if (p.drafts != q.drafts || p.log_top1 != q.log_top1 || p.accepted != q.accepted || p.judged != q.judged) return false;
     }
     return true;
 }
@@ -63,14 +71,22 @@ TEST(policy_store_round_trip) {
     CHECK_MSG(policy_store::load(file, key, L, back, warning), warning);
     CHECK(warning.empty());
     CHECK(same_costs(l.costs, back.costs));
-    CHECK(back.memory.size() == 2);
+    CHECK(back.memory.size() == 3);
+    CHECK(l.memory["clasp"].by_M[3].chain.total() == 4 && l.memory["clasp"].by_M[3].chain.judged[0] == 1 &&
+          l.memory["clasp"].by_M[3].chain.accepted[0] == 0);  // 0.07: the rejection
     CHECK(same_memory(l.memory["clasp"], back.memory["clasp"]));
     CHECK(same_memory(l.memory["static"], back.memory["static"]));
+    CHECK(same_memory(l.memory["clasp-fixed"], back.memory["clasp-fixed"]));
     // The policy decides the same on what was read back as on what was written.
     policy_inputs in;
     in.L = L;
     decision a = policy::decide(l.costs, &l.memory["clasp"], in, 100), b = policy::decide(back.costs, &back.memory["clasp"], in, 100);
     CHECK(a.reason == b.reason && a.M == b.M && a.k == b.k && a.speculate == b.speculate);
+    in.fixed_M = 5;
+    in.det = 0.5f;
+    a = policy::decide(l.costs, &l.memory["clasp-fixed"], in, 100);
+    b = policy::decide(back.costs, &back.memory["clasp-fixed"], in, 100);
+    CHECK(a.predicted_speedup == b.predicted_speedup && a.drafts == b.drafts && a.drafts < 11);  // the counted chains
     // No file: nothing loaded, no warning.
     CHECK(!policy_store::load(dir / "absent.json", key, L, back, warning) && warning.empty());
     // Another key lands in another file.
@@ -90,7 +106,12 @@ TEST(policy_store_ignores_bad_files_with_a_warning) {
         {good.substr(0, good.size() / 2), "invalid JSON"},
         {"[1,2]", "not a JSON object"},
         {replace(good, "\"clasp-policy\"", "\"clasp-trace\""), "not a clasp-policy file"},
-        {replace(good, "\"version\":1", "\"version\":0"), "format version 0"},
+        {replace(good, "\"version\":2", "\"version\":0"), "format version 0"},
+        {replace(good, "\"version\":2", "\"version\":1"), "format version 1, this engine reads 2"},  // before chain counts
+        {replace(good, "\"chain\":{\"3\"", "\"chain\":{\"4\""), "no counts in 'by_M'"},
+        {replace(good, "\"judged\":[1,0,0,0,1,", "\"judged\":[1,0,0,0,3,"), "counts out of range"},
+        {replace(good, "\"drafts\":[", "\"drafts\":[1,"), "needs 10 values"},
+        {replace(good, "\"log_top1\":[-", "\"log_top1\":[-99"), "counts out of range"},  // below its bucket's range
         {replace(good, "\"key\":\"k\"", "\"key\":\"other\""), "another model file"},
         {replace(good, "\"L\":8", "\"L\":9"), "another layer count"},
         {replace(good, "\"draft_ms\":[", "\"draft_ms\":[-1,"), "draft_ms"},
@@ -174,7 +195,7 @@ TEST(engine_keeps_what_it_learned_across_engines) {
     o.threads = 2;
     std::string file;
     { file = engine(o).policy_file; }
-    write(file, "{\"format\":\"clasp-policy\",\"version\":1,");
+    write(file, "{\"format\":\"clasp-policy\",\"version\":2,");
     engine e(o);
     CHECK(!e.policy_loaded && e.policy_warning.find("ignored the policy memory") != std::string::npos);
     e.set_costs(cf::gpu_like_costs(e.model->cfg.n_layer));

@@ -136,7 +136,8 @@ struct engine {
     std::unique_ptr<transformer> tf;
     std::string backend_reason;
     std::mutex busy;
-    // Acceptance counted per mode ("clasp", "static") on this model, across replies.
+    // Acceptance counted per mode ("clasp", "static"; an explicit skip count in "clasp-fixed",
+    // "static-fixed") on this model, across replies.
     std::map<std::string, policy_memory> memory;
     // Where memory and the cost table are kept across processes (empty: nowhere), and why a kept
     // file was not used or could not be written (empty: no problem).

@@ -29,16 +29,24 @@ double dp_per_round(const cost_table& c, int M, int loi, bool is_static, double 
     return c.c_dp(M) * (per + E / std::max(1, tokens_left));
 }
 
-// Fills a decision's figures for rounds of (M, k) at acceptance alpha.
-void evaluate(const cost_table& c, const policy_inputs& in, int M, int k, double alpha, int tokens_left, decision& d) {
+const chain_counts* chain_at(const policy_memory* mem, int M) {
+    if (!mem) return nullptr;
+    auto it = mem->by_M.find(M);
+    return it != mem->by_M.end() && it->second.chain.total() > 0 ? &it->second.chain : nullptr;
+}
+
+// Fills a decision's figures for rounds r of (M, k) under det at acceptance alpha.
+void evaluate(const cost_table& c, const policy_inputs& in, int M, int k, float det, double alpha, const chain_round& r,
+              int tokens_left, decision& d) {
     d.M = M;
     d.k = k;
     d.alpha = alpha;
-    d.loi = in.loi > 0 ? in.loi : auto_loi(c, M, k);
-    d.det = in.det >= 0 ? in.det : auto_det(c, M, k);
-    const double E = expected_tokens(alpha, k);
-    const double dp = dp_per_round(c, M, d.loi, in.is_static, E, tokens_left);
-    d.predicted_speedup = predicted_speedup(c, M, k, alpha, dp);
+    d.det = det;
+    d.drafts = r.drafts;
+    d.tokens = r.tokens;
+    d.loi = in.loi > 0 ? in.loi : auto_loi(c, M, r);
+    const double dp = dp_per_round(c, M, d.loi, in.is_static, r.tokens, tokens_left);
+    d.predicted_speedup = predicted_speedup(c, M, r, dp);
     const double c1 = c.c1();
     d.verify_steps = c.c_verify(k + 1) / c1;
     d.draft_steps = c.c_draft(M) / c1;
@@ -51,8 +59,28 @@ std::string costs_text(const decision& d, bool is_static) {
 }
 
 std::string alpha_text(const decision& d) {
-    return d.alpha_drafts > 0 ? fmt("acceptance %.2f from %.0f drafts", d.alpha, d.alpha_drafts)
-                              : fmt("acceptance %.2f assumed, none counted yet", d.alpha);
+    return (d.alpha_drafts > 0 ? fmt("acceptance %.2f from %.0f drafts", d.alpha, d.alpha_drafts)
+                               : fmt("acceptance %.2f assumed, none counted yet", d.alpha)) +
+           fmt("; under DET %.2f a round drafts %.1f and yields %.1f tokens", d.det, d.drafts, d.tokens);
+}
+
+// The best rounds at M with a cap k in [k_lo, k_hi], over the DETs: the given one; else auto_det,
+// and with chain counts at M every DET_GRID value (only a strictly better one replaces auto_det).
+void best_at(const cost_table& c, const policy_inputs& in, int M, int k_lo, int k_hi, double alpha, const chain_counts* cc,
+             int tokens_left, decision& best) {
+    const chain_model model(cc, alpha, k_hi);
+    auto try_det = [&](float det, int from, int to) {
+        const std::vector<chain_round> rs = model.rounds(det, c);
+        for (int k = from; k <= to; k++) {
+            decision t;
+            evaluate(c, in, M, k, det, alpha, rs[k], tokens_left, t);
+            if (t.predicted_speedup > best.predicted_speedup) best = t;  // ties keep the smaller M, k and the first DET
+        }
+    };
+    if (in.det >= 0) return try_det(in.det, k_lo, k_hi);
+    for (int k = k_lo; k <= k_hi; k++) try_det(auto_det(c, M, k), k, k);
+    if (cc)
+        for (double det : DET_GRID) try_det((float)det, k_lo, k_hi);
 }
 
 }  // namespace
@@ -63,9 +91,8 @@ double expected_tokens(double alpha, int k) {
     return (1 - std::pow(alpha, k + 1)) / (1 - alpha);
 }
 
-double predicted_speedup(const cost_table& c, int M, int k, double alpha, double dp) {
-    double cost = k * c.c_draft(M) + c.c_verify(k + 1) + dp;
-    return expected_tokens(alpha, k) * c.c1() / cost;
+double predicted_speedup(const cost_table& c, int M, const chain_round& r, double dp) {
+    return r.tokens * c.c1() / (r.drafts * c.c_draft(M) + r.verify_ms + dp);
 }
 
 double alpha_at(const policy_memory* mem, int M, int L) {
@@ -87,8 +114,8 @@ double alpha_at(const policy_memory* mem, int M, int L) {
     return std::min(0.99, std::max(0.0, a));
 }
 
-int auto_loi(const cost_table& c, int M, int k) {
-    double round = k * c.c_draft(M) + c.c_verify(k + 1);
+int auto_loi(const cost_table& c, int M, const chain_round& r) {
+    double round = r.drafts * c.c_draft(M) + r.verify_ms;
     double loi = c.c_dp(M) * (1 - DP_SHARE) / (DP_SHARE * round);
     return std::max(1, std::min(1024, (int)std::ceil(loi - 1e-9)));
 }
@@ -107,7 +134,10 @@ decision decide(const cost_table& c, const policy_memory* mem, const policy_inpu
     decision d;
     const int L = in.L, K = std::max(1, in.max_draft);
     if (in.fixed_M >= 0) {
-        evaluate(c, in, in.fixed_M, K, alpha_at(nullptr, in.fixed_M, L), tokens_left, d);
+        // Up to K drafts a round; the prediction from this skip count's own counts (mem: its memory).
+        d.predicted_speedup = -1;
+        best_at(c, in, in.fixed_M, K, K, alpha_at(mem, in.fixed_M, L), chain_at(mem, in.fixed_M), tokens_left, d);
+        if (mem && mem->by_M.count(in.fixed_M)) d.alpha_drafts = mem->by_M.at(in.fixed_M).judged;
         d.speculate = in.fixed_M > 0;
         d.reason = d.speculate ? fmt("M=%d as set, up to %d drafts a round; predicted %.2fx (", d.M, d.k, d.predicted_speedup) +
                                      alpha_text(d) + "; " + costs_text(d, in.is_static) + ")"
@@ -116,13 +146,13 @@ decision decide(const cost_table& c, const policy_memory* mem, const policy_inpu
     }
     decision best, ideal;
     best.predicted_speedup = ideal.predicted_speedup = -1;
+    // Every draft accepted, and chains never stopped early: the most any setting could give.
+    const std::vector<chain_round> full = expect_chain(nullptr, 1.0, 0, K, c);
     for (int M = 1; M < L; M++) {
-        const double alpha = alpha_at(mem, M, L);
+        best_at(c, in, M, 1, K, alpha_at(mem, M, L), chain_at(mem, M), tokens_left, best);
         for (int k = 1; k <= K; k++) {
             decision t;
-            evaluate(c, in, M, k, alpha, tokens_left, t);
-            if (t.predicted_speedup > best.predicted_speedup) best = t;  // ties keep the smaller M and k
-            evaluate(c, in, M, k, 1.0, tokens_left, t);
+            evaluate(c, in, M, k, in.det >= 0 ? in.det : auto_det(c, M, k), 1.0, full[k], tokens_left, t);
             if (t.predicted_speedup > ideal.predicted_speedup) ideal = t;
         }
     }
@@ -172,10 +202,11 @@ void note(policy_memory& mem, const decision& prev, const decision& next) {
     else if (prev.probe) mem.backoff++;
 }
 
-void count_round(policy_memory& mem, int M, int drafted, int accepted) {
+void count_round(policy_memory& mem, int M, const float* top1, int drafted, int accepted) {
     acceptance& a = mem.by_M[M];
     a.accepted += accepted;
     a.judged += accepted + (accepted < drafted ? 1 : 0);
+    count_chain(a.chain, top1, drafted, accepted);
 }
 
 }  // namespace policy

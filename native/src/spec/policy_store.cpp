@@ -38,6 +38,14 @@ std::string list(const std::vector<double>& v, size_t from) {
     return o + "]";
 }
 
+std::string list(const std::array<double, CHAIN_BUCKETS>& v) {
+    return list(std::vector<double>(v.begin(), v.end()), 0);
+}
+
+bool known_mode(const std::string& m) {
+    return m == "clasp" || m == "static" || m == "clasp-fixed" || m == "static-fixed";
+}
+
 std::string file_stamp(const fs::path& p) {
     auto size = fs::file_size(p);
     auto mtime = fs::last_write_time(p).time_since_epoch().count();
@@ -116,6 +124,15 @@ std::string to_json(const std::string& key, const learned& l) {
             o << (first ? "" : ",") << "\"" << M << "\":[" << num(a.accepted) << "," << num(a.judged) << "]";
             first = false;
         }
+        o << "},\"chain\":{";
+        first = true;
+        for (const auto& [M, a] : m.by_M) {
+            if (a.chain.total() <= 0) continue;
+            const chain_counts& cc = a.chain;
+            o << (first ? "" : ",") << "\"" << M << "\":{\"drafts\":" << list(cc.drafts) << ",\"log_top1\":" << list(cc.log_top1)
+              << ",\"accepted\":" << list(cc.accepted) << ",\"judged\":" << list(cc.judged) << "}";
+            first = false;
+        }
         o << "}}";
         first_mode = false;
     }
@@ -142,7 +159,7 @@ learned from_json(const std::string& text, const std::string& want_key, int L) {
     }
     const json& mem = field(j, "memory", json::OBJ);
     for (const auto& [mode, mj] : mem.obj) {
-        if (mode != "clasp" && mode != "static") fail("unknown mode '" + mode + "' in 'memory'");
+        if (!known_mode(mode)) fail("unknown mode '" + mode + "' in 'memory'");
         if (!mj.is_obj()) fail("'memory." + mode + "' is not an object");
         policy_memory m;
         m.plain_tokens = (int)number(mj, "plain_tokens", 0, 1e9);
@@ -159,7 +176,35 @@ learned from_json(const std::string& text, const std::string& want_key, int L) {
             double acc = a.arr[0].num, judged = a.arr[1].num;
             if (!std::isfinite(acc) || !std::isfinite(judged) || acc < 0 || acc > judged || judged > 1e15)
                 fail("'by_M." + k + "' has counts out of range");
-            m.by_M[(int)M] = {acc, judged};
+            m.by_M[(int)M].accepted = acc;
+            m.by_M[(int)M].judged = judged;
+        }
+        for (const auto& [k, cj] : field(mj, "chain", json::OBJ).obj) {
+            char* end = nullptr;
+            long M = std::strtol(k.c_str(), &end, 10);
+            if (k.empty() || *end || !m.by_M.count((int)M)) fail("'chain." + k + "' has no counts in 'by_M'");
+            if (!cj.is_obj()) fail("'chain." + k + "' is not an object");
+            chain_counts& cc = m.by_M[(int)M].chain;
+            auto bucket = [&](const char* name, std::array<double, CHAIN_BUCKETS>& to, double lo, double hi) {
+                const json& a = field(cj, name, json::ARR);
+                if (a.arr.size() != CHAIN_BUCKETS) fail("'chain." + k + "." + name + "' needs " + std::to_string(CHAIN_BUCKETS) + " values");
+                for (int b = 0; b < CHAIN_BUCKETS; b++) {
+                    const json& e = a.arr[b];
+                    if (!e.is_num() || !std::isfinite(e.num) || e.num < lo || e.num > hi) fail("'chain." + k + "." + name + "' holds a value out of range");
+                    to[b] = e.num;
+                }
+            };
+            bucket("drafts", cc.drafts, 0, 1e15);
+            bucket("log_top1", cc.log_top1, -1e17, 0);
+            bucket("accepted", cc.accepted, 0, 1e15);
+            bucket("judged", cc.judged, 0, 1e15);
+            for (int b = 0; b < CHAIN_BUCKETS; b++) {
+                // A bucket's mean log top-1 lies in its range's log (within rounding); none judged beyond those drafted.
+                const double mean = cc.drafts[b] > 0 ? cc.log_top1[b] / cc.drafts[b] : 0;
+                if (cc.accepted[b] > cc.judged[b] || cc.judged[b] > cc.drafts[b] || (cc.drafts[b] == 0 && cc.log_top1[b] != 0) ||
+                    mean < std::log(std::max(1e-6, (double)b / CHAIN_BUCKETS)) - 1e-9)
+                    fail("'chain." + k + "' has counts out of range");
+            }
         }
         l.memory[mode] = std::move(m);
     }

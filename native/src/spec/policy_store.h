@@ -14,12 +14,12 @@ namespace clasp {
 
 struct learned {
     cost_table costs;                             // costs.measured false: none kept
-    std::map<std::string, policy_memory> memory;  // per mode: "clasp", "static"
+    std::map<std::string, policy_memory> memory;  // per mode: "clasp", "static", "clasp-fixed", "static-fixed"
 };
 
 namespace policy_store {
 
-constexpr int VERSION = 1;
+constexpr int VERSION = 2;  // 2: chain counts per M (policy_chain.h); version 1 files are ignored
 
 // The model's fingerprint: its path, size and modification time (for a Hugging Face folder, those
 // of its *.safetensors files). Throws engine_error when the path cannot be read.

@@ -93,8 +93,11 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     const double t_dec = now_ms();
     const double c1 = costs.c1();
 
-    // An explicit skip count or set keeps no memory; static and clasp each keep their own.
+    // static and clasp each keep their own memory, and an explicit skip count in each its own
+    // (`counted`: its rounds are counted there and price its prediction, nothing else); a given
+    // skip set keeps none.
     policy_memory* mem = fixed_M >= 0 ? nullptr : &e.memory[p.mode];
+    policy_memory* counted = mem ? mem : fixed_M > 0 && given.empty() ? &e.memory[p.mode + "-fixed"] : nullptr;
     policy_inputs in;
     in.L = L;
     in.max_draft = p.max_draft;
@@ -218,7 +221,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         x = sample_token(logits.data(), V, p.sampling, r, scratch);
         going = emit(x, token_fate::plain);
     }
-    adopt(policy::decide(costs, mem, in, p.max_tokens - 1), (int)prompt.size(), going ? hidden.data() : nullptr);
+    adopt(policy::decide(costs, counted, in, p.max_tokens - 1), (int)prompt.size(), going ? hidden.data() : nullptr);
     st.predicted_speedup = dec.speculate ? dec.predicted_speedup : 1.0;
 
     forward_out out;
@@ -345,8 +348,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         if (dec.probe) probe_left--;
         st.draft_ms += ev.draft_ms;
         st.verify_ms += ev.verify_ms;
+        if (counted) policy::count_round(*counted, M, ev.draft_top1.data(), k_drafted, a);
         if (mem) {
-            policy::count_round(*mem, M, k_drafted, a);
             mem->measured.tokens += a + 1;
             mem->measured.ms += ev.draft_ms + ev.verify_ms + (ev.dp ? ev.dp->ms : 0);
             mem->measured.plain_ms += (a + 1) * c1;
