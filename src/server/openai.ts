@@ -12,6 +12,7 @@ import { ModelBusyError } from '../services/ModelManager';
 import type { ValidSettings } from '../services/settings';
 import { decodePath, HttpError, readJson, retryLater, sendError, sendJson } from './http';
 import { chatJob, completionJob, jobPromptIds, jobSettings, type Job, type JobContext } from './openaiJobs';
+import { logprobEntry } from './openaiLogprobs';
 import { findModel, modelEntries, modelId, modelObject } from './openaiModels';
 import { claspResponse, ReplyWriter } from './openaiWire';
 import { RequestQueue } from './requestQueue';
@@ -189,20 +190,27 @@ export class OpenAiApi implements ServerExtension {
   }
 
   private async generate(engine: EngineService, job: Job, promptIds: number[], settings: ValidSettings, res: ServerResponse, ac: AbortController): Promise<void> {
-    const out = new ReplyWriter(res, job.kind, job.stream, job.includeUsage, job.model?.id ?? modelId(engine.info.path));
+    const out = new ReplyWriter(res, job.kind, job.stream, job.includeUsage, job.model?.id ?? modelId(engine.info.path), job.logprobs !== null);
     out.begin();
     const matcher = new StopMatcher(job.stops);
     let decoded = 0; // characters of the engine service's text seen so far
+    let offset = 0; // the same in code points: where the next token's text starts (text_offset)
     let counted = 0;
+    const nTop = job.logprobs ?? 0;
     let r: GenerationResult;
     try {
       r = await engine.generate(promptIds, settings, {
         signal: ac.signal,
         skipSpecial: true,
-        onToken: (_tok, piece) => {
+        // the engine lists at least one alternative; chat's top_logprobs 0 shows none of them
+        logprobs: job.logprobs === null ? 0 : Math.max(1, nTop),
+        onToken: (id, piece, _fate, lp) => {
           decoded += piece.length;
           if (matcher.stopped) return;
           counted++;
+          // A special token (the end token) is left out, as its text is.
+          if (lp && !engine.tokenizer.isSpecial(id)) out.addLogprob(logprobEntry(engine.tokenizer, id, lp, nTop, offset));
+          offset += [...piece].length;
           out.write(matcher.push(piece));
           if (matcher.stopped) ac.abort(STOP_HIT);
         },

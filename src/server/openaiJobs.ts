@@ -29,6 +29,8 @@ export interface Job {
   stream: boolean;
   includeUsage: boolean;
   trace: boolean;
+  /** log-probabilities: null off, else how many alternatives each token lists (chat's top_logprobs, completions' logprobs) */
+  logprobs: number | null;
   maxTokens: number;
   seed: number;
   body: ChatRequest | CompletionRequest;
@@ -43,7 +45,7 @@ export interface JobContext {
 
 const DEFAULT_COMPLETION_MAX_TOKENS = 16; // OpenAI's default for /v1/completions
 
-function common(ctx: JobContext, b: ChatRequest | CompletionRequest, kind: JobKind, maxTokens: number | null | undefined): Omit<Job, 'kind' | 'prompt' | 'body'> {
+function common(ctx: JobContext, b: ChatRequest | CompletionRequest, kind: JobKind, maxTokens: number | null | undefined): Omit<Job, 'kind' | 'prompt' | 'body' | 'logprobs'> {
   const limit = ctx.maxTokensLimit;
   const param = kind === 'chat' && (b as ChatRequest).max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
   if (maxTokens != null && maxTokens > limit) {
@@ -98,7 +100,12 @@ export function chatJob(ctx: JobContext, body: unknown): Job {
     const role = m.role === 'developer' ? 'system' : (m.role as ChatMessage['role']);
     return { role, content: messageText(m.content, i) };
   });
-  return { kind: 'chat', prompt: { messages }, body: b, ...common(ctx, b, 'chat', b.max_completion_tokens ?? b.max_tokens) };
+  // top_logprobs 0 asks for nothing, so clients that always send it keep working (as in vLLM)
+  if ((b.top_logprobs ?? 0) > 0 && b.logprobs !== true) {
+    throw new HttpError(400, 'top_logprobs needs logprobs: true', 'invalid_request_error', 'invalid_value', 'top_logprobs');
+  }
+  const logprobs = b.logprobs === true ? (b.top_logprobs ?? 0) : null;
+  return { kind: 'chat', prompt: { messages }, body: b, logprobs, ...common(ctx, b, 'chat', b.max_completion_tokens ?? b.max_tokens) };
 }
 
 /** POST /v1/completions */
@@ -117,7 +124,7 @@ export function completionJob(ctx: JobContext, body: unknown): Job {
     if (p.length > 1) throw batch();
     prompt = { promptIds: p[0] as number[] };
   }
-  return { kind: 'completions', prompt, body: b, ...common(ctx, b, 'completions', b.max_tokens) };
+  return { kind: 'completions', prompt, body: b, logprobs: b.logprobs ?? null, ...common(ctx, b, 'completions', b.max_tokens) };
 }
 
 /** The job's generation settings for this engine (its sampling defaults, its layer count): the one check before the engine. */

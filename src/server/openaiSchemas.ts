@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { numberSettingSchema } from '../shared/api';
 import { MODE_VALUES, NUMBER_SETTINGS as S } from '../shared/settings';
 import { HttpError } from './http';
+import { MAX_COMPLETION_LOGPROBS, MAX_TOP_LOGPROBS } from './openaiLogprobs';
 
 const opt = <T extends z.ZodType>(t: T) => t.nullable().optional();
 
@@ -77,8 +78,9 @@ export const chatRequestSchema = z.strictObject({
   ...common,
   messages: z.array(messageSchema).min(1, 'messages must hold at least one message'),
   max_completion_tokens: opt(z.number().int().min(1)),
+  /** Each token's log-probability in `choices[0].logprobs.content`; with top_logprobs, that many alternatives too. */
   logprobs: opt(z.boolean()),
-  top_logprobs: opt(z.number().int()),
+  top_logprobs: opt(z.number().int().min(0, `top_logprobs must be between 0 and ${MAX_TOP_LOGPROBS}`).max(MAX_TOP_LOGPROBS, `top_logprobs must be between 0 and ${MAX_TOP_LOGPROBS}`)),
   tools: opt(z.array(z.unknown())),
   tool_choice: opt(z.unknown()),
   parallel_tool_calls: opt(z.boolean()),
@@ -107,7 +109,8 @@ export const completionRequestSchema = z.strictObject({
     z.array(z.number().int()),
     z.array(z.array(z.number().int())),
   ]),
-  logprobs: opt(z.number().int()),
+  /** The legacy shape: each token's log-probability and this many alternatives'. */
+  logprobs: opt(z.number().int().min(0, `logprobs must be between 0 and ${MAX_COMPLETION_LOGPROBS}`).max(MAX_COMPLETION_LOGPROBS, `logprobs must be between 0 and ${MAX_COMPLETION_LOGPROBS}`)),
   echo: opt(z.boolean()),
   suffix: opt(z.string()),
   best_of: opt(z.number().int()),
@@ -127,9 +130,6 @@ export const UNSUPPORTED: { field: string; endpoints: Endpoint[]; neutral: (v: u
   { field: 'frequency_penalty', endpoints: ['chat', 'completions'], neutral: (v) => v === 0, note: 'no repetition penalties (they would break lossless speculative decoding)' },
   { field: 'presence_penalty', endpoints: ['chat', 'completions'], neutral: (v) => v === 0, note: 'no repetition penalties' },
   { field: 'logit_bias', endpoints: ['chat', 'completions'], neutral: (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0, note: 'no logit bias' },
-  { field: 'logprobs', endpoints: ['chat'], neutral: (v) => v === false, note: 'log probabilities are not returned' },
-  { field: 'logprobs', endpoints: ['completions'], neutral: () => false, note: 'log probabilities are not returned' },
-  { field: 'top_logprobs', endpoints: ['chat'], neutral: (v) => v === 0, note: 'log probabilities are not returned' },
   { field: 'echo', endpoints: ['completions'], neutral: (v) => v === false, note: 'the prompt is not echoed' },
   { field: 'suffix', endpoints: ['completions'], neutral: (v) => v === '', note: 'no insertion (fill-in-the-middle)' },
   { field: 'tools', endpoints: ['chat'], neutral: (v) => Array.isArray(v) && v.length === 0, note: 'no tool calling' },

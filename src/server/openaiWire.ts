@@ -7,6 +7,7 @@ import type { GenerationStats, RoundEvent } from '../shared/engineTypes';
 import type { ValidSettings } from '../services/settings';
 import { HttpError, sendJson } from './http';
 import type { JobKind } from './openaiJobs';
+import { chatLogprobs, completionLogprobs, type LogprobEntry } from './openaiLogprobs';
 
 /** The `clasp` object of a response. */
 export interface ClaspResponse {
@@ -44,6 +45,9 @@ export class ReplyWriter {
   private readonly base: { id: string; object: string; created: number; model: string };
   private readonly usageNull: { usage: null } | Record<string, never>;
   private text = '';
+  // with logprobs: every entry (the whole response), and those not yet sent with a chunk (streaming)
+  private readonly entries: LogprobEntry[] = [];
+  private pending: LogprobEntry[] = [];
 
   constructor(
     private readonly res: ServerResponse,
@@ -51,6 +55,8 @@ export class ReplyWriter {
     private readonly stream: boolean,
     private readonly includeUsage: boolean,
     private readonly model: string,
+    /** the request asked for log-probabilities: each choice (and chunk) carries them, else `logprobs: null` */
+    private readonly withLogprobs = false,
   ) {
     this.id = (kind === 'chat' ? 'chatcmpl-' : 'cmpl-') + crypto.randomBytes(12).toString('base64url');
     this.base = { id: this.id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: this.created, model };
@@ -62,6 +68,15 @@ export class ReplyWriter {
     if (!this.stream) return;
     this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
     if (this.kind === 'chat') this.send({ ...this.base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...this.usageNull });
+  }
+
+  /**
+   * A token's log-probabilities, before its text is written. Streaming, they go out with the next
+   * chunk of text (text held back for a stop string takes its tokens' entries along with it).
+   */
+  addLogprob(e: LogprobEntry): void {
+    this.entries.push(e);
+    this.pending.push(e);
   }
 
   /** A piece of the reply's text: a chunk when streaming, else kept for the response. */
@@ -81,15 +96,15 @@ export class ReplyWriter {
   /** The end: the final chunk, the usage chunk when asked for, and [DONE]; or the whole response. */
   finish(finish: string, usage: Usage, clasp: ClaspResponse): void {
     if (this.stream) {
-      this.send(this.chunk(null, finish, { clasp }));
+      this.send(this.chunk(null, finish, { clasp })); // with the entries of tokens whose text a stop string cut
       if (this.includeUsage) this.send({ ...this.base, choices: [], usage, clasp });
       if (!this.res.destroyed) this.res.end('data: [DONE]\n\n');
       return;
     }
     const choice =
       this.kind === 'chat'
-        ? { index: 0, message: { role: 'assistant', content: this.text, refusal: null }, logprobs: null, finish_reason: finish }
-        : { index: 0, text: this.text, logprobs: null, finish_reason: finish };
+        ? { index: 0, message: { role: 'assistant', content: this.text, refusal: null }, logprobs: this.logprobs(this.entries), finish_reason: finish }
+        : { index: 0, text: this.text, logprobs: this.logprobs(this.entries), finish_reason: finish };
     const object = this.kind === 'chat' ? 'chat.completion' : 'text_completion';
     sendJson(this.res, 200, { id: this.id, object, created: this.created, model: this.model, choices: [choice], usage, clasp });
   }
@@ -98,9 +113,17 @@ export class ReplyWriter {
     if (!this.res.destroyed && !this.res.writableEnded) this.res.write(`data: ${JSON.stringify(obj)}\n\n`);
   }
 
+  /** The `logprobs` of a choice: null unless asked for; in a chunk, null when it has no entries. */
+  private logprobs(entries: LogprobEntry[], chunk = false) {
+    if (!this.withLogprobs || (chunk && entries.length === 0)) return null;
+    return this.kind === 'chat' ? chatLogprobs(entries) : completionLogprobs(entries);
+  }
+
   private chunk(text: string | null, finish: string | null, extra: Record<string, unknown> = {}) {
+    const logprobs = this.logprobs(this.pending, true);
+    this.pending = [];
     return this.kind === 'chat'
-      ? { ...this.base, choices: [{ index: 0, delta: text === null ? {} : { content: text }, logprobs: null, finish_reason: finish }], ...this.usageNull, ...extra }
-      : { ...this.base, choices: [{ index: 0, text: text ?? '', logprobs: null, finish_reason: finish }], ...this.usageNull, ...extra };
+      ? { ...this.base, choices: [{ index: 0, delta: text === null ? {} : { content: text }, logprobs, finish_reason: finish }], ...this.usageNull, ...extra }
+      : { ...this.base, choices: [{ index: 0, text: text ?? '', logprobs, finish_reason: finish }], ...this.usageNull, ...extra };
   }
 }

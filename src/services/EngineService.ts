@@ -3,7 +3,7 @@
 // blocks the event loop: the engine computes on native threads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate } from '../shared/engineTypes';
+import type { FinishReason, GenerateSettings, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate, TokenLogprobs } from '../shared/engineTypes';
 import { KV_CACHE, LLAMA3_SAMPLING, type KvType, type SamplingDefaults } from '../shared/settings';
 import { loadAddon, type NativeEngine } from './native';
 import { resolveModelPath } from './modelPaths';
@@ -33,14 +33,22 @@ export type PromptInput =
   | { promptIds: number[] };
 
 export interface GenerateCallbacks {
-  /** Each generated token: the text it completes (may be "" mid-character) and how it came about. */
-  onToken?: (id: number, text: string, fate: TokenFate) => void;
+  /**
+   * Each generated token: the text it completes (may be "" mid-character), how it came about, and
+   * with `logprobs` its log-probabilities.
+   */
+  onToken?: (id: number, text: string, fate: TokenFate, logprobs?: TokenLogprobs) => void;
   onRound?: (round: RoundEvent) => void;
   onPlain?: (plain: PlainStretch) => void;
   onPolicy?: (decision: PolicyDecision) => void;
   signal?: AbortSignal;
   /** Leave special tokens (end of turn, headers) out of the text. */
   skipSpecial?: boolean;
+  /**
+   * Report each token's log-probability and those of this many most likely tokens (1 to 20) to
+   * onToken; absent or 0: off (nothing is computed). Reporting, not a setting: the text is the same.
+   */
+  logprobs?: number;
 }
 
 export interface GenerationResult {
@@ -187,7 +195,8 @@ export class EngineService {
       cb.signal?.addEventListener('abort', onAbort, { once: true });
       this.active = { signal: cb.signal };
       try {
-        const r = await this.engine.generate(promptIds, toNativeParams(s, this.info.nLayer), (ev) => {
+        const params = { ...toNativeParams(s, this.info.nLayer), logprobs: cb.logprobs ?? 0 };
+        const r = await this.engine.generate(promptIds, params, (ev) => {
           if (ev.type === 'token') {
             let piece: string;
             try {
@@ -198,7 +207,7 @@ export class EngineService {
             text += piece;
             fates.push(ev.fate);
             pieces.push(piece);
-            cb.onToken?.(ev.id, piece, ev.fate);
+            cb.onToken?.(ev.id, piece, ev.fate, ev.logprobs);
           } else if (ev.type === 'round') {
             rounds.push(ev.round);
             cb.onRound?.(ev.round);

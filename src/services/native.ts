@@ -2,7 +2,7 @@
 // that says how to build it, rather than a raw dlopen failure.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FinishReason, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate } from '../shared/engineTypes';
+import type { FinishReason, GenerationStats, ModelInfo, PlainStretch, PolicyDecision, RoundEvent, TokenFate, TokenLogprobs } from '../shared/engineTypes';
 
 export interface NativeGenerateParams {
   maxTokens?: number;
@@ -20,11 +20,13 @@ export interface NativeGenerateParams {
   loi?: number;
   dpTable?: boolean;
   forceSpeculation?: boolean;
+  /** Report each token's log-probability and this many of the most likely tokens' (1 to 20); 0 or absent: off. */
+  logprobs?: number;
 }
 
 /** Streamed in the order the engine produced them; a round's tokens come before its round event. */
 export type NativeEvent =
-  | { type: 'token'; id: number; fate: TokenFate }
+  | { type: 'token'; id: number; fate: TokenFate; logprobs?: TokenLogprobs }
   | { type: 'round'; round: RoundEvent }
   | { type: 'plain'; plain: PlainStretch }
   | { type: 'policy'; policy: PolicyDecision };

@@ -135,6 +135,16 @@ export interface PlainStretch {
   reason: string;
 }
 
+/**
+ * A generated token's log-probability and those of the most likely tokens at its position, most
+ * likely first: the log-softmax of the full model's logits there, before temperature, top-k and
+ * top-p (docs/NUMBERS.md, "Log-probabilities"). Under CLaSp they come from the verify pass.
+ */
+export interface TokenLogprobs {
+  logprob: number;
+  top: { id: number; logprob: number }[];
+}
+
 /** How a generated token came about; the first token (from the prefill) and plain steps are 'plain'. */
 export type TokenFate = 'accepted' | 'correction' | 'bonus' | 'plain';
 

@@ -28,7 +28,7 @@ recorded run(engine& e, const std::vector<int>& prompt, const gen_params& g) {
     cb.on_round = [&](const round_event& r) { out.rounds.push_back(r); };
     cb.on_plain = [&](const plain_event& p) { out.plains.push_back(p); };
     cb.on_policy = [&](const policy_event& p) { out.decisions.push_back(p); };
-    cb.on_token = [&](int id, token_fate f) { out.tokens.push_back(id); out.fates.push_back(f); };
+    cb.on_token = [&](int id, token_fate f, const token_logprobs*) { out.tokens.push_back(id); out.fates.push_back(f); };
     e.truncate(0);
     out.r = e.generate(prompt, g, cb);
     return out;

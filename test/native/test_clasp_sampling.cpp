@@ -98,7 +98,7 @@ TEST(clasp_sampling_end_to_end_against_the_exact_marginal) {
         g.sampling.seed = 1000 + i;
         std::vector<token_fate> fates;
         gen_callbacks cb;
-        cb.on_token = [&](int, token_fate f) { fates.push_back(f); };
+        cb.on_token = [&](int, token_fate f, const token_logprobs*) { fates.push_back(f); };
         auto r = e->generate(prompt, g, cb);
         drafted += r.stats.drafted;
         accepted += r.stats.accepted;

@@ -141,6 +141,10 @@ gen_params parse_params(const Napi::Object& o) {
     p.loi = (int)get_num(o, "loi", 0);
     p.dp_table = get_bool(o, "dpTable", false);
     p.force_speculation = get_bool(o, "forceSpeculation", false);
+    const double nlp = get_num(o, "logprobs", 0);
+    if (nlp != std::floor(nlp) || nlp < 0 || nlp > MAX_LOGPROBS)
+        throw engine_error("logprobs must be an integer from 0 (off) to " + std::to_string(MAX_LOGPROBS));
+    p.n_logprobs = (int)nlp;
     Napi::Value sl = o.Get("skipLayers");
     if (!sl.IsUndefined() && !sl.IsNull()) p.skip_layers = get_ids(sl, "skipLayers");  // checked against L by the engine
     // The last line of defence: the TypeScript layers validate these first.
@@ -210,6 +214,20 @@ Napi::Object round_to_js(Napi::Env env, const round_event& r) {
     v.Set("ms", r.verify_ms);
     o.Set("verify", v);
     o.Set("policy", r.policy ? (Napi::Value)decision_to_js(env, *r.policy) : env.Null());
+    return o;
+}
+
+Napi::Object logprobs_to_js(Napi::Env env, const token_logprobs& lp) {
+    auto o = Napi::Object::New(env);
+    o.Set("logprob", num_or_null(env, lp.logprob));
+    auto top = Napi::Array::New(env, lp.top_ids.size());
+    for (size_t i = 0; i < lp.top_ids.size(); i++) {
+        auto t = Napi::Object::New(env);
+        t.Set("id", lp.top_ids[i]);
+        t.Set("logprob", num_or_null(env, lp.top_logprobs[i]));
+        top.Set((uint32_t)i, t);
+    }
+    o.Set("top", top);
     return o;
 }
 

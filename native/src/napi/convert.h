@@ -22,5 +22,6 @@ Napi::Object round_to_js(Napi::Env env, const round_event& r);
 Napi::Object decision_to_js(Napi::Env env, const policy_event& e);
 Napi::Object plain_to_js(Napi::Env env, const plain_event& e);
 Napi::Object stats_to_js(Napi::Env env, const gen_stats& s);
+Napi::Object logprobs_to_js(Napi::Env env, const token_logprobs& lp);
 
 }  // namespace clasp::js

@@ -1,5 +1,6 @@
 #include "workers.h"
 #include "convert.h"
+#include <optional>
 #include <variant>
 
 namespace clasp::js {
@@ -25,6 +26,7 @@ public:
 struct token_ev {
     int id;
     token_fate fate;
+    std::optional<token_logprobs> lp;
 };
 using event = std::variant<token_ev, round_event, plain_event, policy_event>;
 
@@ -34,6 +36,7 @@ Napi::Object event_to_js(Napi::Env env, const event& ev) {
         o.Set("type", "token");
         o.Set("id", t->id);
         o.Set("fate", fate_name(t->fate));
+        if (t->lp) o.Set("logprobs", logprobs_to_js(env, *t->lp));
     } else if (auto* r = std::get_if<round_event>(&ev)) {
         o.Set("type", "round");
         o.Set("round", round_to_js(env, *r));
@@ -74,7 +77,9 @@ public:
                     }
                 });
             };
-            cb.on_token = [send](int id, token_fate f) { send(new event(token_ev{id, f})); };
+            cb.on_token = [send](int id, token_fate f, const token_logprobs* lp) {
+                send(new event(token_ev{id, f, lp ? std::optional<token_logprobs>(*lp) : std::nullopt}));
+            };
             cb.on_round = [send](const round_event& r) { send(new event(r)); };
             cb.on_plain = [send](const plain_event& p) { send(new event(p)); };
             cb.on_policy = [send](const policy_event& p) { send(new event(p)); };

@@ -147,9 +147,18 @@ void engine::prefill(const std::vector<int>& prompt, std::vector<float>& last_lo
     st.prefill_ms = now_ms() - t0;
 }
 
+const token_logprobs* record_token(gen_result& r, const gen_params& p, const float* logits, int n_vocab, int id) {
+    r.ids.push_back(id);
+    if (p.n_logprobs <= 0) return nullptr;
+    r.logprobs.push_back(logprobs_of(logits, n_vocab, id, p.n_logprobs));
+    return &r.logprobs.back();
+}
+
 gen_result engine::generate(const std::vector<int>& prompt, const gen_params& p, const gen_callbacks& cb) {
     std::lock_guard<std::mutex> lk(busy);
     if (p.max_tokens < 0) fail("max_tokens must be >= 0");
+    if (p.n_logprobs < 0 || p.n_logprobs > MAX_LOGPROBS)
+        fail("logprobs must be between 0 (off) and " + std::to_string(MAX_LOGPROBS) + " (got " + std::to_string(p.n_logprobs) + ")");
     if (p.mode == "clasp" || p.mode == "static") {
         gen_result r = speculative_generate(*this, prompt, p, cb);
         save_learned();
@@ -175,9 +184,9 @@ gen_result engine::generate(const std::vector<int>& prompt, const gen_params& p,
     while ((int)res.ids.size() < p.max_tokens) {
         if (cb.cancel && cb.cancel->load()) { res.finish_reason = "cancelled"; break; }
         int id = sample_token(logits.data(), V, p.sampling, r, scratch);
-        res.ids.push_back(id);
+        const token_logprobs* lp = record_token(res, p, logits.data(), V, id);
         if (res.ids.size() == 1) st.ttft_ms = now_ms() - t_start;
-        if (cb.on_token) cb.on_token(id, token_fate::plain);
+        if (cb.on_token) cb.on_token(id, token_fate::plain, lp);
         if (!p.ignore_eos && is_eos(id)) { res.finish_reason = "stop"; break; }
         if ((int)res.ids.size() >= p.max_tokens) break;
         int n_past = tf->cache.n;

@@ -4,6 +4,7 @@
 #include "../backend/backend.h"
 #include "../spec/cost_table.h"
 #include "../spec/policy.h"
+#include "logprobs.h"
 #include "sampler.h"
 #include "transformer.h"
 #include <atomic>
@@ -41,6 +42,9 @@ struct gen_params {
     // Non-empty: draft with exactly these layers skipped for the whole reply (mode static only, skip
     // and skip_ratio unset). Always honoured: no DP, no policy memory read or written.
     std::vector<int> skip_layers;
+    // Report each generated token's log-probability and those of the n_logprobs most likely tokens
+    // (logprobs.h), 1 to MAX_LOGPROBS; 0: off, and nothing is computed.
+    int n_logprobs = 0;
 };
 
 struct dp_event {
@@ -118,12 +122,14 @@ struct gen_stats {
 
 struct gen_result {
     std::vector<int> ids;
+    std::vector<token_logprobs> logprobs;  // one per id when gen_params::n_logprobs > 0, else empty
     std::string finish_reason;  // stop | length | cancelled
     gen_stats stats;
 };
 
 struct gen_callbacks {
-    std::function<void(int id, token_fate fate)> on_token;
+    // lp: the token's log-probabilities when gen_params::n_logprobs > 0, else null (valid during the call only)
+    std::function<void(int id, token_fate fate, const token_logprobs* lp)> on_token;
     std::function<void(const round_event&)> on_round;
     std::function<void(const plain_event&)> on_plain;
     std::function<void(const policy_event&)> on_policy;
@@ -176,5 +182,9 @@ private:
 };
 
 double now_ms();
+
+// Records token id in r (and its log-probabilities from `logits`, the full model's row at its
+// position, when p asks for them) and returns those, or null when off.
+const token_logprobs* record_token(gen_result& r, const gen_params& p, const float* logits, int n_vocab, int id);
 
 }  // namespace clasp

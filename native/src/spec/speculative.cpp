@@ -113,10 +113,11 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     double costed_ms = 0;  // what the cost table says the work done costs
 
     res.finish_reason = "length";
-    auto emit = [&](int id, token_fate f) -> bool {  // false: stop generating
-        res.ids.push_back(id);
+    // row: the full model's logits at the token's position (for its log-probabilities)
+    auto emit = [&](int id, token_fate f, const float* row) -> bool {  // false: stop generating
+        const token_logprobs* lp = record_token(res, p, row, V, id);
         if (res.ids.size() == 1) st.ttft_ms = now_ms() - t_start;
-        if (cb.on_token) cb.on_token(id, f);
+        if (cb.on_token) cb.on_token(id, f, lp);
         if (!p.ignore_eos && e.is_eos(id)) { res.finish_reason = "stop"; return false; }
         return (int)res.ids.size() < p.max_tokens;
     };
@@ -219,7 +220,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
     int x = -1;
     if (going) {
         x = sample_token(logits.data(), V, p.sampling, r, scratch);
-        going = emit(x, token_fate::plain);
+        going = emit(x, token_fate::plain, logits.data());
     }
     adopt(policy::decide(costs, counted, in, p.max_tokens - 1), (int)prompt.size(), going ? hidden.data() : nullptr);
     st.predicted_speedup = dec.speculate ? dec.predicted_speedup : 1.0;
@@ -246,7 +247,7 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
             st.plain_steps++;
             plain_n++;
             if (mem) mem->plain_tokens++;
-            going = emit(x, token_fate::plain);
+            going = emit(x, token_fate::plain, out.logits.data());
             if (going && may_probe) adopt(policy::decide(costs, mem, in, tokens_left()), n + 1, out.hidden.data());
             continue;
         }
@@ -356,8 +357,8 @@ gen_result speculative_generate(engine& e, const std::vector<int>& prompt, const
         }
 
         // ---- emit
-        for (int i = 0; i < a && going; i++) going = emit(ev.draft_ids[i], token_fate::accepted);
-        if (going) going = emit(next, a < k_drafted ? token_fate::correction : token_fate::bonus);
+        for (int i = 0; i < a && going; i++) going = emit(ev.draft_ids[i], token_fate::accepted, out.logits.data() + (size_t)i * V);
+        if (going) going = emit(next, a < k_drafted ? token_fate::correction : token_fate::bonus, out.logits.data() + (size_t)a * V);
         x = next;
 
         // ---- decide again every few rounds, then re-choose the skipped layers on the states just computed

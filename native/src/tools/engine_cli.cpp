@@ -1,7 +1,8 @@
 // A small CLI for the engine without Node: debugging, and benchmarks on GPU servers that lack Node.
 //   clasp-engine-cli generate MODEL --ids 1,2,3 [--max-tokens N] [--mode ar|clasp|static] [--backend B]
-//                                   [--threads N] [--skip M] [--ignore-eos] [--kv f32|f16]
+//                                   [--threads N] [--skip M] [--ignore-eos] [--kv f32|f16] [--logprobs N]
 //   clasp-engine-cli bench MODEL [--backend B] [--threads N] [--prompt-len 64] [--gen 64] [--kv f32|f16]
+//                                [--mode ar|clasp|static] [--logprobs N]
 //       one JSON line: prefill_tok_s, decode_tok_s, resident_mb (weights), kv, kv_cache_mb, n_ctx
 //   clasp-engine-cli verify-cost MODEL [--backend B] [--threads N] [--prompt-len 64] [--reps 30]
 //       the time of one full pass over k = 1, 2, 4, 8, 12, 16 new tokens (CLaSp's verify, logits for
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
         else if (a == "--kv") kv = next();
         else if (a == "--skip") gp.skip = std::stoi(next());
         else if (a == "--ignore-eos") gp.ignore_eos = true;
+        else if (a == "--logprobs") gp.n_logprobs = std::stoi(next());
         else if (a == "--prompt-len") prompt_len = std::stoi(next());
         else if (a == "--gen") gen = std::stoi(next());
         else if (a == "--reps") reps = std::stoi(next());

@@ -334,6 +334,12 @@ export class Tokenizer {
     return this.tokens[id]!;
   }
 
+  /** The token's own bytes: an added token's text as UTF-8, else the bytes it stands for (possibly part of a character). */
+  bytesOf(id: number): Uint8Array {
+    this.checkId(id);
+    return this.addedIds.has(id) ? utf8Encoder.encode(this.tokens[id]!) : this.tokenBytes(id);
+  }
+
   isSpecial(id: number): boolean {
     return this.specialIds.has(id);
   }
