@@ -180,7 +180,9 @@ export class EngineService {
    */
   generate(promptIds: number[], s: ValidSettings, cb: GenerateCallbacks = {}): Promise<GenerationResult> {
     if (this.disposed) return Promise.reject(new Error('the model was unloaded'));
+    let started = false;
     const run = async (): Promise<GenerationResult> => {
+      started = true;
       if (this.disposed) throw new Error('the model was unloaded');
       if (cb.signal?.aborted) return this.cancelledResult(promptIds, s);
       // The one decoder of this generation: every front door takes its text from here.
@@ -230,7 +232,18 @@ export class EngineService {
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
-    return p;
+    const signal = cb.signal;
+    if (!signal) return p;
+    // A generation stopped while it waits its turn ends now, not when the ones ahead of it do (its
+    // turn, when it comes, finds the signal aborted and returns at once).
+    return new Promise<GenerationResult>((resolve, reject) => {
+      const onAbort = () => {
+        if (!started) resolve(this.cancelledResult(promptIds, s));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   /**

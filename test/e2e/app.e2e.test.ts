@@ -24,6 +24,29 @@ async function waitIdle(timeout = 90_000) {
   await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
 }
 
+/**
+ * The demo model's longest greedy reply takes a fraction of a second, which a busy machine can spend
+ * between clicking Send and clicking Stop. So an API client holds the engine first (1000 tokens past
+ * end of text, seconds): a chat reply sent meanwhile waits in the queue behind it, a reply being
+ * written all the same, for as long as the test needs. The returned function lets go.
+ */
+async function holdEngine(): Promise<() => Promise<void>> {
+  const holder = new AbortController();
+  const held = await fetch(`${studio.origin}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Count.' }], max_tokens: 1000, stream: true, clasp: { ignore_eos: true, mode: 'ar' } }),
+    signal: holder.signal,
+  });
+  expect(held.status).toBe(200);
+  const reader = held.body!.getReader();
+  await reader.read(); // the first chunk: the engine is generating for the API client
+  return async () => {
+    holder.abort();
+    await reader.closed.catch(() => undefined);
+  };
+}
+
 beforeAll(async () => {
   if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
   ui = await openStudioPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', acceptDownloads: true });
@@ -331,20 +354,8 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('settings-temperature')).fill('0');
     await page.locator(id('settings-temperature')).press('Enter');
     await page.locator(id('settings-toggle')).click();
-    // The demo model's longest greedy reply takes a fraction of a second, which a busy machine can spend
-    // between "streaming" showing and the picker being used. So an API client holds the engine first
-    // (1000 tokens past end of text, seconds): the chat's reply waits in the queue behind it, a reply
-    // being written all the same, and the switch must ask.
-    const holder = new AbortController();
-    const held = await fetch(`${studio.origin}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ role: 'user', content: 'Count.' }], max_tokens: 1000, stream: true, clasp: { ignore_eos: true, mode: 'ar' } }),
-      signal: holder.signal,
-    });
-    expect(held.status).toBe(200);
-    const reader = held.body!.getReader();
-    await reader.read(); // the first chunk: the engine is generating for the API client
+    // the chat's reply waits behind an API client's, so the switch must ask whatever the machine's speed
+    const release = await holdEngine();
     await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).waitFor();
@@ -365,8 +376,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('model-switch-confirm')).waitFor({ state: 'detached' });
     expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).not.toBe('cancelled');
     // the API client lets go (a model switch waits for no API reply): the chat's reply starts
-    holder.abort();
-    await reader.closed.catch(() => undefined);
+    await release();
     // "Stop and switch" stops the reply, then loads the other model
     await picker.selectOption(other!);
     try {
@@ -385,11 +395,14 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
   });
 
   it('stops a reply, regenerates, and edits and resends', async () => {
-    // A long, predictable reply, so that it is still streaming when Stop is clicked.
+    // Stop is clicked while the reply is still being written (it waits behind an API client's)
+    const release = await holdEngine();
     await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).click();
     await waitIdle();
+    await release();
+    expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).toBe('cancelled');
     await page.locator(id('regenerate')).click();
     await waitIdle();
     const replies = await page.locator(id('message-assistant')).count();
@@ -405,7 +418,8 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
   });
 
   it('deletes the open conversation while it streams', async () => {
-    // greedy since the switch step: a count runs about 200 tokens (a greedy story ends in 13)
+    // the reply is still being written when the chat is deleted (it waits behind an API client's)
+    const release = await holdEngine();
     await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).waitFor();
@@ -416,6 +430,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await active.locator(id('delete')).click();
     await active.locator(id('delete-confirm')).click();
     await page.waitForFunction(([sel, want]) => document.querySelectorAll(sel as string).length === want, [id('conversation-item'), n - 1] as const);
+    await release();
     await waitIdle(30_000);
     // another conversation is open (or none), and nothing failed
     const banner = page.locator(id('error-banner'));

@@ -74,6 +74,25 @@ describe('EngineService', () => {
     expect(together.map((r) => r.ids)).toEqual(alone);
   });
 
+  it('ends a queued generation when it is stopped, without waiting for the one ahead', async () => {
+    const ahead = new AbortController();
+    const first = engine.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 900, ignoreEos: true }), { signal: ahead.signal });
+    const stop = new AbortController();
+    const second = engine.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 5 }), { signal: stop.signal });
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    stop.abort();
+    const r = await second;
+    expect(r.finishReason).toBe('cancelled');
+    expect(r.ids).toEqual([]);
+    expect(firstDone).toBe(false); // the one ahead is still running
+    ahead.abort();
+    expect((await first).finishReason).toBe('cancelled');
+    // already stopped when queued: ends at once too
+    const late = await engine.generate([8182, 473], validateSettings({ mode: 'ar', maxTokens: 5 }), { signal: AbortSignal.abort() });
+    expect(late.finishReason).toBe('cancelled');
+  });
+
   it('keeps the event loop free while generating', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
