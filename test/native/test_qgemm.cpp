@@ -21,7 +21,8 @@ std::vector<level_tables> tile_levels() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         v.push_back({"avx2", qdot_table_avx2(), qgemm_table_avx2()});
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw"))
         v.push_back({"vnni", qdot_table_vnni(), qgemm_table_vnni()});
     return v;
 }
@@ -46,9 +47,10 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
         for (dtype t : quant_types()) {
             if (!lv.gemm[(int)t]) continue;
             for (int64_t n : {256, 512, 2304})
-                for (int T : {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 63, 64, 65, 70, 131}) {
+                for (int T : {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 63, 64, 65, 70, 131})
+                for (int rows : {8, 24}) {  // 24: at 16-row tiles (AVX-512 VNNI), one full tile and a half one
                     if (n == 2304 && T > 17 && T != 70) continue;
-                    const int rows = 8;
+                    if (rows == 24 && n == 2304 && T > 9) continue;
                     auto W = tu::make_weight(t, rows, n, seed++);
                     auto x = tu::randv((size_t)T * n, seed++, 3.f);
                     if (T == 9) x[(size_t)5 * n + 17] = NAN;  // token 5: every row NaN, the others unaffected
@@ -64,16 +66,16 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
                             portable[(int)t](W.w.row(r), act.data() + st * i, st, 1, n, &o);
                             want[(size_t)i * os + r] = o;
                         }
-                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), act.data(), st, T, n, got.data(), os, false);
+                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), rows, act.data(), st, T, n, got.data(), os, false);
                     CHECK_MSG(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
-                              lv.name << " " << dtype_name(t) << " n=" << n << " T=" << T << tu::first_mismatches(got, want, 0));
+                              lv.name << " " << dtype_name(t) << " n=" << n << " T=" << T << " rows=" << rows << tu::first_mismatches(got, want, 0));
                     // accumulate: y += the product (the same float addition as the one-row path)
                     std::vector<float> acc = base;
-                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), act.data(), st, T, n, acc.data(), os, true);
+                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), rows, act.data(), st, T, n, acc.data(), os, true);
                     for (size_t i = 0; i < acc.size(); i++) {
                         const float w = i % os < (size_t)rows ? base[i] + want[i] : base[i];
                         CHECK_MSG(std::memcmp(&acc[i], &w, 4) == 0,
-                                  lv.name << " " << dtype_name(t) << " accumulate n=" << n << " T=" << T << " [" << i << "]");
+                                  lv.name << " " << dtype_name(t) << " accumulate n=" << n << " T=" << T << " rows=" << rows << " [" << i << "]");
                     }
                     if (T == 9)
                         for (int r = 0; r < rows; r++) CHECK(std::isnan(got[5 * os + r]) && !std::isnan(got[4 * os + r]));
@@ -84,13 +86,13 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
     CHECK(levels.empty() || n_tested >= (int)levels.size() * 3 * 37);
 }
 
-// Through the backend (row chunks of 8 with a one-row tail, several threads): a token's logits are
+// Through the backend (row chunks of 16, tiles of 8 or 16 rows with a one-row tail, several threads): a token's logits are
 // bit-identical alone or in a batch of up to 70, every level gives the portable level's bits, and
 // the product is within the 8-bit activation bound of ref's exact one.
 TEST(qgemm_matmul_batch_invariant_and_close_to_ref) {
     ref_backend ref;
     for (dtype t : quant_types())
-        for (int64_t n_out : {67, 2 * 8 + 5})
+        for (int64_t n_out : {67, 2 * 8 + 5, 3 * 8 + 5})
             for (int T : {5, 8, 12, 13, 64, 70}) {
                 const int64_t n_in = block_elems(t) == 32 ? 32 * 9 : 256 * (T % 2 + 1);
                 auto W = tu::make_weight(t, n_out, n_in, 40 + T);

@@ -46,12 +46,14 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
     const size_t stride = act_row_bytes(k, W.n_in);
     const uint8_t* xq = act_[(int)k].data();
     int64_t r = r0;
-    // Many tokens: tiles of 8 rows (the same bits as the dot products, qdot.h), unpacked once for up
+    // Many tokens: tiles of rows (the same bits as the dot products, qdot.h), unpacked once for up
     // to 64 tokens. Below qgemm_min_tokens the unpacking costs more than the tile saves.
     const qgemm_fn gemm = k_.qgemm ? k_.qgemm[(int)W.type] : nullptr;
-    if (gemm && T >= qgemm_min_tokens)
-        for (; r + qgemm_rows <= r1; r += qgemm_rows)
-            gemm(W.row(r), row_bytes(W.type, W.n_in), xq, stride, T, W.n_in, y + r, (size_t)W.n_out, accum);
+    if (gemm && T >= qgemm_min_tokens && r1 - r0 >= qgemm_rows) {
+        const int n_rows = (int)((r1 - r0) / qgemm_rows * qgemm_rows);
+        gemm(W.row(r), row_bytes(W.type, W.n_in), n_rows, xq, stride, T, W.n_in, y + r, (size_t)W.n_out, accum);
+        r += n_rows;
+    }
     // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
     // L1 while the tokens' activations come from L2.
     float out[qdot_max_tokens];
@@ -74,7 +76,7 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
 void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, bool swiglu) {
     constexpr int max_chunks = 256;
     const int nth = pool_.size();
-    const int64_t align = 8;  // the kernels' row tiles (float: 8 rows at T = 1, 4 for more; qgemm_rows)
+    const int64_t align = 16;  // the kernels' row tiles (float: 8 rows at T = 1, 4 for more; qgemm: 8 or 16)
     const int n_split = swiglu ? 1 : n_parts;  // swiglu: chunks of the gate's rows cover both
     if (n_split > max_chunks / 4) {
         for (int p = 0; p < n_parts; p++) run_matmuls(parts + p, 1, x, T);

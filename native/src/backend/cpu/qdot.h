@@ -24,17 +24,18 @@ using qdot_fn = void (*)(const uint8_t* row, const uint8_t* act, size_t act_stri
 constexpr int qdot_max_tokens = 4;
 constexpr int n_dtypes = (int)dtype::Q6_K + 1;
 
-// Many tokens at once (prefill, verify): 8 consecutive weight rows (row r at rows + r * row_bytes)
-// against T tokens' activations: out[t * out_stride + r] = the dot product (or += with accumulate).
-// Bit-identical to qdot_fn for every (row, token), whatever T (qgemm_simd.inc).
-using qgemm_fn = void (*)(const uint8_t* rows, size_t row_bytes, const uint8_t* act, size_t act_stride, int T,
-                          int64_t n, float* out, size_t out_stride, bool accumulate);
+// Many tokens at once (prefill, verify): n_rows consecutive weight rows (a multiple of qgemm_rows;
+// row r at rows + r * row_bytes) against T tokens' activations: out[t * out_stride + r] = the dot
+// product (or += with accumulate). Bit-identical to qdot_fn for every (row, token), whatever T or
+// n_rows (qgemm_simd.inc: tiles of 8 rows with AVX2, 16 with AVX-512 VNNI).
+using qgemm_fn = void (*)(const uint8_t* rows, size_t row_bytes, int n_rows, const uint8_t* act, size_t act_stride,
+                          int T, int64_t n, float* out, size_t out_stride, bool accumulate);
 constexpr int qgemm_rows = 8;
 
 // Per dtype (indexed by (int)dtype): the dot product, or null for the float types.
 const qdot_fn* qdot_table_generic();
 const qdot_fn* qdot_table_avx2();  // needs AVX2, FMA, F16C
-const qdot_fn* qdot_table_vnni();  // needs AVX2, FMA, F16C, AVX-512 VNNI + VL
+const qdot_fn* qdot_table_vnni();  // needs AVX2, FMA, F16C, AVX-512 F/BW/VL + VNNI
 // Per dtype: the tile kernel, or null where there is none (then the dot products serve).
 const qgemm_fn* qgemm_table_avx2();
 const qgemm_fn* qgemm_table_vnni();
