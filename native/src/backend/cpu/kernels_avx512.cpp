@@ -106,7 +106,7 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
     const int64_t iters = std::max<int64_t>(1, n * (int64_t)sizeof(float) / elem_div<D>() / 64);
     const int64_t per_iter = (next_lines + iters - 1) / iters;
     auto prefetch_next = [&] {
-        for (int64_t k = 0; k < per_iter && next_lines > 0; k++, next_lines--, next += 64) _mm_prefetch(next, _MM_HINT_T0);
+        for (int64_t k = 0; k < per_iter && next_lines > 0; k++, next_lines--, next += 64) _mm_prefetch(next, _MM_HINT_T1);
     };
     if constexpr (D == dtype::Q8_0) {
         static_assert(NT <= 4, "x of at most 4 tokens in registers");
