@@ -95,8 +95,9 @@ inline __m512 q8_half(const block_q8_0* bq, int h) {
 // Q8_0: a weight is d * q rounded to float32 (as dequantization gives it), so each token costs two
 // multiply-adds per block, as with F16.
 // pf: when not 0, also prefetches the bytes pf ahead of each row as it goes (the rows of a later tile).
-// next, next_lines: also prefetches that many cache lines from next on, one per 64 bytes of a row
-// (the next panel's weights, spread over the tiles that use the present one).
+// next, next_lines: also prefetches that many cache lines from next on into L2, evenly over the
+// loop (the next panel's weights, spread over the tiles that use the present one; in L2 they do not
+// push the present panel's rows and the activations out of L1).
 template <dtype D, int NR, int NT>
 inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64_t n, __m512* acc, int64_t pf,
                        const char* next, int64_t next_lines) {
@@ -249,7 +250,7 @@ constexpr int tile_tokens = 4;
 constexpr int64_t token_block_bytes = 512 * 1024;
 
 template <dtype D, int NR>
-inline void tile_tokens_nt(const tile_io& io, int nt, const char* next, int64_t next_lines) {
+inline void panel_tile(const tile_io& io, int nt, const char* next, int64_t next_lines) {
     switch (nt) {
         case 1: return tile<D, NR, 1>(io, 0, next, next_lines);
         case 2: return tile<D, NR, 2>(io, 0, next, next_lines);
@@ -279,8 +280,8 @@ void many_tokens(const weight& W, const float* x, int T, float* y, int64_t r0, i
                 io.y0 = y + (size_t)a * W.n_out + r;
                 const char* next = (const char*)W.row(r + nr) + g * per * 64;
                 const int64_t nl = std::max<int64_t>(0, std::min(per, lines - g * per));
-                if (nr == PR) tile_tokens_nt<D, PR>(io, b - a, next, nl);
-                else tile_tokens_nt<D, 1>(io, b - a, next, nl);
+                if (nr == PR) panel_tile<D, PR>(io, b - a, next, nl);
+                else panel_tile<D, 1>(io, b - a, next, nl);
             }
             r += nr;
         }
