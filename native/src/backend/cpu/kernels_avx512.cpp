@@ -54,6 +54,15 @@ inline __m512 reduce16(const __m512* v) {
     return l4(l3(x0, x1), l3(x2, x3));
 }
 
+// Sums the lanes of 8 vectors: the result's lanes 0-7 are the sums of v[0..7].
+inline __m256 reduce8(const __m512* v) {
+    __m512 w0 = l1(v[0], v[1]), w1 = l1(v[2], v[3]), w2 = l1(v[4], v[5]), w3 = l1(v[6], v[7]);
+    __m512 y = l3(l2(w0, w1), l2(w2, w3));  // chunk c: [v[c] x2, v[4 + c] x2]
+    __m512 z = l4(y, y);                    // chunk c: [v[c], v[4 + c], v[c], v[4 + c]]
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, z));
+}
+
 // ---- weights: 16 elements starting at element i of a row, as float32
 
 template <dtype D>
@@ -184,17 +193,41 @@ struct tile_io {
     bool accum;
 };
 
-// Stores the lane sums of the NR * NT accumulators (acc[a * NT + b]: row a, token b), 16 at a time.
+// Stores the lane sums of the NR * NT accumulators (acc[a * NT + b]: row a, token b): up to 16 with
+// one reduction and a masked store per token; more (the 6 x 4 tiles), 16 at a time through memory.
 template <int NR, int NT>
 inline void store_tile(const __m512* acc, const tile_io& io) {
     constexpr int N = NR * NT;
     if constexpr (N == 1) {
         const float s = hsum(acc[0]);
         *io.y0 = io.accum ? *io.y0 + s : s;
+    } else if constexpr (N <= 16) {
+        // s: lane b * NR + a holds row a of token b
+        __m512 s;
+        if constexpr (N <= 8) {
+            __m512 v[8];
+            UNROLL
+            for (int k = 0; k < 8; k++) v[k] = k < N ? acc[(k % NR) * NT + k / NR] : acc[0];
+            s = _mm512_castps256_ps512(reduce8(v));
+        } else {
+            __m512 v[16];  // reduce16 puts the sum of v[4e + c] in lane 4c + e
+            UNROLL
+            for (int l = 0; l < 16; l++) v[4 * (l % 4) + l / 4] = l < N ? acc[(l % NR) * NT + l / NR] : acc[0];
+            s = reduce16(v);
+        }
+        const __mmask16 m = (__mmask16)((1u << NR) - 1);
+        UNROLL
+        for (int b = 0; b < NT; b++) {
+            float* yp = io.y0 + (size_t)b * io.ld;
+            __m512 o = b == 0 ? s : _mm512_permutexvar_ps(_mm512_add_epi32(_mm512_set1_epi32(b * NR),
+                                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), s);
+            if (io.accum) o = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yp), o);
+            _mm512_mask_storeu_ps(yp, m, o);
+        }
     } else {
         UNROLL
         for (int k0 = 0; k0 < N; k0 += 16) {
-            __m512 v[16];  // reduce16 puts the sum of v[4e + c] in lane 4c + e
+            __m512 v[16];
             UNROLL
             for (int l = 0; l < 16; l++) v[4 * (l % 4) + l / 4] = k0 + l < N ? acc[k0 + l] : acc[k0];
             alignas(64) float s[16];
