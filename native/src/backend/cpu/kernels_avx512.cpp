@@ -114,10 +114,12 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
     for (int k = 0; k < NR * NT; k++) acc[k] = _mm512_setzero_ps();
     // lines per iteration of the loops below (64 bytes of a float row, a Q8_0 block), to cover them
     // all within the tile
-    const int64_t iters = std::max<int64_t>(1, D == dtype::Q8_0 ? n / QK8_0 : n * (int64_t)sizeof(float) / elem_div<D>() / 64);
+    const int64_t iters =
+        std::max<int64_t>(1, D == dtype::Q8_0 ? n / QK8_0 : n * (int64_t)sizeof(float) / elem_div<D>() / 64);
     const int64_t per_iter = (next_lines + iters - 1) / iters;
     auto prefetch_next = [&] {
-        for (int64_t k = 0; k < per_iter && next_lines > 0; k++, next_lines--, next += 64) _mm_prefetch(next, _MM_HINT_T1);
+        for (int64_t k = 0; k < per_iter && next_lines > 0; k++, next_lines--, next += 64)
+            _mm_prefetch(next, _MM_HINT_T1);
     };
     if constexpr (D == dtype::Q8_0) {
         static_assert(NT <= 4, "x of at most 4 tokens in registers");
