@@ -76,7 +76,7 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
 void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x, int T, bool swiglu) {
     constexpr int max_chunks = 256;
     const int nth = pool_.size();
-    const int64_t align = 16;  // the kernels' row tiles (float: 8 rows at T = 1, 4 for more; qgemm: 8 or 16)
+    const int64_t align = 16;  // the kernels' row tiles (float: 8 rows at T <= 2, panels of 6 or 4 for more; qgemm: 8 or 16)
     const int n_split = swiglu ? 1 : n_parts;  // swiglu: chunks of the gate's rows cover both
     if (n_split > max_chunks / 4) {
         for (int p = 0; p < n_parts; p++) run_matmuls(parts + p, 1, x, T);

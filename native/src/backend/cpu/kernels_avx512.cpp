@@ -104,13 +104,27 @@ inline __m512 q8_half(const block_q8_0* bq, int h) {
 // Q8_0: a weight is d * q rounded to float32 (as dequantization gives it), so each token costs two
 // multiply-adds per block, as with F16.
 // pf: when not 0, also prefetches the bytes pf ahead of each row as it goes (the rows of a later tile).
+// next, next_lines: also prefetches that many cache lines from next on into L2, evenly over the
+// loop (the next panel's weights, spread over the tiles that use the present one; in L2 they do not
+// push the present panel's rows and the activations out of L1).
 template <dtype D, int NR, int NT>
-inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64_t n, __m512* acc, int64_t pf) {
+inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64_t n, __m512* acc, int64_t pf,
+                       const char* next, int64_t next_lines) {
     UNROLL
     for (int k = 0; k < NR * NT; k++) acc[k] = _mm512_setzero_ps();
+    // lines per iteration of the loops below (64 bytes of a float row, a Q8_0 block), to cover them
+    // all within the tile
+    const int64_t iters =
+        std::max<int64_t>(1, D == dtype::Q8_0 ? n / QK8_0 : n * (int64_t)sizeof(float) / elem_div<D>() / 64);
+    const int64_t per_iter = (next_lines + iters - 1) / iters;
+    auto prefetch_next = [&] {
+        for (int64_t k = 0; k < per_iter && next_lines > 0; k++, next_lines--, next += 64)
+            _mm_prefetch(next, _MM_HINT_T1);
+    };
     if constexpr (D == dtype::Q8_0) {
         static_assert(NT <= 4, "x of at most 4 tokens in registers");
         for (int64_t blk = 0; blk < n / QK8_0; blk++) {
+            prefetch_next();
             __m512 x0[NT], x1[NT];
             UNROLL
             for (int b = 0; b < NT; b++) {
@@ -149,6 +163,7 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
                 for (int a = 0; a < NR; a++)
                     _mm_prefetch((const char*)rows[a] + i * (int64_t)sizeof(float) / elem_div<D>() + pf, _MM_HINT_T0);
             }
+            prefetch_next();
             step(i);
             if constexpr (line == 32) step(i + 16);
         }
@@ -168,111 +183,151 @@ inline void accumulate(const uint8_t* const* rows, const float* const* xs, int64
     }
 }
 
-struct mm_args {
-    const weight& W;
-    const float* x;
-    float* y;
+// Where a tile's inputs and outputs are: NR rows (of type D) from row0, rstride bytes apart; tokens
+// from x0, n floats apart; y0 = y at (first token, first row), ld floats per token.
+struct tile_io {
+    const uint8_t* row0;
+    int64_t rstride;
+    const float* x0;
+    int64_t n;
+    float* y0;
+    int64_t ld;
     bool accum;
-    int64_t pf;  // prefetch distance
 };
 
-// Rows r..r+NR-1 against tokens t..t+NT-1 (NT <= 4, NR * NT <= 16): accumulates, reduces all the
-// accumulators together, and stores each token's NR results.
+// Stores the lane sums of the NR * NT accumulators (acc[a * NT + b]: row a, token b): up to 16 with
+// one reduction and a masked store per token; more (the 6 x 4 tiles), 16 at a time through memory.
+template <int NR, int NT>
+inline void store_tile(const __m512* acc, const tile_io& io) {
+    constexpr int N = NR * NT;
+    if constexpr (N == 1) {
+        const float s = hsum(acc[0]);
+        *io.y0 = io.accum ? *io.y0 + s : s;
+    } else if constexpr (N <= 16) {
+        // s: lane b * NR + a holds row a of token b
+        __m512 s;
+        if constexpr (N <= 8) {
+            __m512 v[8];
+            UNROLL
+            for (int k = 0; k < 8; k++) v[k] = k < N ? acc[(k % NR) * NT + k / NR] : acc[0];
+            s = _mm512_castps256_ps512(reduce8(v));
+        } else {
+            __m512 v[16];  // reduce16 puts the sum of v[4e + c] in lane 4c + e
+            UNROLL
+            for (int l = 0; l < 16; l++) v[4 * (l % 4) + l / 4] = l < N ? acc[(l % NR) * NT + l / NR] : acc[0];
+            s = reduce16(v);
+        }
+        const __mmask16 m = (__mmask16)((1u << NR) - 1);
+        UNROLL
+        for (int b = 0; b < NT; b++) {
+            float* yp = io.y0 + (size_t)b * io.ld;
+            __m512 o = b == 0 ? s : _mm512_permutexvar_ps(_mm512_add_epi32(_mm512_set1_epi32(b * NR),
+                                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), s);
+            if (io.accum) o = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yp), o);
+            _mm512_mask_storeu_ps(yp, m, o);
+        }
+    } else {
+        UNROLL
+        for (int k0 = 0; k0 < N; k0 += 16) {
+            __m512 v[16];
+            UNROLL
+            for (int l = 0; l < 16; l++) v[4 * (l % 4) + l / 4] = k0 + l < N ? acc[k0 + l] : acc[k0];
+            alignas(64) float s[16];
+            _mm512_store_ps(s, reduce16(v));
+            UNROLL
+            for (int l = 0; l < 16; l++)
+                if (k0 + l < N) {
+                    float& o = io.y0[(size_t)((k0 + l) % NT) * io.ld + (k0 + l) / NT];
+                    o = io.accum ? o + s[l] : s[l];
+                }
+        }
+    }
+}
+
 template <dtype D, int NR, int NT>
-inline void tile(const mm_args& A, int64_t r, int t, int64_t pf) {
-    static_assert(NR * NT <= 16, "a tile has at most 16 accumulators");
-    const int64_t n = A.W.n_in, ld = A.W.n_out;
+inline void tile(const tile_io& io, int64_t pf, const char* next = nullptr, int64_t next_lines = 0) {
+    static_assert(NR * NT <= 24, "a tile has at most 24 accumulators");
     const uint8_t* rows[NR];
     UNROLL
-    for (int a = 0; a < NR; a++) rows[a] = A.W.row(r + a);
+    for (int a = 0; a < NR; a++) rows[a] = io.row0 + a * io.rstride;
     const float* xs[NT];
     UNROLL
-    for (int b = 0; b < NT; b++) xs[b] = A.x + (size_t)(t + b) * n;
+    for (int b = 0; b < NT; b++) xs[b] = io.x0 + (size_t)b * io.n;
     __m512 acc[NR * NT];
-    accumulate<D, NR, NT>(rows, xs, n, acc, pf);
-    if constexpr (NR * NT == 1) {
-        float s = hsum(acc[0]);
-        float& yo = A.y[(size_t)t * ld + r];
-        yo = A.accum ? yo + s : s;
-        return;
-    }
-    // s: lane b * NR + a holds row a of token b
-    __m512 s;
-    if constexpr (NR * NT <= 8) {
-        __m512 v[8];
-        UNROLL
-        for (int k = 0; k < 8; k++) v[k] = k < NR * NT ? acc[(k % NR) * NT + k / NR] : acc[0];
-        s = _mm512_castps256_ps512(reduce8(v));
-    } else {
-        __m512 v[16];  // reduce16 puts the sum of v[4e + c] in lane 4c + e
-        UNROLL
-        for (int lane = 0; lane < 16; lane++) v[4 * (lane % 4) + lane / 4] = lane < NR * NT ? acc[(lane % NR) * NT + lane / NR] : acc[0];
-        s = reduce16(v);
-    }
-    const __mmask16 m = (__mmask16)((1u << NR) - 1);
-    UNROLL
-    for (int b = 0; b < NT; b++) {
-        float* yp = A.y + (size_t)(t + b) * ld + r;
-        __m512 o = b == 0 ? s : _mm512_permutexvar_ps(_mm512_add_epi32(_mm512_set1_epi32(b * NR),
-                                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), s);
-        if (A.accum) o = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yp), o);
-        _mm512_mask_storeu_ps(yp, m, o);
-    }
+    accumulate<D, NR, NT>(rows, xs, io.n, acc, pf, next, next_lines);
+    store_tile<NR, NT>(acc, io);
 }
 
-// Rows [r0, r1) against tokens t..t+NT-1, NR rows at a time, then single rows.
-template <dtype D, int NR, int NT>
-inline void tiles(const mm_args& A, int64_t r0, int64_t r1, int t, int64_t pf) {
+// One or two tokens (decode): tiles of 8 rows, then single rows, each row read once.
+template <dtype D, int NT>
+void few_tokens(const weight& W, const float* x, float* y, int64_t r0, int64_t r1, bool accum) {
+    const int64_t pf = prefetch_distance(W), rb = (int64_t)row_bytes(W.type, W.n_in);
+    tile_io io{nullptr, rb, x, W.n_in, nullptr, W.n_out, accum};
     int64_t r = r0;
-    for (; r + NR <= r1; r += NR) tile<D, NR, NT>(A, r, t, pf);
-    for (; r < r1; r++) tile<D, 1, NT>(A, r, t, 0);
+    for (; r < r1; r += r + 8 <= r1 ? 8 : 1) {
+        io.row0 = W.row(r);
+        io.y0 = y + r;
+        if (r + 8 <= r1) tile<D, 8, NT>(io, pf);
+        else tile<D, 1, NT>(io, 0);
+    }
 }
 
-// Four rows against nt <= 4 tokens.
+// Many tokens (prefill, CLaSp's verify): the rows go past in panels of 6, each against every token of
+// a block, 4 tokens at a time; meanwhile the tiles prefetch the next panel's weights, spread over the
+// whole panel's work so that memory keeps up. A 6 x 4 tile holds 24 accumulators, 4 token vectors
+// and the widened weight vector in registers: each weight is loaded and converted once per 4
+// tokens, each token vector loaded once per 6 rows (the activations come from L2). A token block's
+// activations (about 512 KB) stay in L2 while the panels go past. Q8_0 (two weight vectors per
+// block, and their scale, in registers) has panels of 4 rows. Measured in docs/PERF.md.
 template <dtype D>
-inline void tile4(const mm_args& A, int64_t r, int t, int nt, int64_t pf) {
+constexpr int panel_rows() { return D == dtype::Q8_0 ? 4 : 6; }
+constexpr int tile_tokens = 4;
+constexpr int64_t token_block_bytes = 512 * 1024;
+
+template <dtype D, int NR>
+inline void panel_tile(const tile_io& io, int nt, const char* next, int64_t next_lines) {
     switch (nt) {
-        case 1: return tile<D, 4, 1>(A, r, t, pf);
-        case 2: return tile<D, 4, 2>(A, r, t, pf);
-        case 3: return tile<D, 4, 3>(A, r, t, pf);
-        case 4: return tile<D, 4, 4>(A, r, t, pf);
+        case 1: return tile<D, NR, 1>(io, 0, next, next_lines);
+        case 2: return tile<D, NR, 2>(io, 0, next, next_lines);
+        case 3: return tile<D, NR, 3>(io, 0, next, next_lines);
+        case 4: return tile<D, NR, 4>(io, 0, next, next_lines);
     }
 }
 
 template <dtype D>
-inline void tile1(const mm_args& A, int64_t r, int t, int nt) {
-    switch (nt) {
-        case 1: return tile<D, 1, 1>(A, r, t, 0);
-        case 2: return tile<D, 1, 2>(A, r, t, 0);
-        case 3: return tile<D, 1, 3>(A, r, t, 0);
-        case 4: return tile<D, 1, 4>(A, r, t, 0);
+void many_tokens(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
+    constexpr int PR = panel_rows<D>();
+    const int64_t n = W.n_in, rb = (int64_t)row_bytes(W.type, n);
+    const int tb = std::max<int>(tile_tokens, (int)std::min<int64_t>(T, token_block_bytes / (n * 4)));
+    for (int t0 = 0; t0 < T; t0 += tb) {
+        // the block's tokens in groups of at most 4, of about equal size (a tile of few
+        // accumulators would wait on their latency)
+        const int t1 = std::min(T, t0 + tb), ng = (t1 - t0 + tile_tokens - 1) / tile_tokens;
+        for (int64_t r = r0; r < r1;) {
+            const int nr = r + PR <= r1 ? PR : 1;  // then single rows
+            // the next panel's bytes (its rows are contiguous), a share for each tile
+            const int64_t next_rows = std::min<int64_t>(PR, r1 - r - nr);
+            const int64_t lines = (next_rows * rb + 63) / 64, per = (lines + ng - 1) / ng;
+            tile_io io{W.row(r), rb, nullptr, n, nullptr, W.n_out, accum};
+            for (int g = 0; g < ng; g++) {
+                const int a = t0 + (t1 - t0) * g / ng, b = t0 + (t1 - t0) * (g + 1) / ng;
+                io.x0 = x + (size_t)a * n;
+                io.y0 = y + (size_t)a * W.n_out + r;
+                const char* next = (const char*)W.row(r + nr) + g * per * 64;
+                const int64_t nl = std::max<int64_t>(0, std::min(per, lines - g * per));
+                if (nr == PR) panel_tile<D, PR>(io, b - a, next, nl);
+                else panel_tile<D, 1>(io, b - a, next, nl);
+            }
+            r += nr;
+        }
     }
 }
 
 template <dtype D>
 void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
-    const mm_args A{W, x, y, accum, prefetch_distance(W)};
-    if (T == 1) return tiles<D, 8, 1>(A, r0, r1, 0, A.pf);
-    if (T == 2) return tiles<D, 8, 2>(A, r0, r1, 0, A.pf);
-    // Blocks of tokens whose activations stay in the L2 cache while the rows go past. For each four
-    // rows (which stay in L1), the block's tokens in groups of at most 4 of about equal size (a
-    // tile of few accumulators would wait on their latency); the first group streams the rows in.
-    int tb = (int)(((int64_t)128 * 1024 / (W.n_in * 4)) & ~(int64_t)3);
-    if (tb < 4) tb = 4;
-    for (int t0 = 0; t0 < T; t0 += tb) {
-        const int t1 = std::min(T, t0 + tb), ng = (t1 - t0 + 3) / 4;
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4)
-            for (int g = 0; g < ng; g++) {
-                int a = t0 + (t1 - t0) * g / ng, b = t0 + (t1 - t0) * (g + 1) / ng;
-                tile4<D>(A, r, a, b - a, g == 0 ? A.pf : 0);
-            }
-        for (; r < r1; r++)
-            for (int g = 0; g < ng; g++) {
-                int a = t0 + (t1 - t0) * g / ng, b = t0 + (t1 - t0) * (g + 1) / ng;
-                tile1<D>(A, r, a, b - a);
-            }
-    }
+    if (T == 1) return few_tokens<D, 1>(W, x, y, r0, r1, accum);
+    if (T == 2) return few_tokens<D, 2>(W, x, y, r0, r1, accum);
+    many_tokens<D>(W, x, T, y, r0, r1, accum);
 }
 
 void matmul_rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
