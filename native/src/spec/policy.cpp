@@ -134,9 +134,20 @@ decision decide(const cost_table& c, const policy_memory* mem, const policy_inpu
     decision d;
     const int L = in.L, K = std::max(1, in.max_draft);
     if (in.fixed_M >= 0) {
-        // Up to K drafts a round; the prediction from this skip count's own counts (mem: its memory).
+        // Up to K drafts a round. The plan (the DET unless given, the LOI unless given) comes from the
+        // cost table alone, never from counts: counts grow with every reply, and a seeded reply with
+        // an explicit skip count must give the same text each time. This skip count's own counts
+        // (mem: its memory) only price the prediction, at that plan.
+        const double alpha = alpha_at(mem, in.fixed_M, L);
         d.predicted_speedup = -1;
-        best_at(c, in, in.fixed_M, K, K, alpha_at(mem, in.fixed_M, L), chain_at(mem, in.fixed_M), tokens_left, d);
+        best_at(c, in, in.fixed_M, K, K, alpha, nullptr, tokens_left, d);
+        if (const chain_counts* cc = chain_at(mem, in.fixed_M)) {
+            policy_inputs at_plan = in;
+            at_plan.loi = d.loi;
+            decision priced;
+            evaluate(c, at_plan, in.fixed_M, K, d.det, alpha, chain_model(cc, alpha, K).rounds(d.det, c)[K], tokens_left, priced);
+            d = priced;
+        }
         if (mem && mem->by_M.count(in.fixed_M)) d.alpha_drafts = mem->by_M.at(in.fixed_M).judged;
         d.speculate = in.fixed_M > 0;
         d.reason = d.speculate ? fmt("M=%d as set, up to %d drafts a round; predicted %.2fx (", d.M, d.k, d.predicted_speedup) +
