@@ -118,6 +118,42 @@ TEST(policy_prediction_follows_the_chains_a_det_lets_through) {
     CHECK(blind.drafts == K && blind.predicted_speedup < 0.6 * costed);
 }
 
+TEST(policy_automatic_det_is_the_formulas_choice) {
+    auto c = cf::gpu_like_costs(32);
+    policy_memory m;
+    // At M=12: confident drafts rarely accepted, hesitant ones mostly accepted; elsewhere drafts
+    // are rarely accepted, so M=12 is the best skip count.
+    for (int M = 1; M < 32; M++) {
+        if (M == 12) continue;
+        count_bucket(m.by_M[M].chain, 0.97, 0.02, 3000);
+        m.by_M[M].accepted = 0.02 * 3000;
+        m.by_M[M].judged = 3000;
+    }
+    count_bucket(m.by_M[12].chain, 0.97, 0.3, 3000);
+    count_bucket(m.by_M[12].chain, 0.45, 0.95, 3000);
+    m.by_M[12].accepted = 0.625 * 6000;
+    m.by_M[12].judged = 6000;
+    policy_inputs in;
+    in.L = 32;
+    in.loi = 16;
+    in.force = true;  // speculate at the best (M, k) whatever the margin says
+    decision d = policy::decide(c, &m, in, 200);
+    CHECK_MSG(d.speculate && d.M > 0, d.reason);
+    // At the (M, k) it picked, the DET is the one of the grid and the cost rule that maximizes the
+    // chain model's prediction, and the prediction is that maximum.
+    const double alpha = policy::alpha_at(&m, d.M, 32);
+    std::vector<double> dets{policy::auto_det(c, d.M, d.k)};  // first: it wins ties
+    dets.insert(dets.end(), std::begin(policy::DET_GRID), std::end(policy::DET_GRID));
+    double best = -1, best_det = -1;
+    for (double det : dets) {
+        chain_round r = policy::expect_chain(&m.by_M[d.M].chain, alpha, (float)det, d.k, c)[d.k];
+        const double s = r.tokens * c.c1() / (r.drafts * c.c_draft(d.M) + r.verify_ms + c.c_dp(d.M) * (1.0 / 16 + r.tokens / 200));
+        if (s > best) best = s, best_det = det;
+    }
+    CHECK_MSG(near(d.predicted_speedup, best, 1e-9), d.predicted_speedup << " vs the best " << best << ": " << d.reason);
+    CHECK_MSG(std::fabs(d.det - best_det) < 1e-6, d.det << " vs " << best_det);
+}
+
 TEST(policy_explicit_skip_plans_from_costs_and_prices_with_counts) {
     auto c = cf::gpu_like_costs(32);
     policy_memory m;
