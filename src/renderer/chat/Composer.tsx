@@ -10,7 +10,7 @@ import { estimateTokens, fmtInt } from '../lib/format';
 import { changedSettings, defaultChatSettings, effectiveSkip } from '@shared/settings';
 import { ModeSelect, SkipInput } from '../settings/fields';
 import { useApp } from '../store';
-import { runningCompareId } from '../store/studioSlice';
+import { compareHold, runningCompareId } from '../store/studioSlice';
 
 export const MAX_CHARS = 200_000;
 
@@ -33,7 +33,7 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const modelDefaults = useApp((s) => s.modelDefaults);
   const setDraft = useApp((s) => s.setDraft);
   const convId = conv?.id ?? null;
-  const comparingHere = comparing?.conversationId === convId;
+  const compareWhy = useApp((s) => compareHold(s, 'Send', convId));
 
   // The unsent text belongs to its conversation: switching chats keeps it there and brings back theirs.
   useEffect(() => {
@@ -101,10 +101,7 @@ export function Composer({ prefill, onPrefillUsed }: { prefill: string | null; o
   const tooLong = text.length > MAX_CHARS;
   const overContext = exact ? !exact.fits : nCtx !== null && tokens > nCtx * 1.25;
   const nearContext = nCtx !== null && !overContext && (exact ? exact.droppedTurns > 0 || tokens > nCtx * 0.8 : tokens > nCtx * 0.8);
-  const canSend = trimmed.length > 0 && !busy && !comparing && !tooLong && !overContext && !modelLoading;
-  const compareWhy = comparing
-    ? `Send waits: “Compare modes” is re-running ${comparingHere ? 'a reply of this chat' : 'a reply in another chat'} on the model (${comparing.done}/${comparing.total} runs). Send comes back when it ends.`
-    : null;
+  const canSend = trimmed.length > 0 && !busy && !compareWhy && !tooLong && !overContext && !modelLoading;
 
   const submit = async () => {
     if (!canSend) return;

@@ -8,6 +8,7 @@ import { mapTokensToRounds } from '../lib/fates';
 import { fmtInt } from '../lib/format';
 import { tokensBeforeRound } from '../lib/replay';
 import { useApp } from '../store';
+import { compareHold } from '../store/studioSlice';
 import { Markdown } from './Markdown';
 import { ReplyStats } from './ReplyStats';
 import { SpeedExplanation } from './SpeedExplanation';
@@ -18,6 +19,7 @@ const LONG = 6000;
 
 function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
   const resend = useApp((s) => s.editAndResend);
+  const held = useApp((s) => compareHold(s, 'Edit & resend', m.conversationId));
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.content);
   const [expanded, setExpanded] = useState(false);
@@ -26,7 +28,7 @@ function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
   if (editing) {
     const submit = async () => {
       const t = draft.trim();
-      if (!t) return;
+      if (!t || held) return; // the text stays in the box until the comparison ends
       setEditing(false);
       await resend(m.id, t);
     };
@@ -52,7 +54,7 @@ function UserMessage({ m, canEdit }: { m: Message; canEdit: boolean }) {
           <button className="btn tiny ghost" onClick={() => setEditing(false)}>
             Cancel
           </button>
-          <button className="btn tiny primary" data-testid="edit-send" disabled={!draft.trim()} onClick={() => void submit()}>
+          <button className="btn tiny primary" data-testid="edit-send" disabled={!draft.trim() || !!held} title={held ?? undefined} onClick={() => void submit()}>
             Send
           </button>
         </div>
@@ -104,6 +106,7 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
   const inspect = useApp((s) => s.inspectMessage);
   const openInspector = useApp((s) => s.toggleInspector);
   const regenerate = useApp((s) => s.regenerate);
+  const held = useApp((s) => compareHold(s, 'Regenerate', m.conversationId));
   const streaming = m.status === 'streaming';
   const n = m.fates?.length ?? 0;
   // While the inspector replays this reply, its text shows the tokens written so far, with their fates.
@@ -159,7 +162,14 @@ function AssistantMessage({ m, isLast, busy }: { m: Message; isLast: boolean; bu
             <Icon name="layers" size={14} />
           </button>
           {isLast && !busy && (
-            <button className="icon-btn" data-testid="regenerate" title="Regenerate" aria-label="Regenerate" onClick={() => void regenerate()}>
+            <button
+              className="icon-btn"
+              data-testid="regenerate"
+              disabled={!!held}
+              title={held ?? 'Regenerate'}
+              aria-label="Regenerate"
+              onClick={() => void regenerate()}
+            >
               <Icon name="refresh" size={14} />
             </button>
           )}

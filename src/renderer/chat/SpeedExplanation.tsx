@@ -8,10 +8,12 @@ import { call, errorText } from '../lib/client';
 import { fmtMs } from '../lib/format';
 import { partsText, speedStory } from '../lib/speedStory';
 import { useApp } from '../store';
+import { compareHold } from '../store/studioSlice';
 
 export function SpeedExplanation({ m, canRegenerate }: { m: Message; canRegenerate: boolean }) {
   const regenerate = useApp((s) => s.regenerate);
   const pushError = useApp((s) => s.pushError);
+  const held = useApp((s) => compareHold(s, 'Try it anyway', m.conversationId));
   const [forgotten, setForgotten] = useState(false);
   if (!m.stats || m.status === 'streaming') return null;
   const story = speedStory(m.stats);
@@ -29,7 +31,13 @@ export function SpeedExplanation({ m, canRegenerate }: { m: Message; canRegenera
       <p className="speed-headline">
         <span className="speed-headline-text">{story.headline}</span>
         {story.canTryAnyway && canRegenerate && (
-          <button className="link" data-testid="try-anyway" onClick={() => void regenerate({ tryAnyway: true })}>
+          <button
+            className="link"
+            data-testid="try-anyway"
+            disabled={!!held}
+            title={held ?? 'Regenerates this reply speculating whatever the policy predicts'}
+            onClick={() => void regenerate({ tryAnyway: true })}
+          >
             Try it anyway
           </button>
         )}

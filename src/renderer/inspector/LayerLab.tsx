@@ -10,6 +10,7 @@ import { formatSkipLayers } from '@shared/skipLayers';
 import { Icon } from '../components/Icon';
 import { fmtNum, fmtPct } from '../lib/format';
 import { useApp } from '../store';
+import { compareHold } from '../store/studioSlice';
 import type { LabRun } from '../store/types';
 import { LabPaths } from './LabPaths';
 import type { Inspected } from './useInspected';
@@ -40,6 +41,7 @@ export function LayerLab({ ins, round }: { ins: Inspected; round: Pick<RoundEven
   const pins = useApp((s) => s.labPins[key]) ?? [];
   const runs = useApp((s) => s.labRuns[key]) ?? [];
   const busy = useApp((s) => s.labBusy);
+  const held = useApp((s) => compareHold(s, 'The re-run', null));
   const error = useApp((s) => (s.labError?.key === key ? s.labError.text : null));
   const toggle = useApp((s) => s.toggleLabLayer);
   const setPins = useApp((s) => s.setLabPins);
@@ -57,7 +59,7 @@ export function LayerLab({ ins, round }: { ins: Inspected; round: Pick<RoundEven
       ? 'Click layers in the strip to pin a skip set first.'
       : tooMany
         ? `At most ${L - 1} of the ${L} layers can be skipped.`
-        : null;
+        : held;
 
   return (
     <div className="layer-lab">
@@ -182,6 +184,7 @@ export function DpRerun({ ins, M }: { ins: Inspected; M: number }) {
   const key = ins.key ?? '';
   const [m, setM] = useState(String(M));
   const busy = useApp((s) => s.labBusy);
+  const held = useApp((s) => compareHold(s, 'The re-run', null));
   const runLab = useApp((s) => s.runLab);
   const traceId = useTraceId(ins);
   const n = Number(m);
@@ -192,7 +195,13 @@ export function DpRerun({ ins, M }: { ins: Inspected; M: number }) {
         Re-run the DP with M ={' '}
         <input data-testid="dp-rerun-m" className="dp-rerun-m" value={m} inputMode="numeric" aria-invalid={!!bad} onChange={(e) => setM(e.target.value)} />
       </label>
-      <button className="btn tiny" data-testid="dp-rerun" disabled={!traceId || !!bad || busy !== null} onClick={() => traceId && void runLab(key, traceId, n)}>
+      <button
+        className="btn tiny"
+        data-testid="dp-rerun"
+        disabled={!traceId || !!bad || !!held || busy !== null}
+        title={held ?? undefined}
+        onClick={() => traceId && void runLab(key, traceId, n)}
+      >
         {busy === key ? 'Running…' : 'Re-run the prompt'}
       </button>
       {bad && <span className="lab-error small">{bad}</span>}

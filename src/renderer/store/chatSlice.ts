@@ -4,6 +4,7 @@
 // nothing is fetched again after it (the conversation list follows 'conversation-updated').
 import type { Message, ResponseOf } from '@shared/api';
 import { call, errorText } from '../lib/client';
+import { compareHold } from './studioSlice';
 import type { ChatSlice, Slice } from './types';
 
 let tempId = 0;
@@ -33,6 +34,13 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
     setMessages(conversationId, list.slice(0, list.findIndex((m) => m.id === a.id) + 1));
   };
 
+  /** While a comparison holds the engine, `action` would wait unseen or be refused: say why instead. */
+  const heldBack = (action: string, convId: string | null): boolean => {
+    const why = compareHold(get(), action, convId);
+    if (why) get().pushError(why, convId);
+    return why !== null;
+  };
+
   return {
     messages: {},
     activeReply: null,
@@ -50,6 +58,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
 
     async send(content) {
       let convId = get().activeId;
+      if (heldBack('Send', convId)) return false;
       if (!convId) {
         const c = await get().newChat();
         if (!c) return false;
@@ -81,7 +90,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
 
     async editAndResend(messageId, content) {
       const convId = get().activeId;
-      if (!convId) return false;
+      if (!convId || heldBack('Edit & resend', convId)) return false;
       const list = get().messages[convId] ?? [];
       const i = list.findIndex((m) => m.id === messageId);
       if (i < 0) return false;
@@ -103,7 +112,7 @@ export const createChatSlice: Slice<ChatSlice> = (set, get) => {
 
     async regenerate(opts) {
       const convId = get().activeId;
-      if (!convId) return;
+      if (!convId || heldBack(opts?.tryAnyway ? 'Try it anyway' : 'Regenerate', convId)) return;
       const list = get().messages[convId] ?? [];
       const previous = list;
       const last = list[list.length - 1];

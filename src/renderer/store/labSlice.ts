@@ -4,6 +4,7 @@
 // inspector shows of them while the app runs.
 import type { ResponseOf } from '@shared/api';
 import { call, errorText } from '../lib/client';
+import { compareHold } from './studioSlice';
 import type { LabRun, LabSlice, Slice } from './types';
 
 /** What the lab shows of a run, from the backend's answer. */
@@ -48,6 +49,11 @@ export const createLabSlice: Slice<LabSlice> = (set, get) => ({
     if (get().labBusy) return;
     const pins = get().labPins[key] ?? [];
     if (claspM === undefined && pins.length === 0) return;
+    const held = compareHold(get(), 'The re-run', null);
+    if (held) {
+      set({ labError: { key, text: held } });
+      return;
+    }
     set({ labBusy: key, labError: null });
     try {
       const r = await call('lab:run', claspM === undefined ? { traceId, skipLayers: pins } : { traceId, claspM });

@@ -12,11 +12,25 @@ import type { AbStats, AppState, Slice, StudioSlice } from './types';
 
 /**
  * The reply whose comparison is running now, if any (in any conversation: it holds the one engine, so
- * a reply sent meanwhile would wait unseen behind it). The composer holds Send back meanwhile, and says why.
+ * a reply sent meanwhile would wait unseen behind it, or be refused as busy in its own chat).
  */
 export function runningCompareId(s: Pick<AppState, 'compares'>): string | null {
   for (const [messageId, c] of Object.entries(s.compares)) if (c.running) return messageId;
   return null;
+}
+
+/**
+ * Why `action` (Send, Regenerate, Edit & resend, Try it anyway, the layer lab's re-runs) must wait:
+ * a comparison is running. Null when nothing holds it back. `convId`: the chat the action belongs to
+ * (null: none, so no "this chat" / "another chat"). The one sentence every such button shows as its
+ * title, and the actions themselves refuse with, so a keyboard path cannot start one either.
+ */
+export function compareHold(s: Pick<AppState, 'compares'>, action: string, convId: string | null): string | null {
+  const id = runningCompareId(s);
+  const c = id ? s.compares[id] : undefined;
+  if (!c) return null;
+  const where = convId === null ? 'a reply' : c.conversationId === convId ? 'a reply of this chat' : 'a reply in another chat';
+  return `${action} waits: “Compare modes” is re-running ${where} on the model (${c.done}/${c.total} runs). ${action} comes back when it ends.`;
 }
 
 export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
