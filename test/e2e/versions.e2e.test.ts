@@ -2,7 +2,7 @@
 // the demo model, headless Chromium): regenerate gives ‹ 2/2 ›, switching shows the other version
 // (text, stats and inspector), Compare modes with N = 1 on short replies shows one row per mode and
 // the greedy check, and pinning one version as A shows the other against it with a difference
-// heatmap. Screenshots (1400×900 and 1000×800, light and dark) go to test-artifacts/versions-*.png.
+// heatmap; while a comparison runs, Send, Regenerate and Edit & resend wait and say why. Screenshots (1400×900 and 1000×800, light and dark) go to test-artifacts/versions-*.png.
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -214,7 +214,7 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     expect(await page.locator(id('message-assistant')).count()).toBe(1);
   });
 
-  it('while a comparison runs, Send waits and says why; cancelling it brings Send back', async () => {
+  it('while a comparison runs, Send, Regenerate and Edit & resend wait and say why; cancelling it brings them back', async () => {
     await lastReply().hover();
     if ((await page.locator(id('compare-panel')).count()) === 0) await page.locator(id('compare-modes')).click();
     await page.locator(id('compare-repeats')).fill('10');
@@ -228,11 +228,31 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     expect(await page.locator(id('send')).getAttribute('title')).toMatch(/^Send waits/);
     await page.locator(id('chat-input')).press('Enter'); // Enter does not send either
     expect(await page.locator(id('message-user')).count()).toBe(1);
+    // Regenerate and Edit & resend wait the same way, with the same reason as their title
+    await lastReply().hover();
+    const regenerate = page.locator(id('regenerate'));
+    expect(await regenerate.isDisabled()).toBe(true);
+    expect(await regenerate.getAttribute('title')).toMatch(/^Regenerate waits: “Compare modes” is re-running a reply of this chat .*\(\d+\/30 runs\)/);
+    await page.locator(id('message-user')).hover();
+    await page.locator(id('edit-message')).click();
+    const editSend = page.locator(id('edit-send'));
+    expect(await editSend.isDisabled()).toBe(true);
+    expect(await editSend.getAttribute('title')).toMatch(/^Edit & resend waits: “Compare modes” is re-running a reply of this chat/);
+    await page.locator(id('edit-input')).fill('Edited meanwhile');
+    await page.locator(id('edit-input')).press('Enter'); // Enter does not resend either: the edit stays open
+    expect(await page.locator(id('edit-input')).inputValue()).toBe('Edited meanwhile');
+    expect(await page.locator(id('message-assistant')).count()).toBe(1);
     await page.setViewportSize({ width: 1400, height: 900 });
     await shot('compare-blocks-send-light');
     await page.locator(id('compare-blocks-cancel')).click();
     await why.waitFor({ state: 'detached', timeout: 60_000 });
     expect(await page.locator(id('send')).isEnabled()).toBe(true);
+    expect(await editSend.isEnabled()).toBe(true);
+    expect(await editSend.getAttribute('title')).toBeNull();
+    await page.locator(id('edit-input')).press('Escape');
+    await lastReply().hover();
+    expect(await regenerate.isEnabled()).toBe(true);
+    expect(await regenerate.getAttribute('title')).toBe('Regenerate');
     expect(pageErrors).toEqual([]);
   });
 });
