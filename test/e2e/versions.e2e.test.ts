@@ -2,7 +2,8 @@
 // the demo model, headless Chromium): regenerate gives ‹ 2/2 ›, switching shows the other version
 // (text, stats and inspector), Compare modes with N = 1 on short replies shows one row per mode and
 // the greedy check, and pinning one version as A shows the other against it with a difference
-// heatmap; while a comparison runs, Send, Regenerate and Edit & resend wait and say why. Screenshots (1400×900 and 1000×800, light and dark) go to test-artifacts/versions-*.png.
+// heatmap; while a comparison runs, Send, Regenerate and Edit & resend wait and say why. Screenshots
+// (1400×900 and 1000×800, light and dark) go to test-artifacts/versions-*.png.
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
