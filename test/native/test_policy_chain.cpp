@@ -20,6 +20,20 @@ void count_bucket(chain_counts& cc, double top1, double rate, double n) {
 
 bool near(double a, double b, double tol = 1e-6) { return std::fabs(a - b) <= tol * std::max(1.0, std::fabs(b)); }
 
+// Confident drafts rarely accepted, hesitant ones mostly accepted (6000 drafts, 62.5% accepted).
+void count_mixed_chains(acceptance& a) {
+    count_bucket(a.chain, 0.97, 0.3, 3000);
+    count_bucket(a.chain, 0.45, 0.95, 3000);
+    a.accepted = 0.625 * 6000;
+    a.judged = 6000;
+}
+
+// The formula by hand for clasp rounds r at M with LOI 16 and 200 tokens left: tokens per
+// round over drafts + verify + the DP's share (every 16 rounds, and once per 200 tokens).
+double by_formula(const cost_table& c, int M, const chain_round& r) {
+    return r.tokens * c.c1() / (r.drafts * c.c_draft(M) + r.verify_ms + c.c_dp(M) * (1.0 / 16 + r.tokens / 200));
+}
+
 }  // namespace
 
 TEST(policy_chain_expectation_by_hand) {
@@ -129,10 +143,7 @@ TEST(policy_automatic_det_is_the_formulas_choice) {
         m.by_M[M].accepted = 0.02 * 3000;
         m.by_M[M].judged = 3000;
     }
-    count_bucket(m.by_M[12].chain, 0.97, 0.3, 3000);
-    count_bucket(m.by_M[12].chain, 0.45, 0.95, 3000);
-    m.by_M[12].accepted = 0.625 * 6000;
-    m.by_M[12].judged = 6000;
+    count_mixed_chains(m.by_M[12]);
     policy_inputs in;
     in.L = 32;
     in.loi = 16;
@@ -147,7 +158,7 @@ TEST(policy_automatic_det_is_the_formulas_choice) {
     double best = -1, best_det = -1;
     for (double det : dets) {
         chain_round r = policy::expect_chain(&m.by_M[d.M].chain, alpha, (float)det, d.k, c)[d.k];
-        const double s = r.tokens * c.c1() / (r.drafts * c.c_draft(d.M) + r.verify_ms + c.c_dp(d.M) * (1.0 / 16 + r.tokens / 200));
+        const double s = by_formula(c, d.M, r);
         if (s > best) best = s, best_det = det;
     }
     CHECK_MSG(near(d.predicted_speedup, best, 1e-9), d.predicted_speedup << " vs the best " << best << ": " << d.reason);
@@ -158,10 +169,7 @@ TEST(policy_explicit_skip_plans_from_costs_and_prices_with_counts) {
     auto c = cf::gpu_like_costs(32);
     policy_memory m;
     // At M=12: confident drafts rarely accepted, hesitant ones mostly accepted.
-    count_bucket(m.by_M[12].chain, 0.97, 0.3, 3000);
-    count_bucket(m.by_M[12].chain, 0.45, 0.95, 3000);
-    m.by_M[12].accepted = 0.625 * 6000;
-    m.by_M[12].judged = 6000;
+    count_mixed_chains(m.by_M[12]);
     policy_inputs in;
     in.L = 32;
     in.fixed_M = 12;
@@ -175,7 +183,7 @@ TEST(policy_explicit_skip_plans_from_costs_and_prices_with_counts) {
     // The counts price the prediction at that plan: the chain model's value, worked out here.
     const double alpha = policy::alpha_at(&m, 12, 32);
     chain_round r = policy::expect_chain(&m.by_M[12].chain, alpha, d.det, 12, c)[12];
-    const double want = r.tokens * c.c1() / (r.drafts * c.c_draft(12) + r.verify_ms + c.c_dp(12) * (1.0 / 16 + r.tokens / 200));
+    const double want = by_formula(c, 12, r);
     CHECK_MSG(near(d.predicted_speedup, want, 1e-9), d.predicted_speedup << " vs " << want << ": " << d.reason);
     CHECK(blind.drafts == 12 && d.drafts < 12);
     // An explicit DET is used as given, priced the same way.
@@ -183,5 +191,5 @@ TEST(policy_explicit_skip_plans_from_costs_and_prices_with_counts) {
     decision given = policy::decide(c, &m, in, 200);
     chain_round g = policy::expect_chain(&m.by_M[12].chain, alpha, 0.05f, 12, c)[12];
     CHECK(given.det == 0.05f);
-    CHECK(near(given.predicted_speedup, g.tokens * c.c1() / (g.drafts * c.c_draft(12) + g.verify_ms + c.c_dp(12) * (1.0 / 16 + g.tokens / 200)), 1e-9));
+    CHECK(near(given.predicted_speedup, by_formula(c, 12, g), 1e-9));
 }

@@ -3,14 +3,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../src/sessions/SessionStore';
-import { MIGRATIONS, migrate, schemaVersion } from '../../src/sessions/migrations';
-import type { ChatSettings } from '../../src/shared/api';
+import { MIGRATIONS } from '../../src/sessions/migrations';
 import { sampleTrace } from './helpers/traces';
-
-const SETTINGS: ChatSettings = { mode: 'clasp', skip: 'auto', maxDraft: 12, temperature: 0, topP: 1, topK: 0, seed: 0, maxTokens: 16 };
+import { openOldDatabase, OLD_SETTINGS } from './helpers/oldDatabase';
 
 let dir: string;
 let file: string;
@@ -22,18 +19,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A database written by the app before versions existed (schema 3), with a conversation, two turns and a trace. */
 function oldDatabase(): { convId: string; replyId: string; traceId: string } {
-  const db = new BetterSqlite3(file);
-  migrate(db, MIGRATIONS.slice(0, 3));
-  expect(schemaVersion(db)).toBe(3);
-  const now = Date.now();
-  db.prepare('INSERT INTO conversations (id, title, system_prompt, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-    'c1',
-    'Old chat',
-    '',
-    JSON.stringify(SETTINGS),
-    now,
-    now,
-  );
+  const { db, now } = openOldDatabase(file, 3);
   const ins = db.prepare(
     'INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -81,7 +67,7 @@ describe('reply versions in the store', () => {
   it('switches versions, keeps later turns in order, and deletes a version with its trace', () => {
     const s = new SessionStore({ file });
     try {
-      const c = s.createConversation({ title: 't', systemPrompt: '', settings: SETTINGS });
+      const c = s.createConversation({ title: 't', systemPrompt: '', settings: OLD_SETTINGS });
       s.addMessage({ conversationId: c.id, role: 'user', content: 'q1', status: 'complete' });
       const a = s.addMessage({ conversationId: c.id, role: 'assistant', content: 'v1', status: 'complete' });
       const ta = s.putTrace(sampleTrace(), { source: 'generated', name: 'a', conversationId: c.id, messageId: a.id });
@@ -110,7 +96,7 @@ describe('reply versions in the store', () => {
   it('edit-and-resend (delete after a turn) removes every version after it', () => {
     const s = new SessionStore({ file });
     try {
-      const c = s.createConversation({ title: 't', systemPrompt: '', settings: SETTINGS });
+      const c = s.createConversation({ title: 't', systemPrompt: '', settings: OLD_SETTINGS });
       const u = s.addMessage({ conversationId: c.id, role: 'user', content: 'q1', status: 'complete' });
       const a = s.addMessage({ conversationId: c.id, role: 'assistant', content: 'v1', status: 'complete' });
       s.unselectVersion(a.id);

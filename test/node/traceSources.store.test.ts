@@ -4,14 +4,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../src/sessions/SessionStore';
-import { MIGRATIONS, migrate, schemaVersion } from '../../src/sessions/migrations';
-import type { ChatSettings } from '../../src/shared/api';
+import { MIGRATIONS } from '../../src/sessions/migrations';
 import { sampleTrace } from './helpers/traces';
-
-const SETTINGS: ChatSettings = { mode: 'clasp', skip: 'auto', maxDraft: 12, temperature: 0, topP: 1, topK: 0, seed: 0, maxTokens: 16 };
+import { openOldDatabase } from './helpers/oldDatabase';
 
 let dir: string;
 let file: string;
@@ -23,18 +20,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A schema-4 database: a conversation with a reply and its trace, an imported file, and a lab run. */
 function schema4Database(): void {
-  const db = new BetterSqlite3(file);
-  migrate(db, MIGRATIONS.slice(0, 4));
-  expect(schemaVersion(db)).toBe(4);
-  const now = Date.now();
-  db.prepare('INSERT INTO conversations (id, title, system_prompt, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-    'c1',
-    'Old chat',
-    '',
-    JSON.stringify(SETTINGS),
-    now,
-    now,
-  );
+  const { db, now } = openOldDatabase(file, 4);
   db.prepare(
     'INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, reply_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ).run('a1', 'c1', 1, 'assistant', 'Hi.', 'complete', now, now, 't-reply', 'a1');

@@ -4,8 +4,6 @@
 namespace clasp {
 
 token_logprobs logprobs_of(const float* logits, int n_vocab, int id, int n) {
-    float mx = logits[0];
-    for (int i = 1; i < n_vocab; i++) mx = logits[i] > mx ? logits[i] : mx;
     // The n largest in a small sorted list: once it is full, nearly every logit fails the one
     // comparison with its last (cut), so this pass costs little more than the max.
     std::vector<int> top;
@@ -23,7 +21,9 @@ token_logprobs logprobs_of(const float* logits, int n_vocab, int id, int n) {
         full = (int)top.size() == n;
         if (full) cut = logits[top.back()];
     }
-    // In double: a sum over a large vocabulary in float would lose the 1e-6 the figures keep.
+    // In double: a sum over a large vocabulary in float would lose the 1e-6 the figures keep. The
+    // largest logit is the first of the top ones, so no pass of its own finds it.
+    const float mx = logits[top[0]];
     double sum = 0;
     for (int i = 0; i < n_vocab; i++) sum += std::exp((double)logits[i] - mx);
     const double lse = mx + std::log(sum);

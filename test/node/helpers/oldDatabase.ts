@@ -1,0 +1,24 @@
+// A sessions database written with an older schema, as the app of that version left it: the first
+// `version` migrations and one conversation, "c1" ("Old chat"). The caller adds the rows it needs.
+import BetterSqlite3 from 'better-sqlite3';
+import { expect } from 'vitest';
+import { MIGRATIONS, migrate, schemaVersion } from '../../../src/sessions/migrations';
+import type { ChatSettings } from '../../../src/shared/api';
+
+export const OLD_SETTINGS: ChatSettings = { mode: 'clasp', skip: 'auto', maxDraft: 12, temperature: 0, topP: 1, topK: 0, seed: 0, maxTokens: 16 };
+
+export function openOldDatabase(file: string, version: number): { db: BetterSqlite3.Database; now: number } {
+  const db = new BetterSqlite3(file);
+  migrate(db, MIGRATIONS.slice(0, version));
+  expect(schemaVersion(db)).toBe(version);
+  const now = Date.now();
+  db.prepare('INSERT INTO conversations (id, title, system_prompt, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    'c1',
+    'Old chat',
+    '',
+    JSON.stringify(OLD_SETTINGS),
+    now,
+    now,
+  );
+  return { db, now };
+}
