@@ -175,6 +175,29 @@ export async function startStudio(opts: { home?: string } = {}): Promise<Studio>
   return serveMountsUi() ? startCli(tmp, modelsDir, dataDir, opts.home) : startInProcess(tmp, modelsDir, dataDir, opts.home);
 }
 
+/**
+ * The demo model's longest greedy reply takes a fraction of a second, which a busy machine can spend
+ * between clicking Send and clicking Stop. So an API client holds the engine first (1000 tokens past
+ * end of text, seconds): a chat reply sent meanwhile waits in the queue behind it, a reply being
+ * written all the same, for as long as the test needs. The returned function lets go.
+ */
+export async function holdEngine(studio: Studio): Promise<() => Promise<void>> {
+  const holder = new AbortController();
+  const held = await fetch(`${studio.origin}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Count.' }], max_tokens: 1000, stream: true, clasp: { ignore_eos: true, mode: 'ar' } }),
+    signal: holder.signal,
+  });
+  if (held.status !== 200) throw new Error(`holding the engine: HTTP ${held.status} ${await held.text()}`);
+  const reader = held.body!.getReader();
+  await reader.read(); // the first chunk: the engine is generating for the API client
+  return async () => {
+    holder.abort();
+    await reader.closed.catch(() => undefined);
+  };
+}
+
 /** The selector of an element by its data-testid (docs/UI.md). */
 export const id = (t: string) => `[data-testid="${t}"]`;
 

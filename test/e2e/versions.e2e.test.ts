@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ARTIFACTS, id, SKIP_UI_SUITE, type Studio, openStudioPage, type StudioPage } from './harness';
+import { ARTIFACTS, holdEngine, id, SKIP_UI_SUITE, type Studio, openStudioPage, type StudioPage } from './harness';
 
 
 let studio: Studio;
@@ -221,6 +221,8 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await page.locator(id('compare-repeats')).fill('10');
     await page.locator(id('compare-max-tokens')).fill('64');
     await page.locator(id('chat-input')).fill('Another question');
+    // the comparison's runs wait behind an API client's reply, so it is still running at every step below
+    const release = await holdEngine(studio);
     await page.locator(id('compare-run')).click();
     const why = page.locator(id('compare-blocks-send'));
     await why.waitFor();
@@ -247,6 +249,7 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await shot('compare-blocks-send-light');
     await page.locator(id('compare-blocks-cancel')).click();
     await why.waitFor({ state: 'detached', timeout: 60_000 });
+    await release();
     expect(await page.locator(id('send')).isEnabled()).toBe(true);
     expect(await editSend.isEnabled()).toBe(true);
     expect(await editSend.getAttribute('title')).toBeNull();
