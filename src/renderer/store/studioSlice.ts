@@ -67,6 +67,13 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
     async startCompare(m, opts) {
       const cur = get().compares[m.id];
       if (cur?.running) return;
+      // another reply's comparison holds the engine: this one would queue behind it unseen
+      const why = compareHold(get(), 'Compare modes', m.conversationId);
+      if (why) {
+        const base = cur ?? { jobId: null, conversationId: m.conversationId, running: false, done: 0, total: 0, phase: 'failed', result: null, error: null };
+        set({ compares: { ...get().compares, [m.id]: { ...base, error: why } } }); // an earlier result stays shown
+        return;
+      }
       set({
         compares: {
           ...get().compares,

@@ -10,6 +10,7 @@ import { DEFS as REPLY_DEFS, isDemoModel } from '../chat/ReplyStats';
 import { Hint } from '../components/Hint';
 import { fmtNum, fmtPct } from '../lib/format';
 import { useApp } from '../store';
+import { compareHold } from '../store/studioSlice';
 
 const DEFS = {
   tps: 'Median over the runs of generated tokens / decode time (after the prefill). The bar shows the median; the range is the slowest and fastest run.',
@@ -27,6 +28,8 @@ export function CompareModes({ m, busy }: { m: Message; busy: boolean }) {
   const [maxTokens, setMaxTokens] = useState<number>(Math.min(convMax, COMPARE_LIMITS.maxTokens.default));
   const [greedy, setGreedy] = useState(true);
   const running = !!job?.running;
+  // a comparison of another reply holds the engine (null while this reply's own runs)
+  const held = useApp((s) => (running ? null : compareHold(s, 'Compare modes', m.conversationId)));
   const clamp = (v: number, lim: { min: number; max: number }) => Math.max(lim.min, Math.min(lim.max, Math.round(v) || lim.min));
 
   return (
@@ -69,7 +72,13 @@ export function CompareModes({ m, busy }: { m: Message; busy: boolean }) {
             Cancel
           </button>
         ) : (
-          <button className="btn tiny primary" data-testid="compare-run" disabled={busy} onClick={() => void start(m, { repeats, maxTokens, greedy })}>
+          <button
+            className="btn tiny primary"
+            data-testid="compare-run"
+            disabled={busy || !!held}
+            title={held ?? undefined}
+            onClick={() => void start(m, { repeats, maxTokens, greedy })}
+          >
             Run {repeats * 3} runs
           </button>
         )}

@@ -1,6 +1,7 @@
-// While "Compare modes" runs it holds the one engine: Send, Regenerate, Edit & resend, "Try it anyway"
-// and the layer lab's re-runs wait (one reason, from compareHold), start nothing, and say why; once the
-// comparison ends (done, cancelled or failed) each of them goes through again.
+// While "Compare modes" runs it holds the one engine: Send, Regenerate, Edit & resend, "Try it anyway",
+// another reply's "Compare modes" and the layer lab's re-runs wait (one reason, from compareHold),
+// start nothing, and say why; once the comparison ends (done, cancelled or failed) each of them goes
+// through again.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Conversation, Message } from '../../../src/shared/api';
 import type { CompareResult } from '../../../src/shared/compare';
@@ -70,6 +71,15 @@ describe('actions while a comparison runs', () => {
     expect(errors()).toEqual([expect.stringMatching(/^Send waits: .* a reply in another chat/)]);
   });
 
+  it("another reply's comparison starts nothing and says why in that reply's panel", async () => {
+    comparing();
+    const other: Message = { ...reply, id: 'a9', conversationId: 'c2' };
+    await useApp.getState().startCompare(other, { repeats: 1, maxTokens: 16, greedy: true });
+    expect(call).not.toHaveBeenCalled();
+    expect(useApp.getState().compares.a9).toMatchObject({ running: false, error: expect.stringMatching(/^Compare modes waits: .* a reply in another chat .*\(4\/30 runs\)/) });
+    expect(useApp.getState().compares.a1.running).toBe(true); // the running one is untouched
+  });
+
   it("the layer lab's re-runs (a pinned set or a fixed M) start nothing and say why in the lab", async () => {
     comparing();
     await useApp.getState().runLab('a1', 't-a1');
@@ -91,6 +101,9 @@ describe('actions while a comparison runs', () => {
     expect(call).toHaveBeenLastCalledWith('chat:regenerate', { conversationId: 'c1', tryAnyway: true });
     expect(await useApp.getState().send('Another question')).toBe(true);
     expect(call).toHaveBeenLastCalledWith('chat:send', { conversationId: 'c1', content: 'Another question' });
+    call.mockResolvedValue({ jobId: 'j2', total: 3 });
+    await useApp.getState().startCompare({ ...reply, id: 'a9' }, { repeats: 1, maxTokens: 16, greedy: true });
+    expect(call).toHaveBeenLastCalledWith('compare:start', { conversationId: 'c1', messageId: 'a9', repeats: 1, maxTokens: 16, greedy: true });
   });
 
   it('and once it fails', async () => {
