@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { parseTrace } from '../../src/shared/trace';
-import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
+import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, replyReplacing, sendAndWait, type Studio, openStudioPage, type StudioPage, uiCallDone } from './harness';
 
 let studio: Studio;
 let ui: StudioPage | undefined;
@@ -344,7 +344,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     expect(other).toBeTruthy();
     // mid-reply the picker asks first (the backend would refuse the switch); keeping the reply changes nothing
     await picker.selectOption(other!);
-    await page.locator(id('model-switch-confirm')).waitFor({ timeout: 5_000 }).catch(async (e: Error) => {
+    await page.locator(id('model-switch-confirm')).waitFor().catch(async (e: Error) => {
       await shot('09-model-switch-failed');
       throw new Error(`${e.message}; the reply: ${await page.locator(id('message-assistant')).last().getAttribute('data-status')}, ${(await page.locator(id('message-assistant')).last().innerText()).slice(0, 200)}`);
     });
@@ -355,13 +355,15 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).not.toBe('cancelled');
     // the API client lets go (a model switch waits for no API reply): the chat's reply starts
     await release();
-    // "Stop and switch" stops the reply, then loads the other model
+    // "Stop and switch" stops the reply, then loads the other model; if the reply ended by itself
+    // first, the switch needs no confirmation (whichever the page shows, however long it takes)
     await picker.selectOption(other!);
-    try {
-      await page.locator(id('model-switch-stop')).click({ timeout: 5_000 });
-    } catch {
-      /* the reply ended by itself first: then the switch needs no confirmation */
-    }
+    const asked = await page.waitForFunction(
+      ([conf, sel, want]) => (document.querySelector(conf as string) ? 'asked' : (document.querySelector(sel as string) as HTMLSelectElement | null)?.value === want ? 'switched' : false),
+      [id('model-switch-confirm'), id('model-picker'), other] as const,
+      { timeout: 30_000 },
+    );
+    if ((await asked.jsonValue()) === 'asked') await page.locator(id('model-switch-stop')).click();
     await waitIdle(60_000);
     await page.waitForFunction(([sel, want]) => (document.querySelector(sel as string) as HTMLSelectElement | null)?.value === want && !(document.querySelector(sel as string) as HTMLSelectElement).disabled, [id('model-picker'), other] as const, {
       timeout: 60_000,
@@ -380,17 +382,20 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('stop')).click();
     await waitIdle();
     await release();
-    expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).toBe('cancelled');
+    const stopped = page.locator(id('message-assistant')).last();
+    expect(await stopped.getAttribute('data-status')).toBe('cancelled');
+    // the new reply replaces the stopped one (Stop gone alone could be before it started)
     await page.locator(id('regenerate')).click();
-    await waitIdle();
+    const regenerated = await replyReplacing(page, await stopped.getAttribute('data-id'));
+    expect(await regenerated.getAttribute('data-status')).toBe('complete');
     const replies = await page.locator(id('message-assistant')).count();
     const users = page.locator(id('message-user'));
     await users.last().hover();
     await users.last().locator(id('edit-message')).click();
     await page.locator(id('edit-input')).fill('Count from 1 to 3.');
     await page.locator(id('edit-send')).click();
-    await page.locator(id('message-assistant')).nth(replies - 1).waitFor();
-    await waitIdle();
+    const resent = await replyReplacing(page, await regenerated.getAttribute('data-id'));
+    expect(await resent.getAttribute('data-status')).toBe('complete');
     expect(await page.locator(id('message-assistant')).count()).toBe(replies);
     expect(await users.last().innerText()).toContain('Count from 1 to 3.');
   });
@@ -401,6 +406,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).waitFor();
+    await page.locator(`${id('message-assistant')}[data-status="streaming"]`).waitFor();
     const items = page.locator(id('conversation-item'));
     const n = await items.count();
     const active = page.locator(`${id('conversation-item')}[aria-current="true"]`);
@@ -413,9 +419,11 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     // another conversation is open (or none), and nothing failed
     const banner = page.locator(id('error-banner'));
     expect((await banner.count()) ? await banner.innerText() : '').toBe('');
+    // after the reload, the server's list (one call, rendered at once), not a guess at a delay
+    const listed = uiCallDone(page, 'conversations:list');
     await page.reload();
+    await listed;
     await page.locator(id('conversation-item')).first().waitFor();
-    await page.waitForTimeout(300);
     expect(await page.locator(id('conversation-item')).count()).toBe(n - 1);
   });
 
@@ -431,7 +439,9 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.waitForFunction(([sel, want]) => document.querySelectorAll(sel as string).length === want, [id('conversation-item'), n + 1] as const);
     expect(await page.locator(id('message-user')).count()).toBe(0);
     await page.locator(id('system-prompt')).fill('You are terse.');
+    const saved = uiCallDone(page, 'conversations:update', 'You are terse.');
     await page.locator(id('chat-input')).click(); // blur saves
+    await saved; // a reload right away could cancel the save before it went out
     await page.reload();
     await page.locator(id('system-prompt')).waitFor();
     expect(await page.locator(id('system-prompt')).inputValue()).toBe('You are terse.');
