@@ -73,11 +73,17 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     });
     // An explicit M, so the reply drafts whatever the adaptive policy makes of this machine's measured
     // costs (on a busy machine it can price speculation out and decode plainly: no rounds to show).
+    // Greedy, on the demo's longest greedy reply (about 200 tokens): a sampled story can end after
+    // ten tokens, which a fast machine sends in one batch, and then nothing is seen streaming.
     await page.locator(id('new-chat')).click();
+    await page.locator(id('settings-toggle')).click();
+    await page.locator(id('settings-temperature')).fill('0');
+    await page.locator(id('settings-temperature')).press('Enter');
+    await page.locator(id('settings-toggle')).click();
     await page.locator(id('settings-skip')).fill('8');
     await page.locator(id('settings-skip')).press('Enter');
-    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '1', id('settings-toggle'));
-    await page.locator(id('chat-input')).fill('Write a short story about a lighthouse keeper.');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '2', id('settings-toggle'));
+    await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('message-user')).first().waitFor();
     await page.locator(id('message-assistant')).first().waitFor();
@@ -181,7 +187,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     const [md] = await Promise.all([page.waitForEvent('download'), page.locator(id('export-chat-markdown')).click()]);
     const mdFile = path.join(ARTIFACTS, 'e2e-exported-chat.md');
     await md.saveAs(mdFile);
-    expect(fs.readFileSync(mdFile, 'utf8')).toContain('lighthouse');
+    expect(fs.readFileSync(mdFile, 'utf8')).toContain('Count from 1 to 1000.');
   });
 
   it('finds the conversation and its settings again after a reload', async () => {
