@@ -10,7 +10,7 @@ let ts: TestServer;
 const MSG = [{ role: 'user' as const, content: 'Count from 1 to 10.' }];
 
 beforeAll(async () => {
-  ts = await startServer({ limits: { maxBodyBytes: 64 * 1024, maxTokens: 256, queueLength: 8, bodyTimeoutMs: 400 } });
+  ts = await startServer({ limits: { maxBodyBytes: 64 * 1024, maxTokens: 1000, queueLength: 8, bodyTimeoutMs: 400 } });
 });
 
 afterAll(async () => {
@@ -57,7 +57,7 @@ describe('malformed and invalid bodies → 400', () => {
     const r = await postJson(ts.port, '/v1/chat/completions', { messages: MSG, max_tokens: 1_000_000 });
     expectOpenAiError(r, 400, 'integer_above_max_value');
     expect(r.json.error.param).toBe('max_tokens');
-    expectOpenAiError(await postJson(ts.port, '/v1/chat/completions', { messages: MSG, max_completion_tokens: 257 }), 400, 'integer_above_max_value');
+    expectOpenAiError(await postJson(ts.port, '/v1/chat/completions', { messages: MSG, max_completion_tokens: 1001 }), 400, 'integer_above_max_value');
   });
 
   it('an empty messages array', async () => {
