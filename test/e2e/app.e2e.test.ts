@@ -390,17 +390,20 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await release();
     const stopped = page.locator(id('message-assistant')).last();
     expect(await stopped.getAttribute('data-status')).toBe('cancelled');
-    // the new reply replaces the stopped one (Stop gone alone could be before it started)
+    // the new reply replaces the stopped one (Stop gone alone could be before it started); the ids
+    // are read before the clicks (a locator reads the page as it is when asked)
+    const stoppedId = await stopped.getAttribute('data-id');
     await page.locator(id('regenerate')).click();
-    const regenerated = await replyReplacing(page, await stopped.getAttribute('data-id'));
+    const regenerated = await replyReplacing(page, stoppedId);
     expect(await regenerated.getAttribute('data-status')).toBe('complete');
+    const regeneratedId = await regenerated.getAttribute('data-id');
     const replies = await page.locator(id('message-assistant')).count();
     const users = page.locator(id('message-user'));
     await users.last().hover();
     await users.last().locator(id('edit-message')).click();
     await page.locator(id('edit-input')).fill('Count from 1 to 3.');
     await page.locator(id('edit-send')).click();
-    const resent = await replyReplacing(page, await regenerated.getAttribute('data-id'));
+    const resent = await replyReplacing(page, regeneratedId);
     expect(await resent.getAttribute('data-status')).toBe('complete');
     expect(await page.locator(id('message-assistant')).count()).toBe(replies);
     expect(await users.last().innerText()).toContain('Count from 1 to 3.');

@@ -333,18 +333,19 @@ export async function watchFor(page: Page, sel: string): Promise<() => Promise<b
 }
 
 /**
- * Waits until the last reply is another one than `oldId` (regenerate, edit & resend and "try it
- * anyway" replace it) and has finished; returns it. Waiting for the Stop button alone could end
- * before the new reply started.
+ * Waits until the conversation ends with a reply other than `oldId` (regenerate, edit & resend and
+ * "try it anyway" replace it) and that reply has finished; returns it. Read `oldId` before the click.
+ * Waiting for the Stop button alone could end before the new reply started.
  */
 export async function replyReplacing(page: Page, oldId: string | null, timeout = 90_000): Promise<Locator> {
   await page.waitForFunction(
     ([sel, old]) => {
       const all = document.querySelectorAll(sel as string);
       const last = all[all.length - 1] as HTMLElement | undefined;
-      return !!last && last.dataset.id !== old && last.dataset.status !== 'streaming';
+      // the last message, not the last reply: while the old reply is gone, an earlier turn's is last
+      return last?.dataset.testid === 'message-assistant' && last.dataset.id !== old && last.dataset.status !== 'streaming';
     },
-    [id('message-assistant'), oldId] as const,
+    [`${id('message-user')}, ${id('message-assistant')}`, oldId] as const,
     { timeout },
   );
   await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
