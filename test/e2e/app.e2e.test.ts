@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { parseTrace } from '../../src/shared/trace';
-import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
+import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, replyReplacing, sendAndWait, type Studio, openStudioPage, type StudioPage, uiCallDone } from './harness';
 
 let studio: Studio;
 let ui: StudioPage | undefined;
@@ -73,11 +73,17 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     });
     // An explicit M, so the reply drafts whatever the adaptive policy makes of this machine's measured
     // costs (on a busy machine it can price speculation out and decode plainly: no rounds to show).
+    // Greedy, on the demo's longest greedy reply (about 200 tokens): a sampled story can end after
+    // ten tokens, which a fast machine sends in one batch, and then nothing is seen streaming.
     await page.locator(id('new-chat')).click();
+    await page.locator(id('settings-toggle')).click();
+    await page.locator(id('settings-temperature')).fill('0');
+    await page.locator(id('settings-temperature')).press('Enter');
+    await page.locator(id('settings-toggle')).click();
     await page.locator(id('settings-skip')).fill('8');
     await page.locator(id('settings-skip')).press('Enter');
-    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '1', id('settings-toggle'));
-    await page.locator(id('chat-input')).fill('Write a short story about a lighthouse keeper.');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '2', id('settings-toggle'));
+    await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('message-user')).first().waitFor();
     await page.locator(id('message-assistant')).first().waitFor();
@@ -181,7 +187,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     const [md] = await Promise.all([page.waitForEvent('download'), page.locator(id('export-chat-markdown')).click()]);
     const mdFile = path.join(ARTIFACTS, 'e2e-exported-chat.md');
     await md.saveAs(mdFile);
-    expect(fs.readFileSync(mdFile, 'utf8')).toContain('lighthouse');
+    expect(fs.readFileSync(mdFile, 'utf8')).toContain('Count from 1 to 1000.');
   });
 
   it('finds the conversation and its settings again after a reload', async () => {
@@ -344,7 +350,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     expect(other).toBeTruthy();
     // mid-reply the picker asks first (the backend would refuse the switch); keeping the reply changes nothing
     await picker.selectOption(other!);
-    await page.locator(id('model-switch-confirm')).waitFor({ timeout: 5_000 }).catch(async (e: Error) => {
+    await page.locator(id('model-switch-confirm')).waitFor().catch(async (e: Error) => {
       await shot('09-model-switch-failed');
       throw new Error(`${e.message}; the reply: ${await page.locator(id('message-assistant')).last().getAttribute('data-status')}, ${(await page.locator(id('message-assistant')).last().innerText()).slice(0, 200)}`);
     });
@@ -355,13 +361,15 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).not.toBe('cancelled');
     // the API client lets go (a model switch waits for no API reply): the chat's reply starts
     await release();
-    // "Stop and switch" stops the reply, then loads the other model
+    // "Stop and switch" stops the reply, then loads the other model; if the reply ended by itself
+    // first, the switch needs no confirmation (whichever the page shows, however long it takes)
     await picker.selectOption(other!);
-    try {
-      await page.locator(id('model-switch-stop')).click({ timeout: 5_000 });
-    } catch {
-      /* the reply ended by itself first: then the switch needs no confirmation */
-    }
+    const asked = await page.waitForFunction(
+      ([conf, sel, want]) => (document.querySelector(conf as string) ? 'asked' : (document.querySelector(sel as string) as HTMLSelectElement | null)?.value === want ? 'switched' : false),
+      [id('model-switch-confirm'), id('model-picker'), other] as const,
+      { timeout: 30_000 },
+    );
+    if ((await asked.jsonValue()) === 'asked') await page.locator(id('model-switch-stop')).click();
     await waitIdle(60_000);
     await page.waitForFunction(([sel, want]) => (document.querySelector(sel as string) as HTMLSelectElement | null)?.value === want && !(document.querySelector(sel as string) as HTMLSelectElement).disabled, [id('model-picker'), other] as const, {
       timeout: 60_000,
@@ -380,17 +388,23 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('stop')).click();
     await waitIdle();
     await release();
-    expect(await page.locator(id('message-assistant')).last().getAttribute('data-status')).toBe('cancelled');
+    const stopped = page.locator(id('message-assistant')).last();
+    expect(await stopped.getAttribute('data-status')).toBe('cancelled');
+    // the new reply replaces the stopped one (Stop gone alone could be before it started); the ids
+    // are read before the clicks (a locator reads the page as it is when asked)
+    const stoppedId = await stopped.getAttribute('data-id');
     await page.locator(id('regenerate')).click();
-    await waitIdle();
+    const regenerated = await replyReplacing(page, stoppedId);
+    expect(await regenerated.getAttribute('data-status')).toBe('complete');
+    const regeneratedId = await regenerated.getAttribute('data-id');
     const replies = await page.locator(id('message-assistant')).count();
     const users = page.locator(id('message-user'));
     await users.last().hover();
     await users.last().locator(id('edit-message')).click();
     await page.locator(id('edit-input')).fill('Count from 1 to 3.');
     await page.locator(id('edit-send')).click();
-    await page.locator(id('message-assistant')).nth(replies - 1).waitFor();
-    await waitIdle();
+    const resent = await replyReplacing(page, regeneratedId);
+    expect(await resent.getAttribute('data-status')).toBe('complete');
     expect(await page.locator(id('message-assistant')).count()).toBe(replies);
     expect(await users.last().innerText()).toContain('Count from 1 to 3.');
   });
@@ -401,6 +415,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.locator(id('chat-input')).fill('Count from 1 to 1000.');
     await page.locator(id('send')).click();
     await page.locator(id('stop')).waitFor();
+    await page.locator(`${id('message-assistant')}[data-status="streaming"]`).waitFor();
     const items = page.locator(id('conversation-item'));
     const n = await items.count();
     const active = page.locator(`${id('conversation-item')}[aria-current="true"]`);
@@ -413,9 +428,11 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     // another conversation is open (or none), and nothing failed
     const banner = page.locator(id('error-banner'));
     expect((await banner.count()) ? await banner.innerText() : '').toBe('');
+    // after the reload, the server's list (one call, rendered at once), not a guess at a delay
+    const listed = uiCallDone(page, 'conversations:list');
     await page.reload();
+    await listed;
     await page.locator(id('conversation-item')).first().waitFor();
-    await page.waitForTimeout(300);
     expect(await page.locator(id('conversation-item')).count()).toBe(n - 1);
   });
 
@@ -431,7 +448,9 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await page.waitForFunction(([sel, want]) => document.querySelectorAll(sel as string).length === want, [id('conversation-item'), n + 1] as const);
     expect(await page.locator(id('message-user')).count()).toBe(0);
     await page.locator(id('system-prompt')).fill('You are terse.');
+    const saved = uiCallDone(page, 'conversations:update', 'You are terse.');
     await page.locator(id('chat-input')).click(); // blur saves
+    await saved; // a reload right away could cancel the save before it went out
     await page.reload();
     await page.locator(id('system-prompt')).waitFor();
     expect(await page.locator(id('system-prompt')).inputValue()).toBe('You are terse.');

@@ -178,8 +178,10 @@ export async function startStudio(opts: { home?: string } = {}): Promise<Studio>
 /**
  * The demo model's longest greedy reply takes a fraction of a second, which a busy machine can spend
  * between clicking Send and clicking Stop. So an API client holds the engine first (1000 tokens past
- * end of text, seconds): a chat reply sent meanwhile waits in the queue behind it, a reply being
- * written all the same, for as long as the test needs. The returned function lets go.
+ * end of text, the most the demo's 1024-token context allows): a chat reply sent meanwhile waits in
+ * the queue behind it, a reply being written all the same. The hold is bounded (about a second on a
+ * quiet fast machine), so the steps that need it are few and come first, without screenshots. The
+ * returned function lets go.
  */
 export async function holdEngine(studio: Studio): Promise<() => Promise<void>> {
   const holder = new AbortController();
@@ -286,4 +288,66 @@ export async function sendAndWait(page: Page, text: string, opts: { timeout?: nu
   await page.locator(id('chat-input')).fill(text);
   await page.locator(id('send')).click();
   return replyAfter(page, before, opts);
+}
+
+/**
+ * The answer to the page's next UI call on `channel` (docs/API.md) whose request body contains
+ * `bodyHas` (when given: an earlier call's late answer is not this one). Made before the action that
+ * calls it, awaited before a reload: a reload can cancel a save that was not yet sent.
+ */
+export function uiCallDone(page: Page, channel: string, bodyHas = '', timeout = 30_000): Promise<unknown> {
+  return page.waitForResponse(
+    (r) => {
+      if (!r.url().endsWith('/api/ui/call')) return false;
+      const body = r.request().postData() ?? '';
+      try {
+        return (JSON.parse(body) as { channel?: string }).channel === channel && body.includes(bodyHas);
+      } catch {
+        return false;
+      }
+    },
+    { timeout },
+  );
+}
+
+/**
+ * Records, from now on, whether `sel` ever matches (a MutationObserver: a state that lasts less than
+ * a poll, on a fast machine, is still seen). Install it before the action; the function says.
+ */
+export async function watchFor(page: Page, sel: string): Promise<() => Promise<boolean>> {
+  const key = `__seen_${Math.random().toString(36).slice(2)}`;
+  await page.evaluate(
+    ([s, k]) => {
+      const w = window as unknown as Record<string, boolean>;
+      w[k] = !!document.querySelector(s);
+      const obs = new MutationObserver(() => {
+        if (!document.querySelector(s)) return;
+        w[k] = true;
+        obs.disconnect();
+      });
+      obs.observe(document.body, { subtree: true, childList: true, attributes: true });
+    },
+    [sel, key] as const,
+  );
+  return () => page.evaluate((k) => (window as unknown as Record<string, boolean>)[k] === true, key);
+}
+
+/**
+ * Waits until the conversation ends with a reply other than `oldId` (regenerate, edit & resend and
+ * "try it anyway" replace it) and that reply has finished; returns it. Read `oldId` before the click.
+ * Waiting for the Stop button alone could end before the new reply started.
+ */
+export async function replyReplacing(page: Page, oldId: string | null, timeout = 90_000): Promise<Locator> {
+  await page.waitForFunction(
+    ([sel, old]) => {
+      const all = document.querySelectorAll(sel as string);
+      const last = all[all.length - 1] as HTMLElement | undefined;
+      // the last message, not the last reply: while the old reply is gone, an earlier turn's is last
+      return last?.dataset.testid === 'message-assistant' && last.dataset.id !== old && last.dataset.status !== 'streaming';
+    },
+    [`${id('message-user')}, ${id('message-assistant')}`, oldId] as const,
+    { timeout },
+  );
+  await page.locator(id('stop')).waitFor({ state: 'detached', timeout });
+  return page.locator(id('message-assistant')).last();
 }

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { ARTIFACTS, id, replyAfter, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
+import { ARTIFACTS, id, replyReplacing, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
 
 let studio: Studio;
 let ui: StudioPage | undefined;
@@ -16,9 +16,9 @@ let pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `speed-${name}.png`) });
 
-/** The last reply after `before`, once finished and explained. */
-async function lastReplyAfter(before: number): Promise<Locator> {
-  const last = await replyAfter(page, before, { shotOnTimeout: 'speed-timeout.png' });
+/** The reply that replaced the one with id `old` (try it anyway), once finished and explained. */
+async function replyAfterRetry(old: string | null): Promise<Locator> {
+  const last = await replyReplacing(page, old);
   await last.locator(id('speed-explanation')).waitFor();
   return last;
 }
@@ -107,9 +107,11 @@ describe('speed, told per reply', { timeout: 300_000 }, () => {
     await page.setViewportSize({ width: 1400, height: 900 });
 
     const before = await page.locator(id('message-assistant')).count();
+    const plainId = await page.locator(id('message-assistant')).last().getAttribute('data-id');
     const plainText = await page.locator(id('message-assistant')).last().locator('.msg-body').innerText();
     await plainReply.ex.locator(id('try-anyway')).click();
-    const forced = await explanation(await lastReplyAfter(before - 1));
+    const forced = await explanation(await replyAfterRetry(plainId));
+    expect(await page.locator(id('message-assistant')).count()).toBe(before);
     expect(forced.label).toMatch(/^clasp/);
     expect(forced.lines[0]).toMatch(/speculated because you asked \(try it anyway\); the policy predicted [\d.]+×/);
     expect(await page.locator(id('message-assistant')).last().locator('.msg-body').innerText()).toBe(plainText); // greedy: the same text

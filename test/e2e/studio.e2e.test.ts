@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, sendAndWait, type Studio, openStudioPage, type StudioPage } from './harness';
+import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, sendAndWait, type Studio, openStudioPage, type StudioPage, uiCallDone } from './harness';
 
 let studio: Studio;
 let ui: StudioPage | undefined;
@@ -40,7 +40,9 @@ function pixel(testId: string, fx: number, fy: number) {
   );
 }
 
-const frames = (n = 3) => page.evaluate((k) => new Promise((r) => { let i = 0; const f = () => (++i >= k ? r(null) : requestAnimationFrame(f)); requestAnimationFrame(f); }), n);
+/** Polls `read` until `ok` holds (a redraw or a smooth scroll takes longer on a busy machine than a fixed wait allows). */
+const settle = <T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string) =>
+  expect.poll(read, { timeout: 15_000, interval: 50, message: what }).toSatisfy(ok);
 
 beforeAll(async () => {
   if (SKIP_UI_SUITE) return; // scripts/test.js names the suite as skipped, with the install hint
@@ -106,12 +108,14 @@ describe.skipIf(SKIP_UI_SUITE)('the studio (issue 13)', { timeout: 180_000 }, ()
     expect(await page.locator(`${id('settings-panel')} ${id('field-error')}`).innerText()).toMatch(/Must be 0 to/);
     await shot('settings-light');
     await page.locator(id('settings-top-k')).press('Escape');
+    const saved = uiCallDone(page, 'conversations:update', '"skipRatio":null');
     await page.locator(id('settings-reset')).click();
     await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-changed') === '0', id('settings-toggle'));
     expect(await page.locator(id('settings-skip')).inputValue()).toBe('auto');
     expect(await page.locator(id('settings-skip')).isDisabled()).toBe(false);
     expect(await page.locator(id('settings-skip-ratio')).inputValue()).toBe('');
-    // the reset reached the server: still reset after a reload
+    // the reset reached the server: still reset after a reload (once saved: a reload could cancel it)
+    await saved;
     await page.reload();
     await page.locator(id('settings-skip-ratio')).waitFor();
     expect(await page.locator(id('settings-skip-ratio')).inputValue()).toBe('');
@@ -129,28 +133,24 @@ describe.skipIf(SKIP_UI_SUITE)('the studio (issue 13)', { timeout: 180_000 }, ()
     const box = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.4);
     await page.locator(id('inspector-round-detail')).waitFor();
-    await page.waitForTimeout(600); // the smooth scroll
-    expect(await inView(id('inspector-round-detail'))).toBe(true);
+    await settle(() => inView(id('inspector-round-detail')), (v) => v, 'the round detail scrolled into view'); // a smooth scroll
     await shot('round-in-view-light');
 
     await page.locator(`${id('inspector-skip-heatmap')}`).scrollIntoViewIfNeeded();
     const small = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!.height;
+    const height = async () => (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!.height;
     await page.locator(id('heatmap-enlarge')).first().click();
-    await frames();
-    const big = (await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!.height;
-    expect(big).toBeGreaterThan(small * 1.5);
+    await settle(height, (big) => big > small * 1.5, 'the enlarged heatmap is over 1.5 times its height');
     await shot('heatmap-enlarged');
     await page.keyboard.press('Escape');
-    await frames();
-    expect((await page.locator(`${id('inspector-skip-heatmap')} canvas`).boundingBox())!.height).toBe(small);
+    await settle(height, (h) => h === small, 'the heatmap back at its height');
   });
 
   it('redraws the heatmaps on a theme switch, and keeps a fixed similarity scale across replies', async () => {
     await page.locator(id('inspector-skip-heatmap')).scrollIntoViewIfNeeded();
     const before = await pixel('inspector-skip-heatmap', 0.5, 0.5);
     await page.locator(id('theme-dark')).click();
-    await frames();
-    expect(await pixel('inspector-skip-heatmap', 0.5, 0.5)).not.toBe(before);
+    await settle(() => pixel('inspector-skip-heatmap', 0.5, 0.5), (p) => p !== before, 'the heatmap redrawn in the dark theme');
     await shot('inspector-dark');
 
     await page.locator(id('similarity-scale')).selectOption('fixed');
@@ -212,9 +212,10 @@ describe.skipIf(SKIP_UI_SUITE)('the studio (issue 13)', { timeout: 180_000 }, ()
     await page.locator(id('replay-step-forward')).click();
     expect(Number(await reply.locator(id('token-text')).getAttribute('data-tokens'))).toBeGreaterThan(fewer);
     expect(fewer).toBeLessThan(all);
-    // play from the start at 2×: the cursor and the text pass through the middle, then all is shown
+    // play from the start at ¼× (a reply recorded on a fast machine lasts a few frames at 2×): the
+    // cursor and the text pass through the middle, then all is shown
     await page.locator(id('replay-slider')).fill('0');
-    await page.locator(id('replay-speed')).selectOption('2');
+    await page.locator(id('replay-speed')).selectOption('0.25');
     await page.evaluate((sel) => {
       const w = window as unknown as { __cursors: number[] };
       w.__cursors = [];
@@ -267,9 +268,12 @@ describe.skipIf(SKIP_UI_SUITE)('the studio (issue 13)', { timeout: 180_000 }, ()
     await page.locator(id('trace-list-toggle')).click();
     await page.locator(id('trace-delete')).click();
     await page.locator(id('trace-list-toggle')).waitFor({ state: 'detached' });
+    // after the reload, once the server's list came back (not a guess at a delay): still none
+    const listed = uiCallDone(page, 'traces:list');
     await page.reload();
     await page.locator(id('chat-input')).waitFor();
-    await page.waitForTimeout(500);
+    await listed;
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     expect(await page.locator(id('trace-list-toggle')).count()).toBe(0);
   });
 

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ARTIFACTS, holdEngine, id, SKIP_UI_SUITE, type Studio, openStudioPage, type StudioPage } from './harness';
+import { ARTIFACTS, holdEngine, id, replyAfter, replyReplacing, SKIP_UI_SUITE, type Studio, openStudioPage, type StudioPage, watchFor } from './harness';
 
 
 let studio: Studio;
@@ -16,7 +16,6 @@ let page: Page;
 let pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `versions-${name}.png`) });
-const waitIdle = (timeout = 90_000) => page.locator(id('stop')).waitFor({ state: 'detached', timeout });
 const lastReply = () => page.locator(id('message-assistant')).last();
 
 /** The commonest colour in the A/B difference heatmap, as "r,g,b". */
@@ -64,21 +63,15 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
 
     await page.locator(id('chat-input')).fill('Write a short story about a lighthouse keeper.');
     await page.locator(id('send')).click();
-    await lastReply().waitFor();
-    await waitIdle();
+    await replyAfter(page, 0); // finished, not only begun: its text is compared below
     const first = await lastReply().getAttribute('data-id');
     const firstText = await lastReply().locator('.msg-body').innerText();
     expect(await page.locator(id('reply-versions')).count()).toBe(0);
 
     await lastReply().hover();
     await page.locator(id('regenerate')).click();
-    await page.waitForFunction(
-      (f) =>
-        document.querySelectorAll('[data-testid="message-assistant"]').length === 1 &&
-        (document.querySelector('[data-testid="message-assistant"]') as HTMLElement).dataset.id !== f,
-      first,
-    );
-    await waitIdle();
+    await replyReplacing(page, first);
+    expect(await page.locator(id('message-assistant')).count()).toBe(1);
     const versions = page.locator(id('reply-versions'));
     await versions.waitFor();
     expect(await versions.getAttribute('data-count')).toBe('2');
@@ -147,13 +140,12 @@ describe.skipIf(SKIP_UI_SUITE)('versions, compare modes and A/B', { timeout: 180
     await page.locator(id('compare-modes')).click();
     await page.locator(id('compare-repeats')).fill('1');
     await page.locator(id('compare-max-tokens')).fill('16');
+    // the progress is recorded as it shows (on a fast machine the comparison can end before a poll)
+    const progressShown = await watchFor(page, id('compare-progress'));
     await page.locator(id('compare-run')).click();
-    await page
-      .locator(id('compare-progress'))
-      .waitFor()
-      .catch(() => undefined); // it may finish before a frame shows it
     const table = page.locator(id('compare-table'));
     await table.waitFor({ timeout: 120_000 });
+    expect(await progressShown()).toBe(true);
     const rows = page.locator(id('compare-row'));
     expect(await rows.count()).toBe(3);
     expect(await rows.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.mode))).toEqual(['ar', 'static', 'clasp']);

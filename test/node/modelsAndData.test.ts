@@ -82,7 +82,8 @@ describe('--models-dir', () => {
 
 describe('switching models while a reply streams', () => {
   it('a bad file or another model from the UI is refused; the running /v1 reply finishes', async () => {
-    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Count.' }], max_tokens: 200, stream: true, clasp: { ignore_eos: true, mode: 'ar' } });
+    // 1000 tokens (the demo's context), so the reply still runs during both loads on a fast machine
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Count.' }], max_tokens: 1000, stream: true, clasp: { ignore_eos: true, mode: 'ar' } });
     const stream = raw(port, { method: 'POST', path: '/v1/chat/completions', body });
     await waitFor(() => api.queueStats.running === 1 && models.busy, 'the /v1 request to run');
     const bad = (await app.call('models:load', { path: path.join(modelsDir, 'garbage.gguf') }).catch((e: ApiError) => e)) as ApiError;

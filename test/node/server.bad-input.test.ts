@@ -10,7 +10,7 @@ let ts: TestServer;
 const MSG = [{ role: 'user' as const, content: 'Count from 1 to 10.' }];
 
 beforeAll(async () => {
-  ts = await startServer({ limits: { maxBodyBytes: 64 * 1024, maxTokens: 256, queueLength: 8, bodyTimeoutMs: 400 } });
+  ts = await startServer({ limits: { maxBodyBytes: 64 * 1024, maxTokens: 1000, queueLength: 8, bodyTimeoutMs: 400 } });
 });
 
 afterAll(async () => {
@@ -57,7 +57,7 @@ describe('malformed and invalid bodies → 400', () => {
     const r = await postJson(ts.port, '/v1/chat/completions', { messages: MSG, max_tokens: 1_000_000 });
     expectOpenAiError(r, 400, 'integer_above_max_value');
     expect(r.json.error.param).toBe('max_tokens');
-    expectOpenAiError(await postJson(ts.port, '/v1/chat/completions', { messages: MSG, max_completion_tokens: 257 }), 400, 'integer_above_max_value');
+    expectOpenAiError(await postJson(ts.port, '/v1/chat/completions', { messages: MSG, max_completion_tokens: 1001 }), 400, 'integer_above_max_value');
   });
 
   it('an empty messages array', async () => {
@@ -150,7 +150,8 @@ describe('transport limits', () => {
     const eng = watchEngine();
     const ac = new AbortController();
     const stream = await ts.client.chat.completions.create(
-      { messages: MSG, max_tokens: 250, stream: true, clasp: { ignore_eos: true } } as never,
+      // 1000 tokens (the demo's context): on a fast machine 250 could all be written before the abort
+      { messages: MSG, max_tokens: 1000, stream: true, clasp: { ignore_eos: true } } as never,
       { signal: ac.signal },
     ) as unknown as AsyncIterable<unknown>;
     let n = 0;
@@ -165,12 +166,13 @@ describe('transport limits', () => {
     await waitFor(() => eng.results.length === 1, 'the generation to return');
     eng.restore();
     expect(eng.results[0]!.finishReason).toBe('cancelled');
-    expect(eng.results[0]!.ids.length).toBeLessThan(250);
+    expect(eng.results[0]!.ids.length).toBeLessThan(1000);
   });
 
   it('a client that disconnects while queued leaves the queue', async () => {
     const eng = watchEngine();
-    const long = ts.client.chat.completions.create({ messages: MSG, max_tokens: 250, stream: true, clasp: { ignore_eos: true } } as never) as unknown as Promise<AsyncIterable<unknown> & { controller: AbortController }>;
+    // as long as the context allows (cancelled below): it must still run when the second request queues
+    const long = ts.client.chat.completions.create({ messages: MSG, max_tokens: 1000, stream: true, clasp: { ignore_eos: true } } as never) as unknown as Promise<AsyncIterable<unknown> & { controller: AbortController }>;
     const s = await long;
     await waitFor(() => ts.api.queueStats.running === 1, 'the first request to run');
     const ac = new AbortController();
@@ -221,7 +223,8 @@ describe('queue', () => {
   it('a full queue → 429, and the queued request still completes', async () => {
     const small = await startServer({ models: ts.models, limits: { queueLength: 1 } });
     try {
-      const first = await small.client.chat.completions.create({ messages: MSG, max_tokens: 250, stream: true, clasp: { ignore_eos: true } } as never) as unknown as AsyncIterable<unknown> & { controller: AbortController };
+      // as long as the context allows (cancelled below): it must still run while the queue fills
+      const first = await small.client.chat.completions.create({ messages: MSG, max_tokens: 1000, stream: true, clasp: { ignore_eos: true } } as never) as unknown as AsyncIterable<unknown> & { controller: AbortController };
       await waitFor(() => small.api.queueStats.running === 1, 'the first request to run');
       const second = small.client.chat.completions.create({ messages: MSG, max_tokens: 2, temperature: 0 });
       await waitFor(() => small.api.queueStats.waiting === 1, 'the second request to wait');
