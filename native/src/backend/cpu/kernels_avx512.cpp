@@ -260,8 +260,8 @@ inline void tile(const tile_io& io, int64_t pf, const char* next = nullptr, int6
 
 // Q8_0 in tiles of 8 rows prefetches the same place in a later tile's rows (whole tiles ahead, at
 // least 8 KB), so that a tile's rows are in cache from their first block. Within the row (as
-// prefetch_distance does for long rows), the first 1024 bytes of the 8 rows of 2,176 bytes (the 1B
-// shape) went unprefetched, and one thread read 14 GB/s from memory; 25-27 with this (docs/PERF.md).
+// prefetch_distance does for long rows), the first 1024 bytes of 7 of the 8 rows of 2,176 bytes (the
+// 1B shape) went unprefetched, and one thread read 14 GB/s from memory; 24-27 with this (PERF.md).
 // F16 lost with it (24 -> 21 GB/s) and keeps prefetch_distance.
 inline int64_t q8_tile_prefetch_distance(int64_t rb) {
     const int64_t tile = 8 * rb;
