@@ -258,10 +258,21 @@ inline void tile(const tile_io& io, int64_t pf, const char* next = nullptr, int6
     store_tile<NR, NT>(acc, io);
 }
 
+// Q8_0 in tiles of 8 rows prefetches the same place in a later tile's rows (whole tiles ahead, at
+// least 8 KB), so that a tile's rows are in cache from their first block. Within the row (as
+// prefetch_distance does for long rows), the first 1024 bytes of 7 of the 8 rows of 2,176 bytes (the
+// 1B shape) went unprefetched, and one thread read 14 GB/s from memory; 24-27 with this (PERF.md).
+// F16 lost with it (24 -> 21 GB/s) and keeps prefetch_distance.
+inline int64_t q8_tile_prefetch_distance(int64_t rb) {
+    const int64_t tile = 8 * rb;
+    return (8192 + tile - 1) / tile * tile;
+}
+
 // One or two tokens (decode): tiles of 8 rows, then single rows, each row read once.
 template <dtype D, int NT>
 void few_tokens(const weight& W, const float* x, float* y, int64_t r0, int64_t r1, bool accum) {
-    const int64_t pf = prefetch_distance(W), rb = (int64_t)row_bytes(W.type, W.n_in);
+    const int64_t rb = (int64_t)row_bytes(W.type, W.n_in);
+    const int64_t pf = D == dtype::Q8_0 ? q8_tile_prefetch_distance(rb) : prefetch_distance(W);
     tile_io io{nullptr, rb, x, W.n_in, nullptr, W.n_out, accum};
     int64_t r = r0;
     for (; r < r1; r += r + 8 <= r1 ? 8 : 1) {
