@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { parseTrace } from '../../src/shared/trace';
-import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, replyReplacing, sendAndWait, type Studio, openStudioPage, type StudioPage, uiCallDone } from './harness';
+import { ARTIFACTS, SKIP_UI_SUITE, holdEngine, id, replyReplacing, sendAndWait, type Studio, openStudioPage, type StudioPage, uiCallDone, watchFor } from './harness';
 
 let studio: Studio;
 let ui: StudioPage | undefined;
@@ -60,10 +60,9 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
   it('streams a reply while the heatmaps fill in', async () => {
     // Record how the reply's text and the heatmap's round count change while it streams.
     await page.evaluate(() => {
-      const w = window as unknown as { __seen: { text: Set<number>; rounds: Set<number>; stop: boolean } };
-      w.__seen = { text: new Set(), rounds: new Set(), stop: false };
+      const w = window as unknown as { __seen: { text: Set<number>; rounds: Set<number> } };
+      w.__seen = { text: new Set(), rounds: new Set() };
       const obs = new MutationObserver(() => {
-        if (document.querySelector('[data-testid="stop"]')) w.__seen.stop = true;
         const a = document.querySelector('[data-testid="message-assistant"][data-status="streaming"]');
         if (a) w.__seen.text.add((a.textContent ?? '').length);
         const h = document.querySelector('[data-testid="inspector-skip-heatmap"]') as HTMLElement | null;
@@ -71,6 +70,7 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
       });
       obs.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
+    const stopSeen = await watchFor(page, id('stop'));
     // An explicit M, so the reply drafts whatever the adaptive policy makes of this machine's measured
     // costs (on a busy machine it can price speculation out and decode plainly: no rounds to show).
     // Greedy, on the demo's longest greedy reply (about 200 tokens): a sampled story can end after
@@ -93,11 +93,11 @@ describe.skipIf(SKIP_UI_SUITE)('CLaSp Studio in the browser', { timeout: 180_000
     await reply.locator(id('reply-stats')).waitFor();
     expect((await reply.innerText()).length).toBeGreaterThan(20);
     const seen = await page.evaluate(() => {
-      const w = window as unknown as { __seen: { text: Set<number>; rounds: Set<number>; stop: boolean } };
-      return { text: [...w.__seen.text], rounds: [...w.__seen.rounds], stop: w.__seen.stop };
+      const w = window as unknown as { __seen: { text: Set<number>; rounds: Set<number> } };
+      return { text: [...w.__seen.text], rounds: [...w.__seen.rounds] };
     });
     // Stop was offered while it was written (seen by the observer: a fast reply can end before a poll)
-    expect(seen.stop).toBe(true);
+    expect(await stopSeen()).toBe(true);
     // streamed: the text was seen at several lengths, and the heatmap grew while it did
     expect(seen.text.filter((n) => n > 0).length).toBeGreaterThan(1);
     expect(seen.rounds.filter((n) => n > 0).length).toBeGreaterThan(0);

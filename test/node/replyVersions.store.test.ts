@@ -1,25 +1,16 @@
 // Reply versions in the session store: migration 4 upgrades a database made with the old schema in
 // place (nothing lost), and the versions of a reply can be listed, switched and deleted.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SessionStore } from '../../src/sessions/SessionStore';
 import { MIGRATIONS } from '../../src/sessions/migrations';
 import { sampleTrace } from './helpers/traces';
-import { openOldDatabase, OLD_SETTINGS } from './helpers/oldDatabase';
+import { openOldDatabase, OLD_SETTINGS, useDatabaseFile } from './helpers/oldDatabase';
 
-let dir: string;
-let file: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clasp-versions-'));
-  file = path.join(dir, 'sessions.db');
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dbFile = useDatabaseFile('clasp-versions-');
 
 /** A database written by the app before versions existed (schema 3), with a conversation, two turns and a trace. */
 function oldDatabase(): { convId: string; replyId: string; traceId: string } {
-  const { db, now } = openOldDatabase(file, 3);
+  const { db, now } = openOldDatabase(dbFile(), 3);
   const ins = db.prepare(
     'INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -41,7 +32,7 @@ function oldDatabase(): { convId: string; replyId: string; traceId: string } {
 describe('reply versions in the store', () => {
   it('migration 4 upgrades an old database in place, keeping every row', () => {
     const old = oldDatabase();
-    const s = new SessionStore({ file });
+    const s = new SessionStore({ file: dbFile() });
     try {
       expect(s.migrated).toEqual({ from: 3, to: MIGRATIONS.length });
       const msgs = s.listMessages(old.convId);
@@ -65,7 +56,7 @@ describe('reply versions in the store', () => {
   });
 
   it('switches versions, keeps later turns in order, and deletes a version with its trace', () => {
-    const s = new SessionStore({ file });
+    const s = new SessionStore({ file: dbFile() });
     try {
       const c = s.createConversation({ title: 't', systemPrompt: '', settings: OLD_SETTINGS });
       s.addMessage({ conversationId: c.id, role: 'user', content: 'q1', status: 'complete' });
@@ -94,7 +85,7 @@ describe('reply versions in the store', () => {
   });
 
   it('edit-and-resend (delete after a turn) removes every version after it', () => {
-    const s = new SessionStore({ file });
+    const s = new SessionStore({ file: dbFile() });
     try {
       const c = s.createConversation({ title: 't', systemPrompt: '', settings: OLD_SETTINGS });
       const u = s.addMessage({ conversationId: c.id, role: 'user', content: 'q1', status: 'complete' });

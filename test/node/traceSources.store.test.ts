@@ -1,26 +1,17 @@
 // Trace sources in the session store: migration 5 gives layer-lab and compare-modes runs sources of
 // their own ('lab', 'compare') apart from imported files. Tested on a database written with the
 // schema before it (4), where lab runs were stored as 'imported' with names starting "lab · ".
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SessionStore } from '../../src/sessions/SessionStore';
 import { MIGRATIONS } from '../../src/sessions/migrations';
 import { sampleTrace } from './helpers/traces';
-import { openOldDatabase } from './helpers/oldDatabase';
+import { openOldDatabase, useDatabaseFile } from './helpers/oldDatabase';
 
-let dir: string;
-let file: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clasp-trace-sources-'));
-  file = path.join(dir, 'sessions.db');
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dbFile = useDatabaseFile('clasp-trace-sources-');
 
 /** A schema-4 database: a conversation with a reply and its trace, an imported file, and a lab run. */
 function schema4Database(): void {
-  const { db, now } = openOldDatabase(file, 4);
+  const { db, now } = openOldDatabase(dbFile(), 4);
   db.prepare(
     'INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at, trace_id, reply_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ).run('a1', 'c1', 1, 'assistant', 'Hi.', 'complete', now, now, 't-reply', 'a1');
@@ -35,7 +26,7 @@ function schema4Database(): void {
 describe('trace sources (migration 5)', () => {
   it('upgrades a schema-4 database: lab runs become "lab", the rest keep their source, nothing is lost', () => {
     schema4Database();
-    const s = new SessionStore({ file });
+    const s = new SessionStore({ file: dbFile() });
     try {
       expect(s.migrated).toEqual({ from: 4, to: MIGRATIONS.length });
       const bySource = Object.fromEntries(s.listTraces().map((t) => [t.id, t.source]));
@@ -55,7 +46,7 @@ describe('trace sources (migration 5)', () => {
   });
 
   it('a new database takes every source', () => {
-    const s = new SessionStore({ file });
+    const s = new SessionStore({ file: dbFile() });
     try {
       for (const source of ['generated', 'imported', 'lab', 'compare'] as const) s.putTrace(sampleTrace(), { source, name: source });
       expect(

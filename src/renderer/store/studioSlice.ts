@@ -8,7 +8,7 @@ import type { Message } from '@shared/api';
 import type { CompareEvent } from '@shared/compare';
 import { call, errorText } from '../lib/client';
 import { sourceKey } from './inspectorSlice';
-import type { AbStats, AppState, Slice, StudioSlice } from './types';
+import type { AbStats, AppState, CompareState, Slice, StudioSlice } from './types';
 
 /**
  * The reply whose comparison is running now, if any (in any conversation: it holds the one engine, so
@@ -32,6 +32,9 @@ export function compareHold(s: Pick<AppState, 'compares'>, action: string, convI
   const where = convId === null ? 'a reply' : c.conversationId === convId ? 'a reply of this chat' : 'a reply in another chat';
   return `${action} waits: “Compare modes” is re-running ${where} on the model (${c.done}/${c.total} runs). ${action} comes back when it ends.`;
 }
+
+/** A comparison that did not start, with the reason shown in its panel. */
+const failedJob = (conversationId: string, error: string): CompareState => ({ jobId: null, conversationId, running: false, done: 0, total: 0, phase: 'failed', result: null, error });
 
 export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
   /** Puts `next` in the place of the shown version `oldId` of conversation `cid`. */
@@ -70,8 +73,7 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
       // another reply's comparison holds the engine: this one would queue behind it unseen
       const why = compareHold(get(), 'Compare modes', m.conversationId);
       if (why) {
-        const base = cur ?? { jobId: null, conversationId: m.conversationId, running: false, done: 0, total: 0, phase: 'failed', result: null, error: null };
-        set({ compares: { ...get().compares, [m.id]: { ...base, error: why } } }); // an earlier result stays shown
+        set({ compares: { ...get().compares, [m.id]: cur ? { ...cur, error: why } : failedJob(m.conversationId, why) } }); // an earlier result stays shown
         return;
       }
       set({
@@ -89,7 +91,7 @@ export const createStudioSlice: Slice<StudioSlice> = (set, get) => {
         set({
           compares: {
             ...get().compares,
-            [m.id]: { jobId: null, conversationId: m.conversationId, running: false, done: 0, total: 0, phase: 'failed', result: null, error: errorText(e) },
+            [m.id]: failedJob(m.conversationId, errorText(e)),
           },
         });
       }

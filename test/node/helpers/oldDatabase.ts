@@ -1,7 +1,10 @@
 // A sessions database written with an older schema, as the app of that version left it: the first
 // `version` migrations and one conversation, "c1" ("Old chat"). The caller adds the rows it needs.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { MIGRATIONS, migrate, schemaVersion } from '../../../src/sessions/migrations';
 import type { ChatSettings } from '../../../src/shared/api';
 
@@ -21,4 +24,14 @@ export function openOldDatabase(file: string, version: number): { db: BetterSqli
     now,
   );
   return { db, now };
+}
+
+/** A sessions.db path in a fresh temp folder for each test of the file (removed after it). */
+export function useDatabaseFile(prefix: string): () => string {
+  let dir = '';
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return () => path.join(dir, 'sessions.db');
 }
