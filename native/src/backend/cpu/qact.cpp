@@ -49,6 +49,8 @@ void quantize_act(act_kind k, const float* x, int64_t n, void* out) {
             for (int l = 0; l < 16; l++) sum += qs[16 * j + l];
             bsums[j] = (int16_t)sum;
         }
+        int16_t* sums32 = bsums + n / 16;
+        for (int64_t j = 0; j < n / 32; j++) sums32[j] = (int16_t)(bsums[2 * j] + bsums[2 * j + 1]);
     }
 }
 
