@@ -21,6 +21,9 @@ std::vector<level_tables> tile_levels() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         v.push_back({"avx2", qdot_table_avx2(), qgemm_table_avx2()});
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+        __builtin_cpu_supports("avxvnni"))
+        v.push_back({"avxvnni", qdot_table_avxvnni(), qgemm_table_avxvnni()});
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw"))
         v.push_back({"vnni", qdot_table_vnni(), qgemm_table_vnni()});

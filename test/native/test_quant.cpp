@@ -105,6 +105,9 @@ TEST(quant_qdot_matches_exact_arithmetic) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         tables.push_back(qdot_table_avx2());
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+        __builtin_cpu_supports("avxvnni"))
+        tables.push_back(qdot_table_avxvnni());
     if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) tables.push_back(qdot_table_vnni());
     std::vector<dtype> types = tu::quant32_types();
     for (dtype t : tu::quantk_types()) types.push_back(t);

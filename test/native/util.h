@@ -151,6 +151,9 @@ inline std::vector<std::unique_ptr<clasp::cpu_backend>> cpu_levels(int threads) 
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         v.push_back(std::make_unique<clasp::cpu_backend>(threads, clasp::cpu_kernels_avx2()));
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+        __builtin_cpu_supports("avxvnni"))
+        v.push_back(std::make_unique<clasp::cpu_backend>(threads, clasp::cpu_kernels_avxvnni()));
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
         v.push_back(std::make_unique<clasp::cpu_backend>(threads, clasp::cpu_kernels_avx512()));
     return v;

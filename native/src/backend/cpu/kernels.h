@@ -37,9 +37,10 @@ struct cpu_kernels {
 };
 
 const cpu_kernels& cpu_kernels_generic();
-const cpu_kernels& cpu_kernels_avx2();    // needs AVX2, FMA, F16C
-const cpu_kernels& cpu_kernels_avx512();  // needs AVX-512 F/BW/VL
-// The best set this processor supports, or the one named by CLASP_CPU_LEVEL (generic|avx2|avx512).
+const cpu_kernels& cpu_kernels_avx2();     // needs AVX2, FMA, F16C
+const cpu_kernels& cpu_kernels_avxvnni();  // needs AVX2, FMA, F16C, AVX-VNNI (the AVX2 set, VNNI integer dot products)
+const cpu_kernels& cpu_kernels_avx512();   // needs AVX-512 F/BW/VL
+// The best set this processor supports, or the one named by CLASP_CPU_LEVEL (generic|avx2|avxvnni|avx512).
 const cpu_kernels& cpu_kernels_best();
 
 }  // namespace clasp

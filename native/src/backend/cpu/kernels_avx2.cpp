@@ -214,4 +214,10 @@ const cpu_kernels& cpu_kernels_avx2() {
     return k;
 }
 
+const cpu_kernels& cpu_kernels_avxvnni() {
+    static const cpu_kernels k{"avxvnni", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_avxvnni(),
+                               qgemm_table_avxvnni()};
+    return k;
+}
+
 }  // namespace clasp
