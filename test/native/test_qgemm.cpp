@@ -89,6 +89,42 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
     CHECK(levels.empty() || n_tested >= (int)levels.size() * 3 * 37);
 }
 
+// The largest codes (every weight byte 0xFF: Q4_K 15, Q5_K 31, Q6_K 63, scales and mins at their
+// top) against activations at +-127: the sums of the AVX2 tiles' 16-bit parts are at their bound
+// there, and the tiles must still equal the portable dot products bit for bit.
+TEST(qgemm_tiles_exact_at_the_largest_codes_and_activations) {
+    const auto levels = tile_levels();
+    const qdot_fn* portable = qdot_table_generic();
+    int n_tested = 0;
+    for (const auto& lv : levels)
+        for (dtype t : tu::quantk_types()) {
+            const int64_t n = 512;
+            const int rows = 16, T = 12;
+            auto W = tu::make_weight(t, rows, n, 7);
+            std::fill(W.bytes.begin(), W.bytes.end(), (uint8_t)0xFF);
+            for (size_t off = 0; off < W.bytes.size(); off += block_bytes(t))
+                for (auto f : tu::block_scales(t)) {
+                    const uint16_t h = fp32_to_fp16(0.01f);
+                    std::memcpy(W.bytes.data() + off + f.offset, &h, 2);
+                }
+            std::vector<float> x((size_t)T * n);
+            for (int i = 0; i < T; i++)  // all +1, all -1, or alternating: every code at 127 or -127
+                for (int64_t e = 0; e < n; e++) x[(size_t)i * n + e] = i % 3 == 0 ? 1.f : i % 3 == 1 ? -1.f : (e % 2 ? 1.f : -1.f);
+            const act_kind k = act_for(t);
+            const size_t st = act_row_bytes(k, n);
+            std::vector<uint8_t> act(st * T);
+            for (int i = 0; i < T; i++) quantize_act(k, x.data() + (size_t)i * n, n, act.data() + st * i);
+            std::vector<float> got((size_t)T * rows), want(got.size());
+            for (int i = 0; i < T; i++)
+                for (int r = 0; r < rows; r++) portable[(int)t](W.w.row(r), act.data() + st * i, st, 1, n, &want[(size_t)i * rows + r]);
+            lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), rows, act.data(), st, T, n, got.data(), rows, false);
+            CHECK_MSG(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
+                      lv.name << " " << dtype_name(t) << tu::first_mismatches(got, want, 0));
+            n_tested++;
+        }
+    CHECK(levels.empty() || n_tested == (int)levels.size() * 3);
+}
+
 // Through the backend (row chunks of 16, tiles of 8 or 16 rows with a one-row tail, several threads): a token's logits are
 // bit-identical alone or in a batch of up to 70, every level gives the portable level's bits, and
 // the product is within the 8-bit activation bound of ref's exact one.
