@@ -15,13 +15,17 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
     for (int t = 0; t < T; t++) dequantize_row(E.type, E.row(ids[t]), out + (size_t)t * E.n_in, E.n_in);
 }
 
-// Q8_0 weights keep float activations (the float kernel reads them as d * q): on the demo model the
-// integer path halved prefill and cut decode by a third (docs/PERF.md), and float activations are
-// exact to the dequantized weights. The other quantized types use the integer kernels (qdot.h).
+// Q8_0 weights keep float activations at the AVX-512 and portable levels (the float kernel reads
+// them as d * q): on the demo model the integer path halved prefill and cut decode by a third with
+// AVX-512 (docs/PERF.md), and float activations are exact to the dequantized weights. The 256-bit
+// levels take the integer path for Q8_0 (cpu_kernels::q8_0_integer), as every level does for the
+// other quantized types (qdot.h).
 // The fewest tokens for which the tile kernels (qgemm_fn) beat the dot products (docs/PERF.md).
 constexpr int qgemm_min_tokens = 4;
 
-static bool integer_path(dtype t, const cpu_kernels& k) { return t != dtype::Q8_0 && k.qdot[(int)t] != nullptr; }
+static bool integer_path(dtype t, const cpu_kernels& k) {
+    return (t != dtype::Q8_0 || k.q8_0_integer) && k.qdot[(int)t] != nullptr;
+}
 
 void cpu_backend::quantize_acts(const weight* const* W, int n_w, const float* x, int T) {
     bool done[3] = {false, false, false};

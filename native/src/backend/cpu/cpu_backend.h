@@ -14,6 +14,7 @@ struct cpu_backend : host_backend {
     std::string name() const override { return "cpu"; }
     std::string device_info() const override;
     int threads() const { return pool_.size(); }
+    const cpu_kernels& kernels() const { return k_; }
 
     void embed(const weight& E, const int32_t* ids, int T, float* out) override;
     void matmul(const weight& W, const float* x, int T, float* y) override;

@@ -210,13 +210,13 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 
 const cpu_kernels& cpu_kernels_avx2() {
     static const cpu_kernels k{"avx2", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_avx2(),
-                               qgemm_table_avx2()};
+                               qgemm_table_avx2(), true};
     return k;
 }
 
 const cpu_kernels& cpu_kernels_avxvnni() {
     static const cpu_kernels k{"avxvnni", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_avxvnni(),
-                               qgemm_table_avxvnni()};
+                               qgemm_table_avxvnni(), true};
     return k;
 }
 
