@@ -146,16 +146,19 @@ TEST(quant_qdot_matches_exact_arithmetic) {
         }
 }
 
-// Every kernel level gives the portable level's products bit for bit, on any thread count. Q8_0 is
-// left out: its matmul takes the float kernels (cpu_backend.cpp), whose sums are ordered per level
-// (each level is checked against ref in test_ops); its integer dot product is checked above.
+// Every kernel level gives the portable level's products bit for bit, on any thread count, for the
+// K-quants also past a row of 4 super-blocks (the one-row kernels reduce them in groups of 4). Q8_0
+// is left out: its matmul takes the float kernels at the portable and AVX-512 levels
+// (cpu_backend.cpp), whose sums are ordered per level (each level is checked against ref in
+// test_ops); its integer dot product is checked above.
 TEST(quant_matmul_levels_bit_identical) {
     std::vector<dtype> types = tu::quant32_types();
     for (dtype t : tu::quantk_types()) types.push_back(t);
     for (dtype t : types)
-        for (int T : {1, 3, 8, 17}) {
+        for (int T : {1, 3, 8, 17})
+        for (int64_t blocks : {(int64_t)(T % 3 + 1), (int64_t)9}) {  // 9 K-quant super-blocks: two groups of 4 and one more
             if (t == dtype::Q8_0) continue;
-            const int64_t n_in = block_elems(t) == 32 ? 96 * (T % 3 + 1) : 256 * (T % 3 + 1), n_out = 37;
+            const int64_t n_in = block_elems(t) == 32 ? 96 * blocks : 256 * blocks, n_out = 37;
             auto W = tu::make_weight(t, n_out, n_in, 11 + T);
             auto x = tu::randv((size_t)T * n_in, 13 + T);
             std::vector<float> base((size_t)T * n_out), got(base.size());
