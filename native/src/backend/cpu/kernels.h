@@ -35,7 +35,7 @@ struct cpu_kernels {
     // and the tile kernels for many tokens (qdot.h), null where the level has none
     const qgemm_fn* qgemm;
     // Q8_0 through the integer kernels too, rather than matmul_rows on float activations: the
-    // 256-bit levels, whose float kernel widens every weight byte to a float (2.2x slower decode
+    // 256-bit levels, whose float kernel widens every weight byte to a float (2.5x slower decode
     // on the 1B Q8_0 file, docs/PERF.md). AVX-512 streams Q8_0 as fast as float and keeps it exact
     // to the dequantized weights.
     bool q8_0_integer = false;

@@ -36,7 +36,7 @@ constexpr int qgemm_rows = 8;
 const qdot_fn* qdot_table_generic();
 const qdot_fn* qdot_table_avx2();     // needs AVX2, FMA, F16C
 const qdot_fn* qdot_table_avxvnni();  // needs AVX2, FMA, F16C, AVX-VNNI
-const qdot_fn* qdot_table_vnni();  // needs AVX2, FMA, F16C, AVX-512 F/BW/VL + VNNI
+const qdot_fn* qdot_table_vnni();     // needs AVX2, FMA, F16C, AVX-512 F/BW/VL + VNNI
 // Per dtype: the tile kernel, or null where there is none (then the dot products serve).
 const qgemm_fn* qgemm_table_avx2();
 const qgemm_fn* qgemm_table_avxvnni();
