@@ -20,8 +20,9 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
 // AVX-512 (docs/PERF.md), and float activations are exact to the dequantized weights. The 256-bit
 // levels take the integer path for Q8_0 (cpu_kernels::q8_0_integer), as every level does for the
 // other quantized types (qdot.h).
-// The fewest tokens for which the tile kernels (qgemm_fn) beat the dot products (docs/PERF.md).
-constexpr int qgemm_min_tokens = 4;
+// The fewest tokens for which the tile kernels (qgemm_fn) beat the dot products (docs/PERF.md). Q8_0's
+// one-row kernel takes a whole 32-element block per instruction: its tile pays off from 8 tokens.
+constexpr int qgemm_min_tokens = 4, qgemm_min_tokens_q8_0 = 8;
 
 static bool integer_path(dtype t, const cpu_kernels& k) {
     return (t != dtype::Q8_0 || k.q8_0_integer) && k.qdot[(int)t] != nullptr;
@@ -53,7 +54,7 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
     // Many tokens: tiles of rows (the same bits as the dot products, qdot.h), unpacked once for up
     // to 64 tokens. Below qgemm_min_tokens the unpacking costs more than the tile saves.
     const qgemm_fn gemm = k_.qgemm ? k_.qgemm[(int)W.type] : nullptr;
-    if (gemm && T >= qgemm_min_tokens && r1 - r0 >= qgemm_rows) {
+    if (gemm && T >= (W.type == dtype::Q8_0 ? qgemm_min_tokens_q8_0 : qgemm_min_tokens) && r1 - r0 >= qgemm_rows) {
         const int n_rows = (int)((r1 - r0) / qgemm_rows * qgemm_rows);
         gemm(W.row(r), row_bytes(W.type, W.n_in), n_rows, xq, stride, T, W.n_in, y + r, (size_t)W.n_out, accum);
         r += n_rows;
