@@ -1,4 +1,4 @@
-// The integer tile kernels (qgemm_fn, qgemm_simd.inc: 8 rows x many tokens, for prefill and verify):
+// The integer tile kernels (qgemm_fn, qgemm_simd.inc: 8 or 16 rows x many tokens, for prefill and verify):
 // bit-identical to the one-row dot products at every level, batch-invariant through the backend,
 // and within the 8-bit activation bound of ref's exact product.
 #include "backend/cpu/qact.h"
