@@ -41,6 +41,14 @@ struct cpu_kernels {
     bool q8_0_integer = false;
 };
 
+// How far ahead the float kernels prefetch a matrix's rows: about 8 KB, in whole rows while rows are
+// short (the hardware prefetcher has little time to ramp up on a short row), else within the row.
+// Without it the 1B F16 decode read memory at about half its speed (docs/PERF.md).
+inline int64_t prefetch_distance(const weight& W) {
+    const int64_t rb = (int64_t)row_bytes(W.type, W.n_in);
+    return rb <= 2048 ? (8192 + rb - 1) / rb * rb : 1024;
+}
+
 const cpu_kernels& cpu_kernels_generic();
 const cpu_kernels& cpu_kernels_avx2();     // needs AVX2, FMA, F16C
 const cpu_kernels& cpu_kernels_avxvnni();  // needs AVX2, FMA, F16C, AVX-VNNI (the AVX2 set, VNNI integer dot products)

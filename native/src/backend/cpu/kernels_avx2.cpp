@@ -38,14 +38,6 @@ inline float scalar_w(const uint8_t* row, int64_t i) {
     return bf16_to_fp32(((const uint16_t*)row)[i]);
 }
 
-// How far ahead to prefetch a matrix's rows (as the AVX-512 kernels do): about 8 KB, in whole rows
-// while rows are short (the hardware prefetcher has little time to ramp up on a short row), else
-// within the row. Without it the 1B F16 decode read memory at about half its speed.
-inline int64_t prefetch_distance(const weight& W) {
-    const int64_t rb = (int64_t)row_bytes(W.type, W.n_in);
-    return rb <= 2048 ? (8192 + rb - 1) / rb * rb : 1024;
-}
-
 template <dtype D, int NR, int NT>
 inline void tile(const weight& W, const float* x, float* y, int64_t r, int t0, bool accum, int64_t pf) {
     const int64_t n = W.n_in;

@@ -89,13 +89,6 @@ inline __m512 wload_tail(const uint8_t* row, int64_t i, __mmask16 m) {
 template <dtype D>
 constexpr int64_t elem_div() { return D == dtype::F32 ? 1 : 2; }
 
-// How far ahead to prefetch a matrix's rows: about 8 KB, in whole rows while rows are short (the
-// hardware prefetcher has little time to ramp up on a short row), else within the row.
-inline int64_t prefetch_distance(const weight& W) {
-    const int64_t rb = (int64_t)row_bytes(W.type, W.n_in);
-    return rb <= 2048 ? (8192 + rb - 1) / rb * rb : 1024;
-}
-
 inline __m512 q8_half(const block_q8_0* bq, int h) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(bq->qs + 16 * h))));
 }
