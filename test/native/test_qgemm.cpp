@@ -12,7 +12,7 @@ namespace {
 struct level_tables {
     const char* name;
     const qdot_fn* dot;
-    const qgemm_fn* gemm;
+    const qgemm_set* set;
 };
 
 // The SIMD levels this processor runs (the portable level has no tile kernels).
@@ -28,6 +28,20 @@ std::vector<level_tables> tile_levels() {
         __builtin_cpu_supports("avx512bw"))
         v.push_back({"vnni", qdot_table_vnni(), qgemm_table_vnni()});
     return v;
+}
+
+// lv's tile kernel for type t on `rows` rows of W (packed first where the level packs t; rows is then
+// a multiple of its tile rows): out[i * os + r] = row r . token i (or +=).
+void tile_product(const level_tables& lv, dtype t, const tu::owned_weight& W, int rows, int64_t n, const uint8_t* act,
+                  size_t st, int T, float* out, size_t os, bool accum) {
+    if (const qpack_fn pack = lv.set->pack[(int)t]) {
+        const size_t prb = packed_row_bytes(t, n);
+        std::unique_ptr<uint8_t, decltype(&std::free)> p((uint8_t*)std::aligned_alloc(64, (prb * rows + 63) / 64 * 64), &std::free);
+        pack(W.w.row(0), row_bytes(t, n), rows, n, p.get());
+        lv.set->gemm[(int)t](p.get(), prb, rows, act, st, T, n, out, os, accum);
+    } else {
+        lv.set->gemm[(int)t](W.w.row(0), row_bytes(t, n), rows, act, st, T, n, out, os, accum);
+    }
 }
 
 std::vector<dtype> quant_types() {
@@ -48,10 +62,12 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
     uint32_t seed = 21;
     for (const auto& lv : levels)
         for (dtype t : quant_types()) {
-            if (!lv.gemm[(int)t]) continue;
+            if (!lv.set->gemm[(int)t]) continue;
+            const int tr = lv.set->tile_rows;
+            const bool packed = lv.set->pack[(int)t] != nullptr;
             for (int64_t n : {256, 512, 2304})
                 for (int T : {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 63, 64, 65, 70, 131})
-                for (int rows : {8, 24}) {  // 24: at 16-row tiles (AVX-512 VNNI), one full tile and a half one
+                for (int rows : {packed ? tr : 8, packed ? 2 * tr : 24}) {  // 24: at 16-row tiles, one full tile and a half one
                     if (n == 2304 && T > 17 && T != 70) continue;
                     if (rows == 24 && n == 2304 && T > 9) continue;
                     auto W = tu::make_weight(t, rows, n, seed++);
@@ -69,12 +85,12 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
                             portable[(int)t](W.w.row(r), act.data() + st * i, st, 1, n, &o);
                             want[(size_t)i * os + r] = o;
                         }
-                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), rows, act.data(), st, T, n, got.data(), os, false);
+                    tile_product(lv, t, W, rows, n, act.data(), st, T, got.data(), os, false);
                     CHECK_MSG(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
                               lv.name << " " << dtype_name(t) << " n=" << n << " T=" << T << " rows=" << rows << tu::first_mismatches(got, want, 0));
                     // accumulate: y += the product (the same float addition as the one-row path)
                     std::vector<float> acc = base;
-                    lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), rows, act.data(), st, T, n, acc.data(), os, true);
+                    tile_product(lv, t, W, rows, n, act.data(), st, T, acc.data(), os, true);
                     for (size_t i = 0; i < acc.size(); i++) {
                         const float w = i % os < (size_t)rows ? base[i] + want[i] : base[i];
                         CHECK_MSG(std::memcmp(&acc[i], &w, 4) == 0,
@@ -117,7 +133,7 @@ TEST(qgemm_tiles_exact_at_the_largest_codes_and_activations) {
             std::vector<float> got((size_t)T * rows), want(got.size());
             for (int i = 0; i < T; i++)
                 for (int r = 0; r < rows; r++) portable[(int)t](W.w.row(r), act.data() + st * i, st, 1, n, &want[(size_t)i * rows + r]);
-            lv.gemm[(int)t](W.w.row(0), row_bytes(t, n), rows, act.data(), st, T, n, got.data(), rows, false);
+            tile_product(lv, t, W, rows, n, act.data(), st, T, got.data(), rows, false);
             CHECK_MSG(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
                       lv.name << " " << dtype_name(t) << tu::first_mismatches(got, want, 0));
             n_tested++;
@@ -125,8 +141,9 @@ TEST(qgemm_tiles_exact_at_the_largest_codes_and_activations) {
     CHECK(levels.empty() || n_tested == (int)levels.size() * 3);
 }
 
-// Through the backend (row chunks of 16, tiles of 8 or 16 rows with a one-row tail, several threads): a token's logits are
-// bit-identical alone or in a batch of up to 70, every level gives the portable level's bits, and
+// Through the backend (row chunks of 16, tiles of 8 or 16 rows with a one-row tail, several threads;
+// the K-quants packed or as in the file): a token's logits are bit-identical alone or in a batch of
+// up to 70, every level gives the portable level's bits, and
 // the product is within the 8-bit activation bound of ref's exact one.
 TEST(qgemm_matmul_batch_invariant_and_close_to_ref) {
     ref_backend ref;
@@ -142,9 +159,16 @@ TEST(qgemm_matmul_batch_invariant_and_close_to_ref) {
                 cpu_backend generic(1, cpu_kernels_generic());
                 generic.matmul(W.w, x.data(), T, base.data());
                 for (int threads : {1, 2, 3})
+                    for (bool packed : {false, true})
                     for (auto& be : tu::cpu_levels(threads)) {
-                        const std::string what = be->device_info() + " " + dtype_name(t) + " n_out=" +
-                                                  std::to_string(n_out) + " T=" + std::to_string(T);
+                        const std::string what = be->device_info() + (packed ? " packed " : " ") + dtype_name(t) +
+                                                 " n_out=" + std::to_string(n_out) + " T=" + std::to_string(T);
+                        if (packed) {
+                            be->pack(W.w);
+                            // the SIMD levels pack every K-quant matrix of a tile or more (the tail rows stay)
+                            const bool k = block_elems(t) == 256 && be->kernels().qgemm;
+                            CHECK_MSG((be->weight_copy_bytes() > 0) == k, what);
+                        }
                         be->matmul(W.w, x.data(), T, got.data());
                         // (Q8_0 takes the float kernels, whose sums are ordered per level: test_ops checks them)
                         if (t != dtype::Q8_0) CHECK_MSG(got == base, what << " vs portable" << tu::first_mismatches(got, base, 0));

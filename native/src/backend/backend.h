@@ -37,6 +37,8 @@ struct backend {
     virtual void copy(float* dst, const float* src, size_t n) = 0;
     // Makes a model's weights usable (a no-op on the host; an upload on a GPU).
     virtual void prepare(const llama_model& m) { (void)m; }
+    // Bytes of host memory held for weights beyond the model's files (the CPU's packed copies).
+    virtual uint64_t weight_copy_bytes() const { return 0; }
 
     // out[t, :] = E[ids[t], :]                             out: (T, n_embd)
     virtual void embed(const weight& E, const int32_t* ids, int T, float* out) = 0;

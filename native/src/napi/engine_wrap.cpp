@@ -81,7 +81,7 @@ Napi::Value EngineWrap::Info(const Napi::CallbackInfo& info) {
         o.Set("deviceInfo", e->be->device_info());
         o.Set("backendReason", e->backend_reason.empty() ? env.Null() : Napi::String::New(env, e->backend_reason));
         o.Set("weightBytes", (double)e->model->weight_bytes());
-        o.Set("residentBytes", (double)e->model->resident_bytes());
+        o.Set("residentBytes", (double)e->resident_bytes());
         o.Set("kvCacheBytes", (double)e->tf->cache.bytes());
         o.Set("kvType", kv_type_name(e->tf->cache.type));
         o.Set("hfDir", e->model->hf_dir.empty() ? env.Null() : Napi::String::New(env, e->model->hf_dir));

@@ -165,6 +165,8 @@ struct engine {
     explicit engine(const engine_options& o);
 
     int n_ctx() const { return tf->cache.n_ctx; }
+    // The weights' bytes in memory: the file's pages this process holds, plus the backend's host copies.
+    uint64_t resident_bytes() const { return model->resident_bytes() + be->weight_copy_bytes(); }
     bool is_eos(int id) const;
     // Runs the prompt (reusing the longest cached prefix) and returns its last position's logits.
     void prefill(const std::vector<int>& prompt, std::vector<float>& last_logits, std::vector<float>* last_hidden,

@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
             }
             std::printf("{\"backend\":\"%s\",\"prefill_tok_s\":%.1f,\"decode_tok_s\":%.1f,\"resident_mb\":%.1f,"
                         "\"kv\":\"%s\",\"kv_cache_mb\":%.1f,\"n_ctx\":%d}\n",
-                        e.be->device_info().c_str(), best_pp, best_tg, e.model->resident_bytes() / 1e6,
+                        e.be->device_info().c_str(), best_pp, best_tg, e.resident_bytes() / 1e6,
                         kv_type_name(e.tf->cache.type), e.tf->cache.bytes() / 1e6, e.n_ctx());
         } else if (cmd == "verify-cost") {
             std::vector<int> prompt(prompt_len);

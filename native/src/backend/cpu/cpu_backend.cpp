@@ -2,6 +2,8 @@
 #include "kv_f16.h"
 #include <algorithm>
 #include <cmath>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace clasp {
 
@@ -20,9 +22,10 @@ void cpu_backend::embed(const weight& E, const int32_t* ids, int T, float* out) 
 // AVX-512 (docs/PERF.md), and float activations are exact to the dequantized weights. The 256-bit
 // levels take the integer path for Q8_0 (cpu_kernels::q8_0_integer), as every level does for the
 // other quantized types (qdot.h).
-// The fewest tokens for which the tile kernels (qgemm_fn) beat the dot products (docs/PERF.md). Q8_0's
-// one-row kernel takes a whole 32-element block per instruction: its tile pays off from 8 tokens.
-constexpr int qgemm_min_tokens = 4, qgemm_min_tokens_q8_0 = 8;
+// The fewest tokens for which Q8_0's tile kernel (on the file's rows) beats its one-row kernel, which
+// takes a whole 32-element block per instruction (docs/PERF.md). The packed K-quants take their tile
+// kernels for any number of tokens.
+constexpr int qgemm_min_tokens_q8_0 = 8;
 
 static bool integer_path(dtype t, const cpu_kernels& k) {
     return (t != dtype::Q8_0 || k.q8_0_integer) && k.qdot[(int)t] != nullptr;
@@ -44,35 +47,93 @@ void cpu_backend::quantize_acts(const weight* const* W, int n_w, const float* x,
     }
 }
 
+void cpu_backend::prepare(const llama_model& m) {
+    std::vector<const weight*> all = {&m.output};
+    for (const auto& lw : m.layers)
+        for (const weight* w : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) all.push_back(w);
+    for (const weight* w : all) pack(*w);
+}
+
+void cpu_backend::pack(const weight& W) {
+    const qpack_fn fn = k_.qgemm && integer_path(W.type, k_) ? k_.qgemm->pack[(int)W.type] : nullptr;
+    const int tr = k_.qgemm ? k_.qgemm->tile_rows : 0;
+    if (!fn || !W.data || W.n_out < tr || W.n_in % block_elems(W.type) || packed_for(W)) return;
+    packed_weight P;
+    P.type = W.type, P.n_in = W.n_in, P.n_out = W.n_out, P.rows = W.n_out / tr * tr;
+    const size_t rb = row_bytes(W.type, W.n_in), prb = packed_row_bytes(W.type, W.n_in);
+    void* mem = nullptr;
+    if (posix_memalign(&mem, 64, prb * P.rows) != 0) throw std::bad_alloc();
+    P.data.reset((uint8_t*)mem);
+    const int64_t n_tiles = P.rows / tr;
+    const int n_chunks = (int)std::min<int64_t>(n_tiles, 8 * pool_.size());
+    pool_.parallel_for(n_chunks, [&](int c, int) {
+        const int64_t a = n_tiles * c / n_chunks * tr, b = n_tiles * (c + 1) / n_chunks * tr;
+        fn(W.row(a), rb, (int)(b - a), W.n_in, P.data.get() + prb * a);
+    });
+#ifdef MADV_PAGEOUT
+    // The products read only the copy now: let the kernel drop the file's pages from this process
+    // (a hint that loses nothing: a page read again, say by embed on tied weights, comes back).
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = ((uintptr_t)W.data + page - 1) / page * page, hi = ((uintptr_t)W.data + rb * P.rows) / page * page;
+    if (hi > lo) madvise((void*)lo, hi - lo, MADV_PAGEOUT);
+#endif
+    packed_.erase(W.data);
+    packed_.emplace(W.data, std::move(P));
+}
+
+const cpu_backend::packed_weight* cpu_backend::packed_for(const weight& W) const {
+    auto it = packed_.find(W.data);
+    if (it == packed_.end() || it->second.type != W.type || it->second.n_in != W.n_in || it->second.n_out != W.n_out)
+        return nullptr;
+    return &it->second;
+}
+
+uint64_t cpu_backend::weight_copy_bytes() const {
+    uint64_t n = 0;
+    for (const auto& [data, P] : packed_) n += packed_row_bytes(P.type, P.n_in) * (uint64_t)P.rows;
+    return n;
+}
+
 void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) const {
     if (!integer_path(W.type, k_)) return k_.matmul_rows(W, x, T, y, r0, r1, accum);
     const qdot_fn dot = k_.qdot[(int)W.type];
     const act_kind k = act_for(W.type);
     const size_t stride = act_row_bytes(k, W.n_in);
     const uint8_t* xq = act_[(int)k].data();
+    // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
+    // L1 while the tokens' activations come from L2.
+    auto dots = [&](int64_t a, int64_t b) {
+        float out[qdot_max_tokens];
+        for (int64_t r = a; r < b; r++) {
+            const uint8_t* row = W.row(r);
+            for (int t0 = 0; t0 < T; t0 += qdot_max_tokens) {
+                const int nt = std::min(qdot_max_tokens, T - t0);
+                dot(row, xq + stride * t0, stride, nt, W.n_in, out);
+                for (int t = 0; t < nt; t++) {
+                    float& yo = y[(size_t)(t0 + t) * W.n_out + r];
+                    yo = accum ? yo + out[t] : out[t];
+                }
+            }
+        }
+    };
+    const qgemm_fn gemm = k_.qgemm ? k_.qgemm->gemm[(int)W.type] : nullptr;
+    // Packed matrices: the tile kernels for any number of tokens, on the whole tiles in [r0, r1).
+    if (const packed_weight* P = packed_for(W)) {
+        const int64_t tr = k_.qgemm->tile_rows, prb = (int64_t)packed_row_bytes(W.type, W.n_in);
+        const int64_t a = std::min(r1, (r0 + tr - 1) / tr * tr), b = std::max(a, std::min(r1, P->rows) / tr * tr);
+        dots(r0, a);
+        if (b > a) gemm(P->data.get() + prb * a, (size_t)prb, (int)(b - a), xq, stride, T, W.n_in, y + a, (size_t)W.n_out, accum);
+        return dots(b, r1);
+    }
+    // Many tokens on Q8_0's rows as they lie in the file: tiles of rows, unpacked once for up to 64
+    // tokens. (K-quant matrices that were never packed, as in some op tests, take the dot products.)
     int64_t r = r0;
-    // Many tokens: tiles of rows (the same bits as the dot products, qdot.h), unpacked once for up
-    // to 64 tokens. Below qgemm_min_tokens the unpacking costs more than the tile saves.
-    const qgemm_fn gemm = k_.qgemm ? k_.qgemm[(int)W.type] : nullptr;
-    if (gemm && T >= (W.type == dtype::Q8_0 ? qgemm_min_tokens_q8_0 : qgemm_min_tokens) && r1 - r0 >= qgemm_rows) {
+    if (gemm && !k_.qgemm->pack[(int)W.type] && T >= qgemm_min_tokens_q8_0 && r1 - r0 >= qgemm_rows) {
         const int n_rows = (int)((r1 - r0) / qgemm_rows * qgemm_rows);
         gemm(W.row(r), row_bytes(W.type, W.n_in), n_rows, xq, stride, T, W.n_in, y + r, (size_t)W.n_out, accum);
         r += n_rows;
     }
-    // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
-    // L1 while the tokens' activations come from L2.
-    float out[qdot_max_tokens];
-    for (; r < r1; r++) {
-        const uint8_t* row = W.row(r);
-        for (int t0 = 0; t0 < T; t0 += qdot_max_tokens) {
-            const int nt = std::min(qdot_max_tokens, T - t0);
-            dot(row, xq + stride * t0, stride, nt, W.n_in, out);
-            for (int t = 0; t < nt; t++) {
-                float& yo = y[(size_t)(t0 + t) * W.n_out + r];
-                yo = accum ? yo + out[t] : out[t];
-            }
-        }
-    }
+    dots(r, r1);
 }
 
 // Splits the rows of each product into chunks for the pool (a few per thread, so that a thread that

@@ -4,7 +4,9 @@
 #include "kernels.h"
 #include "qact.h"
 #include "thread_pool.h"
+#include <cstdlib>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace clasp {
@@ -15,6 +17,13 @@ struct cpu_backend : host_backend {
     std::string device_info() const override;
     int threads() const { return pool_.size(); }
     const cpu_kernels& kernels() const { return k_; }
+
+    // Packs the model's K-quant matrices for this level's tile kernels (qdot.h), once per matrix.
+    void prepare(const llama_model& m) override;
+    // Packs one matrix (a no-op where the level packs nothing). Its products then read the packed copy:
+    // the same bits (qdot.h), from one stream of memory. Keyed by the data pointer, as prepare's.
+    void pack(const weight& W);
+    uint64_t weight_copy_bytes() const override;
 
     void embed(const weight& E, const int32_t* ids, int T, float* out) override;
     void matmul(const weight& W, const float* x, int T, float* y) override;
@@ -64,8 +73,17 @@ private:
     void attend_group(int t, int hk, const float* q, const head_kv& kvh, int n_prefix, int n_head, int n_head_kv,
                       int hd, attn_mask mask, float* out, int ith);
 
+    // A packed matrix: its first `rows` rows (whole tiles); the rest are read where they lie.
+    struct packed_weight {
+        dtype type;
+        int64_t n_in, n_out, rows;
+        std::unique_ptr<uint8_t, decltype(&std::free)> data{nullptr, &std::free};
+    };
+    const packed_weight* packed_for(const weight& W) const;
+
     const cpu_kernels& k_;
     thread_pool pool_;
+    std::unordered_map<const void*, packed_weight> packed_;
     std::vector<std::vector<float>> scratch_;  // per thread: attention scores
     std::vector<std::vector<float>> wide_;     // per thread: one KV head's keys and values widened from F16
     std::vector<uint8_t> act_[3];              // quantized activations per act_kind (qact.h)

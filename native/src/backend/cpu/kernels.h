@@ -32,8 +32,8 @@ struct cpu_kernels {
                    int n1, size_t stride, int hd, float scale, float* scores, float* out);
     // Quantized weights: the integer dot product per dtype (qdot.h), null for the float types.
     const qdot_fn* qdot;
-    // and the tile kernels for many tokens (qdot.h), null where the level has none
-    const qgemm_fn* qgemm;
+    // and the tile kernels, with the packing of the matrices they read (qdot.h); null where the level has none
+    const qgemm_set* qgemm;
     // Q8_0 through the integer kernels too, rather than matmul_rows on float activations: the
     // 256-bit levels, whose float kernel widens every weight byte to a float (2.5x slower decode
     // on the 1B Q8_0 file, docs/PERF.md). AVX-512 streams Q8_0 as fast as float and keeps it exact

@@ -24,23 +24,40 @@ using qdot_fn = void (*)(const uint8_t* row, const uint8_t* act, size_t act_stri
 constexpr int qdot_max_tokens = 4;
 constexpr int n_dtypes = (int)dtype::Q6_K + 1;
 
-// Many tokens at once (prefill, verify): n_rows consecutive weight rows (a multiple of qgemm_rows;
-// row r at rows + r * row_bytes) against T tokens' activations: out[t * out_stride + r] = the dot
-// product (or += with accumulate). Bit-identical to qdot_fn for every (row, token), whatever T or
-// n_rows (qgemm_simd.inc: tiles of 8 rows with AVX2, 16 with AVX-512 VNNI).
+// Many tokens at once (prefill, verify): n_rows weight rows against T tokens' activations:
+// out[t * out_stride + r] = the dot product (or += with accumulate). Bit-identical to qdot_fn for
+// every (row, token), whatever T or n_rows (qgemm_simd.inc: tiles of 8 rows with AVX2, 16 with
+// AVX-512 VNNI). The rows are either as in the file (row r at rows + r * row_bytes; n_rows a multiple
+// of qgemm_rows) or packed (below).
 using qgemm_fn = void (*)(const uint8_t* rows, size_t row_bytes, int n_rows, const uint8_t* act, size_t act_stride,
                           int T, int64_t n, float* out, size_t out_stride, bool accumulate);
 constexpr int qgemm_rows = 8;
+
+// Packed weights (the K-quants): whole tiles of rows regrouped as the tile kernel reads them, one
+// stream from memory with no transposing left to do. Tile r / tile_rows of a packed matrix starts at
+// r * packed_row_bytes; n_rows is a multiple of tile_rows. pack writes n_rows rows (row_bytes apart,
+// as in the file) into out, n_rows * packed_row_bytes(type, n) bytes, 64-byte aligned.
+using qpack_fn = void (*)(const uint8_t* rows, size_t row_bytes, int n_rows, int64_t n, uint8_t* out);
+// A packed super-block's bytes per row: the block's, but Q6_K's d is widened to a float (212, not 210),
+// so that a tile's super-block is whole vectors.
+inline size_t packed_block_bytes(dtype t) { return t == dtype::Q6_K ? 212 : (size_t)block_bytes(t); }
+inline size_t packed_row_bytes(dtype t, int64_t n) { return packed_block_bytes(t) * (size_t)(n / block_elems(t)); }
+
+// A level's tile kernels, per dtype (null where there is none: the dot products serve).
+struct qgemm_set {
+    int tile_rows;
+    qgemm_fn gemm[n_dtypes];  // on packed rows where pack is set, else on the file's rows
+    qpack_fn pack[n_dtypes];
+};
 
 // Per dtype (indexed by (int)dtype): the dot product, or null for the float types.
 const qdot_fn* qdot_table_generic();
 const qdot_fn* qdot_table_avx2();     // needs AVX2, FMA, F16C
 const qdot_fn* qdot_table_avxvnni();  // needs AVX2, FMA, F16C, AVX-VNNI
 const qdot_fn* qdot_table_vnni();     // needs AVX2, FMA, F16C, AVX-512 F/BW/VL + VNNI
-// Per dtype: the tile kernel, or null where there is none (then the dot products serve).
-const qgemm_fn* qgemm_table_avx2();
-const qgemm_fn* qgemm_table_avxvnni();
-const qgemm_fn* qgemm_table_vnni();
+const qgemm_set* qgemm_table_avx2();
+const qgemm_set* qgemm_table_avxvnni();
+const qgemm_set* qgemm_table_vnni();
 
 // The final sum of the eight lanes of the 32-block types.
 inline float lanes8_sum(const float* l) { return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7])); }
