@@ -4,6 +4,7 @@
 #include "backend/cpu/qact.h"
 #include "backend/cpu/qdot.h"
 #include "util.h"
+#include <random>
 
 using namespace clasp;
 
@@ -95,6 +96,43 @@ TEST(quant_dequantize_hand_built_blocks) {
         for (int e = 0; e < 256; e++)
             CHECK_MSG(y[e] == 0.125f * b.scales[e / 16] * (q[e] - 32), "Q6_K element " << e);
     }
+}
+
+// The activation quantizer's AVX2 loop writes the portable loop's bytes (codes, scales and sums) for
+// both formats: random values over many magnitudes, exact ties at every half step, zero blocks, tiny
+// (subnormal) values, whose blocks quantize to zeros, and blocks holding inf or NaN. The first block is
+// also checked against its definition.
+TEST(quant_activations_simd_equal_portable) {
+    std::mt19937 rng(9);
+    int n_cases = 0;
+    for (act_kind k : {act_kind::q8_32, act_kind::q8_K})
+        for (int c = 0; c < 40; c++) {
+            const int64_t n = 256 * (1 + c % 3);
+            std::vector<float> x(n);
+            const float mag = std::ldexp(1.f, (int)(rng() % 60) - 30);
+            for (auto& v : x) v = mag * ((float)(rng() % 2001) / 1000.f - 1.f);
+            if (c % 5 == 1)  // ties: multiples of amax / 254, so x * 127 / amax lands on halves
+                for (int64_t i = 0; i < n; i++) x[i] = (float)((int)(rng() % 255) - 127) * 0.5f * mag;
+            if (c % 5 == 2) std::fill(x.begin(), x.begin() + 64, 0.f);
+            if (c % 5 == 3) x[rng() % n] = c % 2 ? INFINITY : NAN;
+            if (c % 5 == 4) std::fill(x.begin(), x.begin() + 96, 1e-40f);
+            std::vector<uint8_t> simd(act_row_bytes(k, n)), port(simd.size());
+            quantize_act(k, x.data(), n, simd.data(), true);
+            quantize_act(k, x.data(), n, port.data(), false);
+            CHECK_MSG(simd == port, "case " << c << " n=" << n << (k == act_kind::q8_K ? " q8_K" : " q8_32"));
+            // the definition, on the first block: q = round-half-even(x * 127 / amax)
+            const int bs = k == act_kind::q8_K ? QK_K : 32;
+            float amax = 0;
+            bool finite = true;
+            for (int i = 0; i < bs; i++) amax = std::max(amax, std::fabs(x[i])), finite = finite && std::isfinite(x[i]);
+            if (finite)
+                for (int i = 0; i < bs; i++) {
+                    const float want = amax > 0 && std::isfinite(127.f / amax) ? std::nearbyint(x[i] * (127.f / amax)) : 0.f;
+                    CHECK_MSG(act_qs(port.data())[i] == (int8_t)want, "case " << c << " element " << i);
+                }
+            n_cases++;
+        }
+    CHECK(n_cases == 80);
 }
 
 // Each integer dot product equals the exact product of the dequantized weights and the dequantized

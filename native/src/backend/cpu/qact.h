@@ -44,7 +44,8 @@ inline const int16_t* act_bsums(const void* a, int64_t n) {
 }
 inline const int16_t* act_sums32(const void* a, int64_t n) { return act_bsums(a, n) + n / 16; }
 
-// Quantizes one token: per block d = max|x| / 127, q = round(x / d).
-void quantize_act(act_kind k, const float* x, int64_t n, void* out);
+// Quantizes one token: per block d = max|x| / 127, q = round(x / d). With AVX2 where the processor has
+// it (simd), else the portable loop: the same bytes either way.
+void quantize_act(act_kind k, const float* x, int64_t n, void* out, bool simd = true);
 
 }  // namespace clasp
