@@ -28,6 +28,33 @@ mapped_file::~mapped_file() {
     if (data) munmap((void*)data, size);
 }
 
+// The whole pages inside [p, p + n), as madvise wants them.
+static void page_range(const void* p, uint64_t n, bool outward, void*& a, size_t& len) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), b = (uintptr_t)p, e = b + n;
+    const uintptr_t lo = outward ? b / page * page : (b + page - 1) / page * page;
+    const uintptr_t hi = outward ? (e + page - 1) / page * page : e / page * page;
+    a = (void*)lo, len = hi > lo ? hi - lo : 0;
+}
+
+void mapped_file::populate(const void* p, uint64_t n) const {
+#ifdef MADV_POPULATE_READ
+    void* a;
+    size_t len;
+    page_range(p, n, true, a, len);
+    if (len) madvise(a, len, MADV_POPULATE_READ);
+#else
+    (void)p, (void)n;
+#endif
+}
+
+void mapped_file::release(const void* p, uint64_t n) const {
+    // The map is private and read-only, so it holds no changes of its own: dropping its pages loses nothing.
+    void* a;
+    size_t len;
+    page_range(p, n, false, a, len);
+    if (len) madvise(a, len, MADV_DONTNEED);
+}
+
 uint64_t mapped_file::resident_bytes() const {
     long page = sysconf(_SC_PAGESIZE);
     size_t pages = (size + page - 1) / page;

@@ -4,9 +4,10 @@
 //   clasp-engine-cli bench MODEL [--backend B] [--threads N] [--prompt-len 64] [--gen 64] [--kv f32|f16]
 //                                [--mode ar|clasp|static] [--logprobs N]
 //       one JSON line: prefill_tok_s, decode_tok_s, resident_mb (weights), kv, kv_cache_mb, n_ctx
-//   clasp-engine-cli verify-cost MODEL [--backend B] [--threads N] [--prompt-len 64] [--reps 30]
+//   clasp-engine-cli verify-cost MODEL [--backend B] [--threads N] [--prompt-len 64] [--reps 30] [--ks 1,2,4,8,12,16]
 //       the time of one full pass over k = 1, 2, 4, 8, 12, 16 new tokens (CLaSp's verify, logits for
-//       every row) after the prompt, relative to k = 1 (a decode step); best and median of the reps
+//       every row) after the prompt, relative to k = 1 (a decode step, always measured first); best
+//       and median of the reps
 //   clasp-engine-cli membw - [--threads N]
 //       the machine's streaming read bandwidth: N threads summing a 1 GiB buffer (best of 5), GB/s
 #include "core/error.h"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
     gen_params gp;
     std::vector<int> ids = {1};
     int prompt_len = 64, gen = 64, reps = 30;
+    std::vector<int> ks = {1, 2, 4, 8, 12, 16};
     std::string kv = "f32";
     for (int i = 3; i < argc; i++) {
         std::string a = argv[i];
@@ -89,6 +91,7 @@ int main(int argc, char** argv) {
         else if (a == "--prompt-len") prompt_len = std::stoi(next());
         else if (a == "--gen") gen = std::stoi(next());
         else if (a == "--reps") reps = std::stoi(next());
+        else if (a == "--ks") ks = parse_ids(next());
         else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
     }
     if (cmd == "membw") {
@@ -143,7 +146,9 @@ int main(int argc, char** argv) {
             gen_stats st;
             std::vector<float> logits;
             e.prefill(prompt, logits, nullptr, st);
-            const std::vector<int> ks = {1, 2, 4, 8, 12, 16};
+            if (ks.empty() || ks[0] != 1) ks.insert(ks.begin(), 1);
+            for (int k : ks)
+                if (k < 1 || k > 512) fail("--ks: " + std::to_string(k) + " is not a token count from 1 to 512");
             std::vector<std::vector<double>> ms(ks.size());
             forward_out out;
             for (int rep = 0; rep < reps + 1; rep++)

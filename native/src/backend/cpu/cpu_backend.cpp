@@ -2,8 +2,7 @@
 #include "kv_f16.h"
 #include <algorithm>
 #include <cmath>
-#include <sys/mman.h>
-#include <unistd.h>
+#include "../../core/mapped_file.h"
 
 namespace clasp {
 
@@ -51,32 +50,31 @@ void cpu_backend::prepare(const llama_model& m) {
     std::vector<const weight*> all = {&m.output};
     for (const auto& lw : m.layers)
         for (const weight* w : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) all.push_back(w);
-    for (const weight* w : all) pack(*w);
+    for (const weight* w : all) {
+        const mapped_file* file = nullptr;
+        for (const auto& f : m.files)
+            if (f->contains(w->data, w->nbytes())) file = f.get();
+        pack(*w, file);
+    }
 }
 
-void cpu_backend::pack(const weight& W) {
+void cpu_backend::pack(const weight& W, const mapped_file* file) {
     const qpack_fn fn = k_.qgemm && integer_path(W.type, k_) ? k_.qgemm->pack[(int)W.type] : nullptr;
     const int tr = k_.qgemm ? k_.qgemm->tile_rows : 0;
     if (!fn || !W.data || W.n_out < tr || W.n_in % block_elems(W.type) || packed_for(W)) return;
     packed_weight P;
     P.type = W.type, P.n_in = W.n_in, P.n_out = W.n_out, P.rows = W.n_out / tr * tr;
     const size_t rb = row_bytes(W.type, W.n_in), prb = packed_row_bytes(W.type, W.n_in);
-    void* mem = nullptr;
-    if (posix_memalign(&mem, 64, prb * P.rows) != 0) throw std::bad_alloc();
-    P.data.reset((uint8_t*)mem);
+    P.data = std::make_unique<page_buffer>(prb * P.rows);
     const int64_t n_tiles = P.rows / tr;
     const int n_chunks = (int)std::min<int64_t>(n_tiles, 8 * pool_.size());
+    if (file) file->populate(W.data, rb * P.rows);
     pool_.parallel_for(n_chunks, [&](int c, int) {
         const int64_t a = n_tiles * c / n_chunks * tr, b = n_tiles * (c + 1) / n_chunks * tr;
-        fn(W.row(a), rb, (int)(b - a), W.n_in, P.data.get() + prb * a);
+        fn(W.row(a), rb, (int)(b - a), W.n_in, P.data->data + prb * a);
     });
-#ifdef MADV_PAGEOUT
-    // The products read only the copy now: let the kernel drop the file's pages from this process
-    // (a hint that loses nothing: a page read again, say by embed on tied weights, comes back).
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    const uintptr_t lo = ((uintptr_t)W.data + page - 1) / page * page, hi = ((uintptr_t)W.data + rb * P.rows) / page * page;
-    if (hi > lo) madvise((void*)lo, hi - lo, MADV_PAGEOUT);
-#endif
+    // The products read only the copy now (embed reads tied weights where they lie, mapped again).
+    if (file) file->release(W.data, rb * P.rows);
     packed_.erase(W.data);
     packed_.emplace(W.data, std::move(P));
 }
@@ -122,7 +120,7 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
         const int64_t tr = k_.qgemm->tile_rows, prb = (int64_t)packed_row_bytes(W.type, W.n_in);
         const int64_t a = std::min(r1, (r0 + tr - 1) / tr * tr), b = std::max(a, std::min(r1, P->rows) / tr * tr);
         dots(r0, a);
-        if (b > a) gemm(P->data.get() + prb * a, (size_t)prb, (int)(b - a), xq, stride, T, W.n_in, y + a, (size_t)W.n_out, accum);
+        if (b > a) gemm(P->data->data + prb * a, (size_t)prb, (int)(b - a), xq, stride, T, W.n_in, y + a, (size_t)W.n_out, accum);
         return dots(b, r1);
     }
     // Many tokens on Q8_0's rows as they lie in the file: tiles of rows, unpacked once for up to 64

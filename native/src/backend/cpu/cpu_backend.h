@@ -21,8 +21,9 @@ struct cpu_backend : host_backend {
     // Packs the model's K-quant matrices for this level's tile kernels (qdot.h), once per matrix.
     void prepare(const llama_model& m) override;
     // Packs one matrix (a no-op where the level packs nothing). Its products then read the packed copy:
-    // the same bits (qdot.h), from one stream of memory. Keyed by the data pointer, as prepare's.
-    void pack(const weight& W);
+    // the same bits (qdot.h), from one stream of memory. Keyed by the data pointer, as prepare's. With
+    // the model file that holds W, its pages are mapped in one go, and let go once copied.
+    void pack(const weight& W, const mapped_file* file = nullptr);
     uint64_t weight_copy_bytes() const override;
 
     void embed(const weight& E, const int32_t* ids, int T, float* out) override;
@@ -77,7 +78,7 @@ private:
     struct packed_weight {
         dtype type;
         int64_t n_in, n_out, rows;
-        std::unique_ptr<uint8_t, decltype(&std::free)> data{nullptr, &std::free};
+        std::unique_ptr<page_buffer> data;
     };
     const packed_weight* packed_for(const weight& W) const;
 
