@@ -197,6 +197,7 @@ export interface ModelInfo {
   deviceInfo: string;
   backendReason: string | null;
   weightBytes: number;
+  /** weights held in RAM: the file pages this process maps, plus the CPU backend's packed copies */
   residentBytes: number;
   kvCacheBytes: number;
   /** the KV cache's element type (settings.ts KV_CACHE) */

@@ -1,4 +1,5 @@
-// A read-only memory map of a model file. Weights are used in place from the map, never copied.
+// A read-only memory map of a model file. Weights are used in place from the map, except where a backend
+// keeps its own copy (the CPU backend packs K-quant matrices for its tile kernels; a GPU uploads them).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,5 +1,6 @@
 // A Llama 3 / 3.1 / 3.2 model: its configuration and views of its weights inside the mapped files.
-// Matrices are used in place from the memory map; only the small norm vectors are converted to f32.
+// Matrices are used in place from the memory map (a backend may keep its own copy: cpu_backend::prepare);
+// only the small norm vectors are converted to f32.
 #pragma once
 #include "../core/dtype.h"
 #include "../core/mapped_file.h"
