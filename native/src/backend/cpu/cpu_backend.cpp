@@ -1,8 +1,8 @@
 #include "cpu_backend.h"
 #include "kv_f16.h"
+#include "../../core/mapped_file.h"
 #include <algorithm>
 #include <cmath>
-#include "../../core/mapped_file.h"
 
 namespace clasp {
 

@@ -4,7 +4,6 @@
 #include "kernels.h"
 #include "qact.h"
 #include "thread_pool.h"
-#include <cstdlib>
 #include <memory>
 #include <unordered_map>
 #include <vector>
