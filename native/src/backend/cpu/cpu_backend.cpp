@@ -156,11 +156,11 @@ void cpu_backend::run_matmuls(const mm_part* parts, int n_parts, const float* x,
     int64_t n_rows = 0;
     for (int p = 0; p < n_parts; p++) macs += (uint64_t)parts[p].W->n_out * parts[p].W->n_in * T;
     for (int p = 0; p < n_split; p++) n_rows += parts[p].W->n_out;
-    // about 4 chunks per thread for decode, 8 for more tokens, none under ~16k multiply-adds unless the
-    // whole op is that small. Many tokens make each chunk long, and a thread that finishes first waits
-    // up to a chunk at the op's end: 8 per thread cut the 1B Q4_K_M 12-token verify by about 5%
-    // (docs/PERF.md); decode, bound by memory, ran no faster.
-    const int per_thread = T > 1 ? 8 : 4;
+    // about 4 chunks per thread, none under ~16k multiply-adds unless the whole op is that small. A
+    // thread that finishes first waits up to a chunk at the op's end, so long ops (many tokens on big
+    // matrices: 2M multiply-adds a chunk or more) take 8 per thread: the 1B Q4_K_M 12-token verify
+    // about 5% faster (docs/PERF.md). Shorter chunks cost more than they save (demo F16 prefill 4%).
+    const int per_thread = T > 1 && macs / (8 * (uint64_t)nth) >= (2u << 20) ? 8 : 4;
     const int64_t want = nth == 1 ? 1 : std::max<int64_t>(1, std::min<int64_t>(per_thread * nth, (int64_t)(macs / 16384)));
     for (int p = 0; p < n_split; p++) {
         const int64_t rows = parts[p].W->n_out;
