@@ -107,7 +107,7 @@ inline void tokens(const weight& W, const float* x, int T, float* y, int64_t r, 
 // Many tokens (prefill, CLaSp's verify): each group of 4 rows against every token, 2 at a time, while
 // the tiles prefetch the next group's rows, a share each. The first tile reads a group's rows and the
 // others find them in cache; with only the prefetch within the row, the first tile waited on memory
-// for every group (1B F16 prefill on a Zen 3: 0.72-0.96x llama.cpp's; docs/PERF.md).
+// for every group (1B F16 on a Zen 3: a 12-token pass 300-323 ms before, 250-256 after; docs/PERF.md).
 template <dtype D>
 void many_tokens(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accum) {
     const int64_t pf = prefetch_distance(W), rb = (int64_t)row_bytes(W.type, W.n_in);
