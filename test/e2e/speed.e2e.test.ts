@@ -85,8 +85,10 @@ describe('speed, told per reply', { timeout: 300_000 }, () => {
     expect(await page.locator('.fallback-chip').count()).toBe(0); // the old chip that pointed at rounds that did not exist
     await shot('first-1400');
 
-    // A 4-token reply cannot pay for the DP it would start with (the cost table says so), so the
-    // policy decodes it plainly: it must say so, label itself plain, and offer "try it anyway".
+    // A 4-token reply is decoded plainly: on a machine where the cost table says no acceptance could
+    // pay for the DP it would start with, or (as on a Zen 3 VM, docs/PERF.md) where the acceptance the
+    // first reply counted predicts too little. It must say which, with its figures, label itself
+    // plain, and offer "try it anyway".
     await page.locator(id('settings-toggle')).click();
     await page.locator(id('settings-max-tokens')).fill('4');
     await page.locator(id('settings-max-tokens')).press('Enter');
@@ -100,7 +102,9 @@ describe('speed, told per reply', { timeout: 300_000 }, () => {
         : /^Plain decoding for this whole reply: on this machine CLaSp measured [\d.]+× of plain speed on earlier replies \(\d+ tokens\)\.$/,
     );
     expect(plainReply.lines).toHaveLength(1);
-    expect(plainReply.lines[0]).toMatch(/^tokens 1–4: plain decoding, because on this machine even a reply whose every draft was accepted would reach only about [\d.]+× at best: a \d+-token verify costs [\d.]+ plain steps and a draft [\d.]+\.$/);
+    expect(plainReply.lines[0]).toMatch(new RegExp('^tokens 1–4: plain decoding, because (' +
+      'on this machine even a reply whose every draft was accepted would reach only about [\\d.]+× at best: a \\d+-token verify costs [\\d.]+ plain steps and a draft [\\d.]+' +
+      '|acceptance [\\d.]+ (counted over \\d+ drafts|assumed at M=\\d+, none counted there yet) predicts [\\d.]+× of plain speed, below the [\\d.]+× it takes to speculate)\\.$'));
     await shot('plain-1400');
     await page.setViewportSize({ width: 1000, height: 800 });
     await shot('plain-1000');
