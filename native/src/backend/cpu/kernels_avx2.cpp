@@ -201,34 +201,165 @@ void silu_mul(float* g, const float* u, size_t n) {
     }
 }
 
-void attend1(const float* q, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
-             size_t stride, int hd, float scale, float* s, float* out) {
-    const int n = n0 + n1;
-    auto key = [&](int j) { return j < n0 ? k0 + (size_t)j * stride : k1 + (size_t)(j - n0) * stride; };
-    auto val = [&](int j) { return j < n0 ? v0 + (size_t)j * stride : v1 + (size_t)(j - n0) * stride; };
-    float mx = -INFINITY;
-    for (int j = 0; j < n; j++) {
-        s[j] = dot(q, key(j), hd) * scale;
-        mx = std::max(mx, s[j]);
-    }
-    for (int j = n; j < n + 8; j++) s[j] = -INFINITY;
-    __m256 vsum = _mm256_setzero_ps(), vmx = _mm256_set1_ps(mx);
-    for (int j = 0; j < n; j += 8) {  // s has room for the padding
-        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
-        e = _mm256_and_ps(e, _mm256_cmp_ps(_mm256_loadu_ps(s + j), _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ));
-        _mm256_storeu_ps(s + j, e);
-        vsum = _mm256_add_ps(vsum, e);
-    }
-    const float inv = 1.0f / hsum(vsum);
-    for (int i = 0; i < hd; i++) out[i] = 0.f;
-    for (int j = 0; j < n; j++) axpy(s[j], val(j), out, hd);
-    for (int i = 0; i < hd; i++) out[i] *= inv;
+// Rows j of the key or value list: the first n0 at p0, the rest at p1, `stride` floats apart.
+struct kv_list {
+    const float *p0, *p1;
+    int n0;
+    size_t stride;
+    const float* row(int j) const { return j < n0 ? p0 + (size_t)j * stride : p1 + (size_t)(j - n0) * stride; }
+};
+
+// The lanes of the first `left` floats (all 8 when left >= 8), for masked loads and stores.
+inline __m256i lanes_below(int left) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// Sums the lanes of 8 vectors: lane j of the result is the sum of v[j], by the same tree for every j
+// (((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))), so a key's score does not depend on its place
+// in the group.
+inline __m256 reduce8(const __m256* v) {
+    const __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    const __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// Scores of one query against 8 keys: s[j] = scale * (q . k_j), each key's lanes summed over the
+// head in order, then reduce8. HC: hd / 8 when known at compile time (the query stays in registers),
+// else 0; the same arithmetic either way.
+template <int HC>
+inline void scores8(const float* q, const float* const* kp, int hd, __m256 vscale, float* s) {
+    __m256 acc[8];
+    UNROLL
+    for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
+    if constexpr (HC > 0) {
+        __m256 qv[HC];
+        UNROLL
+        for (int c = 0; c < HC; c++) qv[c] = _mm256_loadu_ps(q + 8 * c);
+        UNROLL
+        for (int j = 0; j < 8; j++)
+            UNROLL
+            for (int c = 0; c < HC; c++) acc[j] = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(kp[j] + 8 * c), acc[j]);
+    } else {
+        int i = 0;
+        for (; i + 8 <= hd; i += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + i);
+            UNROLL
+            for (int j = 0; j < 8; j++) acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kp[j] + i), acc[j]);
+        }
+        if (i < hd) {
+            const __m256i m = lanes_below(hd - i);
+            const __m256 qv = _mm256_maskload_ps(q + i, m);
+            UNROLL
+            for (int j = 0; j < 8; j++) acc[j] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(kp[j] + i, m), acc[j]);
+        }
+    }
+    _mm256_storeu_ps(s, _mm256_mul_ps(reduce8(acc), vscale));
+}
+
+// out_g[h0 .. h0 + 8 NC) (the last chunk masked to mlast) = inv_g * sum_j e_g[j] v_j, in key order,
+// for GS queries at once, so that each value row is loaded once for all of them.
+template <int GS, int NC>
+inline void pv_block(const float* const* e, const float* inv, float* const* out, const kv_list& V, int n, int h0,
+                     __m256i mlast) {
+    __m256 o[GS][NC];
+    UNROLL
+    for (int g = 0; g < GS; g++)
+        UNROLL
+        for (int c = 0; c < NC; c++) o[g][c] = _mm256_setzero_ps();
+    for (int j = 0; j < n; j++) {
+        const float* vp = V.row(j) + h0;
+        __m256 v[NC];
+        UNROLL
+        for (int c = 0; c < NC; c++) v[c] = c + 1 < NC ? _mm256_loadu_ps(vp + 8 * c) : _mm256_maskload_ps(vp + 8 * c, mlast);
+        UNROLL
+        for (int g = 0; g < GS; g++) {
+            const __m256 p = _mm256_set1_ps(e[g][j]);
+            UNROLL
+            for (int c = 0; c < NC; c++) o[g][c] = _mm256_fmadd_ps(p, v[c], o[g][c]);
+        }
+    }
+    UNROLL
+    for (int g = 0; g < GS; g++)
+        UNROLL
+        for (int c = 0; c < NC; c++) {
+            const __m256 r = _mm256_mul_ps(o[g][c], _mm256_set1_ps(inv[g]));
+            if (c + 1 < NC) _mm256_storeu_ps(out[g] + h0 + 8 * c, r);
+            else _mm256_maskstore_ps(out[g] + h0 + 8 * c, mlast, r);
+        }
+}
+
+// Blocks of 32 dimensions for up to 2 queries, 16 for 3 or 4 (the accumulators fit the registers).
+template <int GS>
+inline void pv_blocks(const float* const* e, const float* inv, float* const* out, const kv_list& V, int n, int hd) {
+    constexpr int max_nc = GS <= 2 ? 4 : 2;
+    for (int h0 = 0; h0 < hd; h0 += 8 * max_nc) {
+        const int left = hd - h0, nc = std::min(max_nc, (left + 7) / 8);
+        const __m256i m = lanes_below(left - 8 * (nc - 1));
+        switch (nc) {
+            case 1: pv_block<GS, 1>(e, inv, out, V, n, h0, m); break;
+            case 2: pv_block<GS, 2>(e, inv, out, V, n, h0, m); break;
+            case 3: if constexpr (max_nc >= 3) pv_block<GS, 3>(e, inv, out, V, n, h0, m); break;
+            case 4: if constexpr (max_nc >= 4) pv_block<GS, 4>(e, inv, out, V, n, h0, m); break;
+        }
+    }
+}
+
+// As the AVX-512 attend: the G queries that share a KV head go together, so each key and value row is
+// read from memory once for all of them (attending query by query read the keys G times; at long
+// contexts a head's keys do not stay in L2 between queries).
 void attend(const float* q, int G, const float* k0, const float* v0, int n0, const float* k1, const float* v1, int n1,
             size_t stride, int hd, float scale, float* s, float* out) {
-    for (int g = 0; g < G; g++)
-        attend1(q + (size_t)g * hd, k0, v0, n0, k1, v1, n1, stride, hd, scale, s, out + (size_t)g * hd);
+    const int n = n0 + n1, ls = n + 16;  // score rows of the G queries, ls floats apart
+    const kv_list K{k0, k1, n0, stride}, V{v0, v1, n0, stride};
+    // scores, 8 keys at a time (the last group padded with repeats of its first key)
+    const __m256 vscale = _mm256_set1_ps(scale);
+    for (int j0 = 0; j0 < n; j0 += 8) {
+        const float* kp[8];
+        UNROLL
+        for (int j = 0; j < 8; j++) kp[j] = K.row(j0 + j < n ? j0 + j : j0);
+        for (int g = 0; g < G; g++) {
+            float* sg = s + (size_t)g * ls + j0;
+            const float* qg = q + (size_t)g * hd;
+            switch (hd) {
+                case 64: scores8<8>(qg, kp, hd, vscale, sg); break;
+                case 128: scores8<16>(qg, kp, hd, vscale, sg); break;
+                default: scores8<0>(qg, kp, hd, vscale, sg); break;
+            }
+        }
+    }
+    // softmax numerators e = exp(score - max) and 1 / their sum, per query; then the values, up to 4
+    // queries per pass over them
+    float inv[4];
+    const float* e[4];
+    float* o[4];
+    for (int g0 = 0; g0 < G; g0 += 4) {
+        const int gs = std::min(4, G - g0);
+        for (int g = 0; g < gs; g++) {
+            float* sg = s + (size_t)(g0 + g) * ls;
+            const __m256 ninf = _mm256_set1_ps(-INFINITY);
+            __m256 vmax = ninf;
+            for (int j0 = 0; j0 < n; j0 += 8)
+                vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, _mm256_loadu_ps(sg + j0), _mm256_castsi256_ps(lanes_below(n - j0))));
+            alignas(32) float mx8[8];
+            _mm256_store_ps(mx8, vmax);
+            const __m256 mx = _mm256_set1_ps(*std::max_element(mx8, mx8 + 8));
+            __m256 vsum = _mm256_setzero_ps();
+            for (int j0 = 0; j0 < n; j0 += 8) {
+                const __m256 ev = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_loadu_ps(sg + j0), mx)), _mm256_castsi256_ps(lanes_below(n - j0)));
+                _mm256_storeu_ps(sg + j0, ev);
+                vsum = _mm256_add_ps(vsum, ev);
+            }
+            inv[g] = 1.0f / hsum(vsum);
+            e[g] = sg;
+            o[g] = out + (size_t)(g0 + g) * hd;
+        }
+        switch (gs) {
+            case 1: pv_blocks<1>(e, inv, o, V, n, hd); break;
+            case 2: pv_blocks<2>(e, inv, o, V, n, hd); break;
+            case 3: pv_blocks<3>(e, inv, o, V, n, hd); break;
+            case 4: pv_blocks<4>(e, inv, o, V, n, hd); break;
+        }
+    }
 }
 
 }  // namespace
