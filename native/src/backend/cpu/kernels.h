@@ -49,6 +49,14 @@ inline int64_t prefetch_distance(const weight& W) {
     return rb <= 2048 ? (8192 + rb - 1) / rb * rb : 1024;
 }
 
+// Rows j of an attend key or value list: the first n0 at p0, the rest at p1, `stride` floats apart.
+struct kv_list {
+    const float *p0, *p1;
+    int n0;
+    size_t stride;
+    const float* row(int j) const { return j < n0 ? p0 + (size_t)j * stride : p1 + (size_t)(j - n0) * stride; }
+};
+
 const cpu_kernels& cpu_kernels_generic();
 const cpu_kernels& cpu_kernels_avx2();     // needs AVX2, FMA, F16C
 const cpu_kernels& cpu_kernels_avxvnni();  // needs AVX2, FMA, F16C, AVX-VNNI (the AVX2 set, VNNI integer dot products)

@@ -201,14 +201,6 @@ void silu_mul(float* g, const float* u, size_t n) {
     }
 }
 
-// Rows j of the key or value list: the first n0 at p0, the rest at p1, `stride` floats apart.
-struct kv_list {
-    const float *p0, *p1;
-    int n0;
-    size_t stride;
-    const float* row(int j) const { return j < n0 ? p0 + (size_t)j * stride : p1 + (size_t)(j - n0) * stride; }
-};
-
 // The lanes of the first `left` floats (all 8 when left >= 8), for masked loads and stores.
 inline __m256i lanes_below(int left) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -406,14 +406,6 @@ void silu_mul(float* g, const float* u, size_t n) {
     }
 }
 
-// Rows j of the key or value list: the first n0 at p0, the rest at p1, `stride` floats apart.
-struct kv_list {
-    const float *p0, *p1;
-    int n0;
-    size_t stride;
-    const float* row(int j) const { return j < n0 ? p0 + (size_t)j * stride : p1 + (size_t)(j - n0) * stride; }
-};
-
 // out_g[h0 .. h0 + 16 NC) (the last chunk masked by mlast) = inv_g * sum_j e_g[j] v_j, in key order,
 // for GS queries at once so that each value row is loaded once for all of them.
 template <int GS, int NC, bool FULL>
