@@ -98,14 +98,14 @@ void cpu_backend::rows(const weight& W, const float* x, int T, float* y, int64_t
     const act_kind k = act_for(W.type);
     const size_t stride = act_row_bytes(k, W.n_in);
     const uint8_t* xq = act_[(int)k].data();
-    // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
-    // L1 while the tokens' activations come from L2.
     // The rows are one stream from memory, read a row at a time: ask for the bytes 4 KB ahead of each
     // row as it is reached. The small matrices of the demo model are many short streams that the
     // hardware prefetcher barely ramps up on: its Q8_0 decode at the AVX2 level (Zen 3) went from
     // 102-124 to 162-196 tok/s on one thread (docs/PERF.md); 16 KB ahead gained nothing.
     const size_t rb = row_bytes(W.type, W.n_in), ahead = 4096;
     const char* end = (const char*)W.row(r1);
+    // Row by row, up to 4 tokens at a time (the weights are unpacked once for them): the row stays in
+    // L1 while the tokens' activations come from L2.
     auto dots = [&](int64_t a, int64_t b) {
         float out[qdot_max_tokens];
         for (int64_t r = a; r < b; r++) {

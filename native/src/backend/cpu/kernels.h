@@ -17,8 +17,6 @@ struct cpu_kernels {
     // y[t, r] += the product instead (the same float addition as a separate add op).
     void (*matmul_rows)(const weight& W, const float* x, int T, float* y, int64_t r0, int64_t r1, bool accumulate);
     float (*dot)(const float* a, const float* b, int n);
-    // y += a * x
-    void (*axpy)(float a, const float* x, float* y, int n);
     // out[i] = x[i] * s * w[i] (the rmsnorm scaling), each element computed the same way wherever it lies
     void (*scale_mul)(const float* x, float s, const float* w, int n, float* out);
     // g[i] = silu(g[i]) * u[i], each element computed the same way wherever it lies

@@ -155,13 +155,6 @@ float dot(const float* a, const float* b, int n) {
     return s;
 }
 
-void axpy(float a, const float* x, float* y, int n) {
-    __m256 av = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
 // exp(x): 2^n * exp(r), |r| <= ln2 / 2, exp(r) by the Cephes polynomial (about 1 ulp). Results
 // below 2^-126 come out as 2^-126 and above 2^127 as infinity, harmless where it is used.
 inline __m256 exp8(__m256 x) {
@@ -357,13 +350,13 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 }  // namespace
 
 const cpu_kernels& cpu_kernels_avx2() {
-    static const cpu_kernels k{"avx2", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_avx2(),
+    static const cpu_kernels k{"avx2", matmul_rows, dot, scale_mul, silu_mul, attend, qdot_table_avx2(),
                                qgemm_table_avx2(), true};
     return k;
 }
 
 const cpu_kernels& cpu_kernels_avxvnni() {
-    static const cpu_kernels k{"avxvnni", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_avxvnni(),
+    static const cpu_kernels k{"avxvnni", matmul_rows, dot, scale_mul, silu_mul, attend, qdot_table_avxvnni(),
                                qgemm_table_avxvnni(), true};
     return k;
 }

@@ -355,16 +355,6 @@ float dot(const float* a, const float* b, int n) {
     return hsum(acc);
 }
 
-void axpy(float a, const float* x, float* y, int n) {
-    __m512 av = _mm512_set1_ps(a);
-    int i = 0;
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-    if (i < n) {
-        __mmask16 m = tail_mask(n - i);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-    }
-}
-
 void scale_mul(const float* x, float sc, const float* w, int n, float* out) {
     const __m512 vs = _mm512_set1_ps(sc);
     int i = 0;
@@ -556,7 +546,7 @@ const cpu_kernels& cpu_kernels_avx512() {
     // The integer kernels use AVX-512 VNNI where the processor has it (exactly the same results).
     __builtin_cpu_init();
     const bool vnni = __builtin_cpu_supports("avx512vnni");
-    static const cpu_kernels k{"avx512", matmul_rows, dot, axpy, scale_mul, silu_mul, attend,
+    static const cpu_kernels k{"avx512", matmul_rows, dot, scale_mul, silu_mul, attend,
                                vnni ? qdot_table_vnni() : qdot_table_avx2(), vnni ? qgemm_table_vnni() : qgemm_table_avx2()};
     return k;
 }

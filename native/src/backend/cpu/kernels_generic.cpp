@@ -67,7 +67,7 @@ void attend(const float* q, int G, const float* k0, const float* v0, int n0, con
 }  // namespace
 
 const cpu_kernels& cpu_kernels_generic() {
-    static const cpu_kernels k{"generic", matmul_rows, dot, axpy, scale_mul, silu_mul, attend, qdot_table_generic(),
+    static const cpu_kernels k{"generic", matmul_rows, dot, scale_mul, silu_mul, attend, qdot_table_generic(),
                                nullptr};
     return k;
 }
