@@ -72,7 +72,7 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
                 for (int rows : {packed ? tr : 8, packed ? 2 * tr : 24, packed ? 3 * tr : 0}) {
                     if (rows == 0) continue;
                     if (n == 2304 && T > 17 && T != 70) continue;
-                    if (rows >= 24 && n == 2304 && T > 9) continue;
+                    if ((rows == 24 || rows == 3 * tr) && n == 2304 && T > 9) continue;
                     auto W = tu::make_weight(t, rows, n, seed++);
                     auto x = tu::randv((size_t)T * n, seed++, 3.f);
                     if (T == 9) x[(size_t)5 * n + 17] = NAN;  // token 5: every row NaN, the others unaffected
