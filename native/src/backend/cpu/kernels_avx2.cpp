@@ -134,8 +134,8 @@ void rows_of(const weight& W, const float* x, int T, float* y, int64_t r0, int64
     const int64_t pf = prefetch_distance(W);
     int64_t r = r0;
     // One token (decode): tiles of 8 rows, as the AVX-512 kernel has; twice the rows read from memory
-    // at once (1B F16 decode step, 2 threads: 46.8-47.8 -> 39.5-41.0 ms; docs/PERF.md). Each row's
-    // sums are the same as in a 4-row tile.
+    // at once (1B F16 decode step at the AVX2 level, 2 threads: 48.0-48.5 -> 42.0-42.9 ms;
+    // docs/PERF.md). Each row's sums are the same as in a 4-row tile.
     if (T == 1)
         for (; r + 2 * R <= r1; r += 2 * R) tile<D, 2 * R, 1>(W, x, y, r, 0, accum, pf);
     for (; r + R <= r1; r += R) tokens<D, R>(W, x, T, y, r, accum, pf);
