@@ -110,15 +110,17 @@ TEST(qgemm_tiles_equal_the_portable_dot_products) {
 
 // The largest codes (every weight byte 0xFF: Q4_K 15, Q5_K 31, Q6_K 63, scales and mins at their
 // top) against activations at +-127: the sums of the AVX2 tiles' 16-bit parts are at their bound
-// there, and the tiles must still equal the portable dot products bit for bit.
+// there, and the tiles must still equal the portable dot products bit for bit. One token (codes
+// unpacked in the pass) and 12 (Q5_K's and Q6_K's unpacked once per super-block).
 TEST(qgemm_tiles_exact_at_the_largest_codes_and_activations) {
     const auto levels = tile_levels();
     const qdot_fn* portable = qdot_table_generic();
     int n_tested = 0;
     for (const auto& lv : levels)
-        for (dtype t : tu::quantk_types()) {
+        for (dtype t : tu::quantk_types())
+        for (int T : {1, 12}) {
             const int64_t n = 512;
-            const int rows = 32, T = 12;  // two tiles at every level
+            const int rows = 32;  // two tiles at every level
             auto W = tu::make_weight(t, rows, n, 7);
             std::fill(W.bytes.begin(), W.bytes.end(), (uint8_t)0xFF);
             for (size_t off = 0; off < W.bytes.size(); off += block_bytes(t))
@@ -138,10 +140,10 @@ TEST(qgemm_tiles_exact_at_the_largest_codes_and_activations) {
                 for (int r = 0; r < rows; r++) portable[(int)t](W.w.row(r), act.data() + st * i, st, 1, n, &want[(size_t)i * rows + r]);
             tile_product(lv, t, W, rows, n, act.data(), st, T, got.data(), rows, false);
             CHECK_MSG(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
-                      lv.name << " " << dtype_name(t) << tu::first_mismatches(got, want, 0));
+                      lv.name << " " << dtype_name(t) << " T=" << T << tu::first_mismatches(got, want, 0));
             n_tested++;
         }
-    CHECK(levels.empty() || n_tested == (int)levels.size() * 3);
+    CHECK(levels.empty() || n_tested == (int)levels.size() * 3 * 2);
 }
 
 // Through the backend (row chunks of 16, tiles of 8 or 16 rows with a one-row tail, several threads;
