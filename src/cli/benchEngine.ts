@@ -1,6 +1,7 @@
 // `npm run bench` (clasp bench-engine): our engine against llama.cpp's own `llama-bench`, side by side in
 // one run, on the same files and threads: prefill, decode, and the cost of verifying k = 4, 8, 12 tokens
-// in one pass (in decode steps), plus the machine's streaming read bandwidth.
+// in one pass (in decode steps, and the 12-token pass in milliseconds: a faster decode step makes a
+// verify cost more steps though it takes no longer), plus the machine's streaming read bandwidth.
 // llama-bench and llama-quantize are built for this CPU from the llama.cpp source that node-llama-cpp
 // ships (../shared/tools/llamacpp.sh, cached in ~/.cache/clasp-llamacpp). Besides the demo model, the
 // runs use a random-weight model with Llama-3.2-1B's body, made once (F16, then Q8_0 and Q4_K_M by
@@ -28,7 +29,7 @@ const SPEC: Record<string, FlagSpec> = {
 
 const VERIFY_KS = [4, 8, 12];
 
-interface Side { prefill_tok_s: number; decode_tok_s: number; verify_steps: Record<string, number> }
+interface Side { prefill_tok_s: number; decode_tok_s: number; verify_steps: Record<string, number>; verify_ms: Record<string, number> }
 interface Row { model: string; mb: number; ours?: Side; llamacpp?: Side; decode_ratio?: number; prefill_ratio?: number; decode_gb_s?: number }
 
 function sharedDir(root: string): string {
@@ -83,9 +84,13 @@ function measureOurs(cli: string, model: string, threads: number, promptLen: num
   const common = ['--threads', String(threads), '--prompt-len', String(promptLen)];
   const b = jsonLines(run(cli, ['bench', model, ...common, '--gen', String(gen)]))[0]!;
   const v = jsonLines(run(cli, ['verify-cost', model, ...common, '--reps', '8']));
-  const steps: Record<string, number> = {};
-  for (const k of VERIFY_KS) steps[k] = Number(v.find((r) => r.k === k)?.vs_decode_best ?? NaN);
-  return { prefill_tok_s: Number(b.prefill_tok_s), decode_tok_s: Number(b.decode_tok_s), verify_steps: steps };
+  const steps: Record<string, number> = {}, ms: Record<string, number> = {};
+  for (const k of VERIFY_KS) {
+    const r = v.find((x) => x.k === k);
+    steps[k] = Number(r?.vs_decode_best ?? NaN);
+    ms[k] = Number(r?.best_ms ?? NaN);
+  }
+  return { prefill_tok_s: Number(b.prefill_tok_s), decode_tok_s: Number(b.decode_tok_s), verify_steps: steps, verify_ms: ms };
 }
 
 // llama-bench: pp<promptLen> and tg<gen>, and pp<k> for the verify cost: k tokens in one pass take
@@ -97,9 +102,12 @@ function measurePeer(llama: string, model: string, threads: number, promptLen: n
   const rows = JSON.parse(out.slice(out.indexOf('['))) as { n_prompt: number; n_gen: number; avg_ts: number }[];
   const pp = (n: number) => rows.find((r) => r.n_prompt === n && r.n_gen === 0)?.avg_ts ?? NaN;
   const tg = rows.find((r) => r.n_gen === gen && r.n_prompt === 0)?.avg_ts ?? NaN;
-  const steps: Record<string, number> = {};
-  for (const k of VERIFY_KS) steps[k] = (k / pp(k)) * tg;
-  return { prefill_tok_s: pp(promptLen), decode_tok_s: tg, verify_steps: steps };
+  const steps: Record<string, number> = {}, ms: Record<string, number> = {};
+  for (const k of VERIFY_KS) {
+    steps[k] = (k / pp(k)) * tg;
+    ms[k] = (k / pp(k)) * 1e3;
+  }
+  return { prefill_tok_s: pp(promptLen), decode_tok_s: tg, verify_steps: steps, verify_ms: ms };
 }
 
 export async function benchEngineCommand(argv: string[]): Promise<number> {
@@ -152,14 +160,16 @@ export async function benchEngineCommand(argv: string[]): Promise<number> {
   }
   const f = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const v = (s: Side | undefined) => VERIFY_KS.map((k) => f(s?.verify_steps[k], 2)).join('/');
+  const k12 = VERIFY_KS[VERIFY_KS.length - 1]!;
   console.log(`\n${threads} threads, ${promptLen}-token prompt, ${gen} decoded tokens; streaming read bandwidth ${bw.toFixed(1)} GB/s ` +
     `(best of ${bwStart.toFixed(1)} before and ${bwEnd.toFixed(1)} after)`);
   console.log('  model                         MB   prefill tok/s ours | llama.cpp   decode tok/s ours | llama.cpp   ' +
-    `verify ${VERIFY_KS.join('/')} in decode steps ours | llama.cpp   decode GB/s (of bandwidth)`);
+    `verify ${VERIFY_KS.join('/')} in decode steps ours | llama.cpp   verify ${k12} ms ours | llama.cpp   decode GB/s (of bandwidth)`);
   for (const r of rows) {
     console.log(`  ${r.model.padEnd(28)} ${f(r.mb).padStart(5)}   ${f(r.ours?.prefill_tok_s).padStart(8)} | ${f(r.llamacpp?.prefill_tok_s).padStart(6)} ` +
       `(${f(r.prefill_ratio, 2)}x)   ${f(r.ours?.decode_tok_s).padStart(8)} | ${f(r.llamacpp?.decode_tok_s).padStart(6)} (${f(r.decode_ratio, 2)}x)   ` +
-      `${v(r.ours).padStart(14)} | ${v(r.llamacpp).padEnd(14)}   ${f(r.decode_gb_s, 1)} (${f(((r.decode_gb_s ?? NaN) / bw) * 100)}%)`);
+      `${v(r.ours).padStart(14)} | ${v(r.llamacpp).padEnd(14)}   ${f(r.ours?.verify_ms[k12], 1).padStart(8)} | ${f(r.llamacpp?.verify_ms[k12], 1).padEnd(8)}   ` +
+      `${f(r.decode_gb_s, 1)} (${f(((r.decode_gb_s ?? NaN) / bw) * 100)}%)`);
   }
   return 0;
 }

@@ -22,7 +22,10 @@ describe('clasp bench-engine', () => {
     log.mockRestore();
     const r = JSON.parse(out) as {
       read_gb_s: number; read_gb_s_probes: number[];
-      rows: { model: string; ours: { prefill_tok_s: number; decode_tok_s: number; verify_steps: Record<string, number> }; llamacpp?: unknown }[];
+      rows: {
+        model: string; llamacpp?: unknown;
+        ours: { prefill_tok_s: number; decode_tok_s: number; verify_steps: Record<string, number>; verify_ms: Record<string, number> };
+      }[];
     };
     expect(r.read_gb_s_probes).toHaveLength(2);
     for (const p of r.read_gb_s_probes) expect(p).toBeGreaterThan(0);
@@ -35,5 +38,9 @@ describe('clasp bench-engine', () => {
     expect(row.ours.decode_tok_s).toBeGreaterThan(0);
     // a pass of k tokens reads every weight, as a decode step does: it cannot cost much less than one
     for (const k of ['4', '8', '12']) expect(row.ours.verify_steps[k]).toBeGreaterThan(0.5);
+    // the passes in milliseconds, over the same decode step as the steps (those are rounded to 0.01)
+    const step = row.ours.verify_ms['4']! / row.ours.verify_steps['4']!;
+    expect(step).toBeGreaterThan(0);
+    for (const k of ['8', '12']) expect(row.ours.verify_ms[k]! / row.ours.verify_steps[k]! / step).toBeCloseTo(1, 1);
   }, 120_000);
 });
